@@ -1,0 +1,42 @@
+// 2-D convolution (cross-correlation, as PyTorch's conv2d), NCHW, no dilation, no groups.
+// 1-D convolution is the case in_h = kernel_h = 1, pad_top = pad_bottom = 0.
+// Padding may differ per side: MiniTorch's "same width, weight anchored top-left" conv is
+// pad_top = pad_left = 0, pad_bottom = kernel_h - 1, pad_right = kernel_w - 1, stride 1.
+#ifndef MT_KERNELS_CPU_CONV_H_
+#define MT_KERNELS_CPU_CONV_H_
+
+#include <cstdint>
+
+namespace mt::kernels::cpu {
+
+struct Conv2dShape {
+  int64_t batch = 0;
+  int64_t in_channels = 0, in_h = 0, in_w = 0;
+  int64_t out_channels = 0, kernel_h = 0, kernel_w = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  // out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1, likewise out_w.
+  int64_t out_h() const { return (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
+  int64_t out_w() const { return (in_w + pad_left + pad_right - kernel_w) / stride_w + 1; }
+};
+
+// out[b,o,y,x] = bias[o] + sum_{c,i,j} in[b,c,y*sh+i-pt, x*sw+j-pl] * w[o,c,i,j]  (zero outside)
+// input: (batch, in_channels, in_h, in_w)  weight: (out_channels, in_channels, kh, kw)
+// bias: (out_channels) or null  out: (batch, out_channels, out_h, out_w). All contiguous.
+template <typename T>
+void Conv2dForward(const Conv2dShape& s, const T* input, const T* weight, const T* bias, T* out);
+
+// grad_input = d(sum(out * grad_out)) / d(input); fully overwritten.
+// grad_out: (batch, out_channels, out_h, out_w)  grad_input: (batch, in_channels, in_h, in_w)
+template <typename T>
+void Conv2dBackwardInput(const Conv2dShape& s, const T* grad_out, const T* weight, T* grad_input);
+
+// grad_weight = d/d(weight), grad_bias = d/d(bias) (skipped if null); both fully overwritten.
+// Deterministic for a fixed thread count.
+template <typename T>
+void Conv2dBackwardWeight(const Conv2dShape& s, const T* grad_out, const T* input, T* grad_weight,
+                          T* grad_bias);
+
+}  // namespace mt::kernels::cpu
+
+#endif  // MT_KERNELS_CPU_CONV_H_

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every system package mt builds or runs with, from Debian's archive. Idempotent: when
+# everything is present it only checks, and never runs apt-get.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap          # Bazel 4.2.3, offline-capable with the stand-ins in third_party/bazel
+  g++                      # the C++17 compiler Bazel's auto-configured toolchain uses
+  libgtest-dev             # GoogleTest
+  libabsl-dev              # absl::Status / StatusOr / strings / flags
+  libgrpc++-dev            # gRPC C++ (includes reflection)
+  libprotobuf-dev          # Protocol Buffers runtime
+  protobuf-compiler        # protoc
+  protobuf-compiler-grpc   # grpc_cpp_plugin
+  zlib1g-dev               # gzip-compressed MNIST IDX files
+  libsqlite3-dev           # the daemon's job/event store
+  libpng-dev               # activation pictures
+  ca-certificates curl     # scripts/fetch_data.sh downloads on an online machine
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [ ! -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc >/dev/null 2>&1; then
+  echo "setup: nvcc not found; building CPU-only (CUDA code is skipped)." >&2
+fi
