@@ -7,6 +7,7 @@ PACKAGES=(
   bazel-bootstrap          # Bazel 4.2.3, offline-capable with the stand-ins in third_party/bazel
   g++                      # the C++17 compiler Bazel's auto-configured toolchain uses
   libgtest-dev             # GoogleTest
+  libgmock-dev             # GoogleMock matchers (HasSubstr) in tests
   libabsl-dev              # absl::Status / StatusOr / strings / flags
   libgrpc++-dev            # gRPC C++ (includes reflection)
   libprotobuf-dev          # Protocol Buffers runtime

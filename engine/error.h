@@ -1,0 +1,29 @@
+// Engine errors. Inside the engine, a misuse (bad shape, wrong dtype, index out of range) throws
+// mt::Error at once with a message saying what was wrong and what would be right, as PyTorch and
+// flashlight do: model code stays readable (`Relu(Conv2d(x, w))`, not a StatusOr per op).
+// Everything that crosses a module boundary (loaders, trainer, job manager) returns absl::Status;
+// the trainer converts a caught mt::Error into absl::InvalidArgumentError in one place.
+#ifndef MT_ENGINE_ERROR_H_
+#define MT_ENGINE_ERROR_H_
+
+#include <stdexcept>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace mt {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+}  // namespace mt
+
+// MT_CHECK(cond, parts...) throws mt::Error(StrCat(parts...)) when cond is false.
+#define MT_CHECK(cond, ...)                              \
+  do {                                                   \
+    if (!(cond)) throw ::mt::Error(absl::StrCat(__VA_ARGS__)); \
+  } while (0)
+
+#endif  // MT_ENGINE_ERROR_H_

@@ -1,0 +1,120 @@
+#include "engine/nn.h"
+
+#include <cmath>
+
+namespace mt::nn {
+
+NamedTensors Module::NamedParameters() const {
+  NamedTensors out;
+  CollectParameters("", &out);
+  return out;
+}
+
+void Module::CollectParameters(const std::string& prefix, NamedTensors* out) const {
+  for (const auto& [name, t] : params_) out->emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->CollectParameters(prefix + name + ".", out);
+}
+
+std::vector<Tensor> Module::Parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : NamedParameters()) out.push_back(t);
+  return out;
+}
+
+int64_t Module::NumParameters() const {
+  int64_t n = 0;
+  for (const Tensor& t : Parameters()) n += t.numel();
+  return n;
+}
+
+void Module::Train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->Train(on);
+}
+
+void Module::ZeroGrad() {
+  for (Tensor& t : Parameters()) t.ZeroGrad();
+}
+
+Tensor Module::RegisterParameter(const std::string& name, Tensor value) {
+  for (const auto& [n, t] : params_) {
+    MT_CHECK(n != name, "parameter '", name, "' is registered twice");
+  }
+  value.set_requires_grad(true);
+  params_.emplace_back(name, value);
+  return value;
+}
+
+namespace {
+Tensor UniformInit(const Shape& shape, int64_t fan_in, Generator& gen, DType dtype) {
+  // PyTorch's default (kaiming_uniform with a = sqrt(5)) reduces to U(±1/sqrt(fan_in)).
+  const double bound = fan_in > 0 ? 1.0 / std::sqrt(static_cast<double>(fan_in)) : 0.0;
+  return RandUniform(shape, -bound, bound, gen, dtype);
+}
+}  // namespace
+
+Linear::Linear(int64_t in_features, int64_t out_features, Generator& gen, bool bias,
+               DType dtype) {
+  MT_CHECK(in_features > 0 && out_features > 0, "Linear: sizes must be positive, got ",
+           in_features, " -> ", out_features);
+  weight_ = RegisterParameter("weight",
+                              UniformInit({out_features, in_features}, in_features, gen, dtype));
+  if (bias) bias_ = RegisterParameter("bias", UniformInit({out_features}, in_features, gen, dtype));
+}
+
+Tensor Linear::Forward(const Tensor& x) const {
+  MT_CHECK(x.dim() >= 1 && x.size(-1) == weight_.size(1), "Linear: input's last dim must be ",
+           weight_.size(1), ", got shape ", ShapeToString(x.shape()));
+  Tensor y;
+  if (x.dim() == 1) {
+    y = Reshape(Matmul(Reshape(x, {1, x.size(0)}), Transpose(weight_, 0, 1)), {weight_.size(0)});
+  } else {
+    y = Matmul(x, Transpose(weight_, 0, 1));
+  }
+  return bias_.defined() ? Add(y, bias_) : y;
+}
+
+Conv1d::Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& gen,
+               Conv1dOptions options, bool bias, DType dtype)
+    : options_(options) {
+  MT_CHECK(in_channels > 0 && out_channels > 0 && kernel > 0,
+           "Conv1d: channels and kernel must be positive");
+  const int64_t fan_in = in_channels * kernel;
+  weight_ = RegisterParameter("weight",
+                              UniformInit({out_channels, in_channels, kernel}, fan_in, gen, dtype));
+  if (bias) bias_ = RegisterParameter("bias", UniformInit({out_channels}, fan_in, gen, dtype));
+}
+
+Tensor Conv1d::Forward(const Tensor& x) const { return mt::Conv1d(x, weight_, bias_, options_); }
+
+Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
+               Generator& gen, Conv2dOptions options, bool bias, DType dtype)
+    : options_(options) {
+  MT_CHECK(in_channels > 0 && out_channels > 0 && kernel_h > 0 && kernel_w > 0,
+           "Conv2d: channels and kernel sizes must be positive");
+  const int64_t fan_in = in_channels * kernel_h * kernel_w;
+  weight_ = RegisterParameter(
+      "weight", UniformInit({out_channels, in_channels, kernel_h, kernel_w}, fan_in, gen, dtype));
+  if (bias) bias_ = RegisterParameter("bias", UniformInit({out_channels}, fan_in, gen, dtype));
+}
+
+Tensor Conv2d::Forward(const Tensor& x) const { return mt::Conv2d(x, weight_, bias_, options_); }
+
+Embedding::Embedding(int64_t num_embeddings, int64_t dim, Generator& gen, DType dtype) {
+  MT_CHECK(num_embeddings > 0 && dim > 0, "Embedding: sizes must be positive, got ",
+           num_embeddings, " x ", dim);
+  weight_ = RegisterParameter("weight", RandNormal({num_embeddings, dim}, 0.0, 1.0, gen, dtype));
+}
+
+Tensor Embedding::Forward(const Tensor& ids) const { return mt::Embedding(weight_, ids); }
+
+Dropout::Dropout(double rate, Generator* gen) : rate_(rate), gen_(gen) {
+  MT_CHECK(rate >= 0.0 && rate <= 1.0, "Dropout: rate must be in [0, 1], got ", rate);
+  MT_CHECK(gen != nullptr, "Dropout: needs a generator");
+}
+
+Tensor Dropout::Forward(const Tensor& x) const {
+  return mt::Dropout(x, rate_, is_training(), *gen_);
+}
+
+}  // namespace mt::nn

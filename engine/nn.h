@@ -1,0 +1,137 @@
+// Modules with named parameters (PyTorch-style dotted names such as "conv1.weight"), train/eval
+// mode and PyTorch's default initialisation drawn from a seeded Generator.
+#ifndef MT_ENGINE_NN_H_
+#define MT_ENGINE_NN_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+namespace mt::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  // Parameters of this module and its children, depth-first in registration order, with
+  // dotted names. The order is stable, so optimiser state and checkpoints line up with it.
+  NamedTensors NamedParameters() const;
+  std::vector<Tensor> Parameters() const;
+  int64_t NumParameters() const;  // total element count
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> NamedChildren() const {
+    return children_;
+  }
+
+  void Train(bool on = true);
+  void Eval() { Train(false); }
+  bool is_training() const { return training_; }
+  void ZeroGrad();
+
+ protected:
+  // Registers a leaf parameter (sets requires_grad) and returns it.
+  Tensor RegisterParameter(const std::string& name, Tensor value);
+  template <typename M>
+  std::shared_ptr<M> RegisterModule(const std::string& name, std::shared_ptr<M> module) {
+    children_.emplace_back(name, module);
+    return module;
+  }
+
+ private:
+  void CollectParameters(const std::string& prefix, NamedTensors* out) const;
+
+  NamedTensors params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// y = x W^T + b.  x (..., in) → (..., out). W: (out, in), b: (out).
+// Init as torch.nn.Linear: U(-1/sqrt(in), 1/sqrt(in)) for both.
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, Generator& gen, bool bias = true,
+         DType dtype = DType::kFloat32);
+  Tensor Forward(const Tensor& x) const;
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }
+
+ private:
+  Tensor weight_, bias_;
+};
+
+// torch.nn.Conv1d semantics with per-side padding. Init U(±1/sqrt(in*k)).
+class Conv1d : public Module {
+ public:
+  Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& gen,
+         Conv1dOptions options = {}, bool bias = true, DType dtype = DType::kFloat32);
+  Tensor Forward(const Tensor& x) const;
+  const Tensor& weight() const { return weight_; }
+
+ private:
+  Tensor weight_, bias_;
+  Conv1dOptions options_;
+};
+
+// torch.nn.Conv2d semantics with per-side padding. Init U(±1/sqrt(in*kh*kw)).
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
+         Generator& gen, Conv2dOptions options = {}, bool bias = true,
+         DType dtype = DType::kFloat32);
+  Tensor Forward(const Tensor& x) const;
+  const Tensor& weight() const { return weight_; }
+
+ private:
+  Tensor weight_, bias_;
+  Conv2dOptions options_;
+};
+
+// Lookup table (num, dim), init N(0, 1) as torch.nn.Embedding. Optionally frozen (e.g. GloVe).
+class Embedding : public Module {
+ public:
+  Embedding(int64_t num_embeddings, int64_t dim, Generator& gen, DType dtype = DType::kFloat32);
+  Tensor Forward(const Tensor& ids) const;
+  const Tensor& weight() const { return weight_; }
+
+ private:
+  Tensor weight_;
+};
+
+// Inverted dropout, active only in training mode; draws from the generator it is given.
+class Dropout : public Module {
+ public:
+  Dropout(double rate, Generator* gen);
+  Tensor Forward(const Tensor& x) const;
+
+ private:
+  double rate_;
+  Generator* gen_;
+};
+
+class AvgPool2d : public Module {
+ public:
+  AvgPool2d(int64_t kh, int64_t kw) : kh_(kh), kw_(kw) {}
+  Tensor Forward(const Tensor& x) const { return mt::AvgPool2d(x, kh_, kw_); }
+
+ private:
+  int64_t kh_, kw_;
+};
+
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(int64_t kh, int64_t kw) : kh_(kh), kw_(kw) {}
+  Tensor Forward(const Tensor& x) const { return mt::MaxPool2d(x, kh_, kw_); }
+
+ private:
+  int64_t kh_, kw_;
+};
+
+}  // namespace mt::nn
+
+#endif  // MT_ENGINE_NN_H_

@@ -1,0 +1,245 @@
+// Convolution, pooling, softmax, dropout, losses and embeddings.
+#include "engine/ops_internal.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/softmax.h"
+
+namespace mt {
+
+using internal::Dense;
+using internal::DispatchFloat;
+using internal::SplitAt;
+using internal::WrapDim;
+
+Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+              const Conv2dOptions& o) {
+  CheckSameKind(input, weight, "Conv2d");
+  CheckFloating(input, "Conv2d");
+  MT_CHECK(input.dim() == 4, "Conv2d: input must be (N, C_in, H, W), got ",
+           ShapeToString(input.shape()));
+  MT_CHECK(weight.dim() == 4, "Conv2d: weight must be (C_out, C_in, kH, kW), got ",
+           ShapeToString(weight.shape()));
+  MT_CHECK(input.size(1) == weight.size(1), "Conv2d: input has ", input.size(1),
+           " channels but the weight expects ", weight.size(1), " (input ",
+           ShapeToString(input.shape()), ", weight ", ShapeToString(weight.shape()), ")");
+  if (bias.defined()) {
+    CheckSameKind(input, bias, "Conv2d (bias)");
+    MT_CHECK(bias.shape() == Shape{weight.size(0)}, "Conv2d: bias must have shape [",
+             weight.size(0), "], got ", ShapeToString(bias.shape()));
+  }
+  MT_CHECK(o.stride_h >= 1 && o.stride_w >= 1, "Conv2d: strides must be >= 1, got (", o.stride_h,
+           ", ", o.stride_w, ")");
+  MT_CHECK(o.pad_top >= 0 && o.pad_bottom >= 0 && o.pad_left >= 0 && o.pad_right >= 0,
+           "Conv2d: paddings must be >= 0, got top ", o.pad_top, " bottom ", o.pad_bottom,
+           " left ", o.pad_left, " right ", o.pad_right);
+  kernels::cpu::Conv2dShape s;
+  s.batch = input.size(0);
+  s.in_channels = input.size(1);
+  s.in_h = input.size(2);
+  s.in_w = input.size(3);
+  s.out_channels = weight.size(0);
+  s.kernel_h = weight.size(2);
+  s.kernel_w = weight.size(3);
+  s.stride_h = o.stride_h;
+  s.stride_w = o.stride_w;
+  s.pad_top = o.pad_top;
+  s.pad_bottom = o.pad_bottom;
+  s.pad_left = o.pad_left;
+  s.pad_right = o.pad_right;
+  MT_CHECK(s.in_h + s.pad_top + s.pad_bottom >= s.kernel_h &&
+               s.in_w + s.pad_left + s.pad_right >= s.kernel_w,
+           "Conv2d: the ", s.kernel_h, "x", s.kernel_w, " kernel is larger than the padded input ",
+           s.in_h + s.pad_top + s.pad_bottom, "x", s.in_w + s.pad_left + s.pad_right,
+           "; pad more or use a smaller kernel");
+  Tensor in_d = Dense(input).Detach(), w_d = Dense(weight).Detach();
+  Tensor b_d = bias.defined() ? Dense(bias).Detach() : Tensor();
+  Tensor out = Tensor::Empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, input.dtype());
+  if (out.numel() > 0) {
+    DispatchFloat(input.dtype(), "Conv2d", [&](auto t) {
+      using T = decltype(t);
+      kernels::cpu::Conv2dForward<T>(s, in_d.data<T>(), w_d.data<T>(),
+                                     b_d.defined() ? b_d.data<T>() : nullptr, out.data<T>());
+    });
+  }
+  bool need_in = autograd::NeedsGrad(input);
+  bool need_w = autograd::NeedsGrad(weight) || autograd::NeedsGrad(bias);
+  bool has_bias = bias.defined();
+  return autograd::Record(out, {input, weight, bias}, "Conv2d", [=](const Tensor& g) {
+    Tensor gd = Dense(g);
+    Tensor g_in, g_w, g_b;
+    DispatchFloat(gd.dtype(), "Conv2dBackward", [&](auto t) {
+      using T = decltype(t);
+      if (need_in) {
+        g_in = Tensor::Empty(in_d.shape(), in_d.dtype());
+        kernels::cpu::Conv2dBackwardInput<T>(s, gd.data<T>(), w_d.data<T>(), g_in.data<T>());
+      }
+      if (need_w) {
+        g_w = Tensor::Empty(w_d.shape(), w_d.dtype());
+        if (has_bias) g_b = Tensor::Empty({s.out_channels}, w_d.dtype());
+        kernels::cpu::Conv2dBackwardWeight<T>(s, gd.data<T>(), in_d.data<T>(), g_w.data<T>(),
+                                              has_bias ? g_b.data<T>() : nullptr);
+      }
+    });
+    return std::vector<Tensor>{g_in, g_w, g_b};
+  });
+}
+
+Tensor Conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+              const Conv1dOptions& o) {
+  MT_CHECK(input.dim() == 3, "Conv1d: input must be (N, C_in, W), got ",
+           ShapeToString(input.shape()));
+  MT_CHECK(weight.dim() == 3, "Conv1d: weight must be (C_out, C_in, K), got ",
+           ShapeToString(weight.shape()));
+  // A 1-D conv is a 2-D conv over a height-1 image; the views carry the gradients.
+  Conv2dOptions o2;
+  o2.stride_w = o.stride;
+  o2.pad_left = o.pad_left;
+  o2.pad_right = o.pad_right;
+  return Squeeze(Conv2d(Unsqueeze(input, 2), Unsqueeze(weight, 2), bias, o2), 2);
+}
+
+Tensor Tile(const Tensor& input, int64_t kh, int64_t kw) {
+  MT_CHECK(input.dim() == 4, "Tile: input must be (B, C, H, W), got ",
+           ShapeToString(input.shape()));
+  MT_CHECK(kh >= 1 && kw >= 1, "Tile: kernel sizes must be >= 1, got (", kh, ", ", kw, ")");
+  const int64_t b = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
+  MT_CHECK(h % kh == 0 && w % kw == 0, "Tile/pooling: a ", kh, "x", kw,
+           " kernel must divide the input's height and width, but the input is ", h, "x", w,
+           " (shape ", ShapeToString(input.shape()), ")");
+  Tensor x = Reshape(input, {b, c, h / kh, kh, w / kw, kw});
+  x = Contiguous(Permute(x, {0, 1, 2, 4, 3, 5}));
+  return View(x, {b, c, h / kh, w / kw, kh * kw});
+}
+
+Tensor AvgPool2d(const Tensor& input, int64_t kh, int64_t kw) {
+  return Mean(Tile(input, kh, kw), 4, /*keepdim=*/false);
+}
+
+Tensor MaxPool2d(const Tensor& input, int64_t kh, int64_t kw) {
+  return Max(Tile(input, kh, kw), 4, /*keepdim=*/false);
+}
+
+namespace {
+template <bool kLog>
+Tensor SoftmaxImpl(const Tensor& x, int64_t dim, const char* name) {
+  CheckFloating(x, name);
+  MT_CHECK(x.dim() > 0, name, " needs at least one dim, got a scalar");
+  int64_t d = WrapDim(dim, x.dim(), name);
+  auto [outer, n, inner] = SplitAt(x.shape(), d);
+  Tensor xd = Dense(x);
+  Tensor out = Tensor::Empty(x.shape(), x.dtype());
+  if (out.numel() > 0) {
+    DispatchFloat(x.dtype(), name, [&](auto t) {
+      using T = decltype(t);
+      if (kLog) {
+        kernels::cpu::LogSoftmaxForward<T>(xd.data<T>(), outer, n, inner, out.data<T>());
+      } else {
+        kernels::cpu::SoftmaxForward<T>(xd.data<T>(), outer, n, inner, out.data<T>());
+      }
+    });
+  }
+  Tensor y = out.Detach();
+  return autograd::Record(out, {x}, name, [=](const Tensor& g) {
+    Tensor gd = Dense(g);
+    Tensor gin = Tensor::Empty(y.shape(), y.dtype());
+    DispatchFloat(y.dtype(), name, [&](auto t) {
+      using T = decltype(t);
+      if (kLog) {
+        kernels::cpu::LogSoftmaxBackward<T>(y.data<T>(), gd.data<T>(), outer, n, inner,
+                                            gin.data<T>());
+      } else {
+        kernels::cpu::SoftmaxBackward<T>(y.data<T>(), gd.data<T>(), outer, n, inner,
+                                         gin.data<T>());
+      }
+    });
+    return std::vector<Tensor>{gin};
+  });
+}
+}  // namespace
+
+Tensor Softmax(const Tensor& x, int64_t dim) { return SoftmaxImpl<false>(x, dim, "Softmax"); }
+Tensor LogSoftmax(const Tensor& x, int64_t dim) {
+  return SoftmaxImpl<true>(x, dim, "LogSoftmax");
+}
+
+Tensor Dropout(const Tensor& x, double rate, bool training, Generator& gen) {
+  CheckFloating(x, "Dropout");
+  MT_CHECK(rate >= 0.0 && rate <= 1.0, "Dropout: rate must be in [0, 1], got ", rate);
+  if (!training || rate == 0.0) return x;
+  if (rate == 1.0) return Mul(x, Tensor::Zeros({}, x.dtype()));
+  const double keep = 1.0 - rate, scale = 1.0 / keep;
+  std::vector<double> mask(x.numel());
+  for (double& m : mask) m = gen.Uniform() < keep ? scale : 0.0;
+  return Mul(x, Tensor::FromVector(mask, x.shape(), x.dtype()));
+}
+
+Tensor NllLoss(const Tensor& log_probs, const Tensor& target) {
+  CheckFloating(log_probs, "NllLoss");
+  MT_CHECK(log_probs.dim() == 2, "NllLoss: log_probs must be (N, C), got ",
+           ShapeToString(log_probs.shape()));
+  MT_CHECK(target.dtype() == DType::kInt64 && target.shape() == Shape{log_probs.size(0)},
+           "NllLoss: target must be int64 of shape [", log_probs.size(0), "], got ",
+           DTypeName(target.dtype()), " ", ShapeToString(target.shape()));
+  MT_CHECK(log_probs.size(0) > 0, "NllLoss: empty batch");
+  // The one-hot product picks log_probs[i, target[i]]; its gradient lands exactly there.
+  Tensor picked = Mul(log_probs, OneHot(target, log_probs.size(1), log_probs.dtype()));
+  return Neg(Sum(picked)) / static_cast<double>(log_probs.size(0));
+}
+
+Tensor CrossEntropy(const Tensor& logits, const Tensor& target) {
+  return NllLoss(LogSoftmax(logits, 1), target);
+}
+
+Tensor BinaryCrossEntropy(const Tensor& p, const Tensor& target) {
+  CheckSameKind(p, target, "BinaryCrossEntropy");
+  MT_CHECK(p.shape() == target.shape(), "BinaryCrossEntropy: probabilities ",
+           ShapeToString(p.shape()), " and targets ", ShapeToString(target.shape()),
+           " must have the same shape");
+  return Neg(Mean(Add(Mul(target, Log(p)), Mul(1.0 - target, Log(1.0 - p)))));
+}
+
+Tensor BinaryCrossEntropyWithLogits(const Tensor& logits, const Tensor& target) {
+  CheckSameKind(logits, target, "BinaryCrossEntropyWithLogits");
+  MT_CHECK(logits.shape() == target.shape(), "BinaryCrossEntropyWithLogits: logits ",
+           ShapeToString(logits.shape()), " and targets ", ShapeToString(target.shape()),
+           " must have the same shape");
+  // -[y log σ(x) + (1-y) log(1-σ(x))] = softplus(x) - x·y, finite for any x.
+  return Mean(Sub(Softplus(logits), Mul(logits, target)));
+}
+
+Tensor Embedding(const Tensor& weight, const Tensor& ids) {
+  CheckFloating(weight, "Embedding");
+  MT_CHECK(weight.dim() == 2, "Embedding: weight must be (num_embeddings, dim), got ",
+           ShapeToString(weight.shape()));
+  MT_CHECK(ids.dtype() == DType::kInt64, "Embedding: ids must be int64, got ",
+           DTypeName(ids.dtype()));
+  const int64_t num = weight.size(0), dim = weight.size(1);
+  Tensor ids_d = Dense(ids).Detach();
+  const int64_t* idp = ids_d.data<int64_t>();
+  for (int64_t i = 0; i < ids_d.numel(); ++i) {
+    MT_CHECK(idp[i] >= 0 && idp[i] < num, "Embedding: id ", idp[i], " at position ", i,
+             " is outside the table's [0, ", num, ")");
+  }
+  Tensor w_d = Dense(weight);
+  Shape shape = ids.shape();
+  shape.push_back(dim);
+  Tensor out = Tensor::Empty(shape, weight.dtype());
+  DispatchFloat(weight.dtype(), "Embedding", [&](auto t) {
+    using T = decltype(t);
+    kernels::cpu::EmbeddingForward<T>(w_d.data<T>(), dim, idp, ids_d.numel(), out.data<T>());
+  });
+  return autograd::Record(
+      out, {weight, ids}, "Embedding",
+      [=, w_shape = weight.shape(), dtype = weight.dtype()](const Tensor& g) {
+        Tensor gd = Dense(g);
+        Tensor gw = Tensor::Zeros(w_shape, dtype);
+        DispatchFloat(dtype, "EmbeddingBackward", [&](auto t) {
+          using T = decltype(t);
+          kernels::cpu::EmbeddingBackward<T>(gd.data<T>(), ids_d.data<int64_t>(), ids_d.numel(),
+                                             dim, gw.data<T>());
+        });
+        return std::vector<Tensor>{gw, Tensor()};
+      });
+}
+
+}  // namespace mt

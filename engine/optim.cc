@@ -1,0 +1,125 @@
+#include "engine/optim.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/ops_internal.h"
+#include "kernels/cpu/optim.h"
+
+namespace mt::optim {
+
+Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    MT_CHECK(params_[i].is_leaf() && params_[i].requires_grad() && params_[i].is_contiguous(),
+             "optimiser parameter ", i, " must be a contiguous leaf that requires grad");
+  }
+}
+
+void Optimizer::ZeroGrad() {
+  for (Tensor& p : params_) p.ZeroGrad();
+}
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::StateTensors() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (size_t b = 0; b < buffers_.size(); ++b) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (buffers_[b][i].defined()) {
+        out.emplace_back(absl::StrCat(i, ".", buffer_names_[b]), buffers_[b][i]);
+      }
+    }
+  }
+  return out;
+}
+
+absl::Status Optimizer::LoadState(int64_t steps,
+                                  const std::vector<std::pair<std::string, Tensor>>& state) {
+  std::vector<std::vector<Tensor>> loaded(buffers_.size(),
+                                          std::vector<Tensor>(params_.size()));
+  for (const auto& [name, t] : state) {
+    bool matched = false;
+    for (size_t b = 0; b < buffer_names_.size() && !matched; ++b) {
+      for (size_t i = 0; i < params_.size() && !matched; ++i) {
+        if (name != absl::StrCat(i, ".", buffer_names_[b])) continue;
+        matched = true;
+        if (t.shape() != params_[i].shape() || t.dtype() != params_[i].dtype()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "optimiser state '", name, "' has shape ", ShapeToString(t.shape()), " ",
+              DTypeName(t.dtype()), " but parameter ", i, " is ",
+              ShapeToString(params_[i].shape()), " ", DTypeName(params_[i].dtype())));
+        }
+        loaded[b][i] = Clone(t.Detach());
+      }
+    }
+    if (!matched) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "optimiser state '", name, "' does not belong to this optimiser (", params_.size(),
+          " parameters)"));
+    }
+  }
+  buffers_ = std::move(loaded);
+  steps_ = steps;
+  return absl::OkStatus();
+}
+
+Sgd::Sgd(std::vector<Tensor> params, SgdOptions options)
+    : Optimizer(std::move(params)), options_(options) {
+  MT_CHECK(options.lr > 0, "SGD: learning rate must be > 0, got ", options.lr);
+  MT_CHECK(options.momentum >= 0, "SGD: momentum must be >= 0, got ", options.momentum);
+  MT_CHECK(options.weight_decay >= 0, "SGD: weight_decay must be >= 0, got ",
+           options.weight_decay);
+  lr_ = options.lr;
+  buffer_names_ = {"momentum"};
+  buffers_.assign(1, std::vector<Tensor>(params_.size()));
+}
+
+void Sgd::Step() {
+  ++steps_;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    bool first = false;
+    Tensor& buf = buffers_[0][i];
+    if (options_.momentum != 0.0 && !buf.defined()) {
+      buf = Tensor::Zeros(p.shape(), p.dtype());
+      first = true;
+    }
+    internal::DispatchFloat(p.dtype(), "SGD", [&](auto t) {
+      using T = decltype(t);
+      kernels::cpu::SgdStep<T>(p.numel(), p.data<T>(), internal::Dense(g).data<T>(),
+                               buf.defined() ? buf.data<T>() : nullptr, T(lr_),
+                               T(options_.momentum), T(options_.weight_decay), first);
+    });
+  }
+}
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Optimizer(std::move(params)), options_(options) {
+  MT_CHECK(options.lr > 0, "Adam: learning rate must be > 0, got ", options.lr);
+  MT_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
+           "Adam: betas must be in [0, 1), got (", options.beta1, ", ", options.beta2, ")");
+  MT_CHECK(options.eps > 0, "Adam: eps must be > 0");
+  lr_ = options.lr;
+  buffer_names_ = {"exp_avg", "exp_avg_sq"};
+  buffers_.assign(2, std::vector<Tensor>(params_.size()));
+}
+
+void Adam::Step() {
+  ++steps_;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    Tensor& m = buffers_[0][i];
+    Tensor& v = buffers_[1][i];
+    if (!m.defined()) m = Tensor::Zeros(p.shape(), p.dtype());
+    if (!v.defined()) v = Tensor::Zeros(p.shape(), p.dtype());
+    internal::DispatchFloat(p.dtype(), "Adam", [&](auto t) {
+      using T = decltype(t);
+      kernels::cpu::AdamStep<T>(p.numel(), p.data<T>(), internal::Dense(g).data<T>(),
+                                m.data<T>(), v.data<T>(), T(lr_), T(options_.beta1),
+                                T(options_.beta2), T(options_.eps), T(options_.weight_decay),
+                                steps_);
+    });
+  }
+}
+
+}  // namespace mt::optim

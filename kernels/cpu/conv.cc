@@ -1,0 +1,245 @@
+#include "kernels/cpu/conv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+
+namespace mt::kernels::cpu {
+namespace {
+
+// Below this many multiply-adds per call, threads cost more than they save.
+constexpr double kMinParallelMacs = 262144.0;
+
+// The im2col matrix of one sample, kept per thread and grown on demand so a training loop does
+// not allocate a fresh (C*kh*kw, oh*ow) buffer per sample per step.
+template <typename T>
+T* ColumnScratch(size_t count) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
+// Splitting over samples is used when there is at least one sample per thread; with fewer
+// samples each per-sample Gemm parallelises itself instead.
+bool ThreadsOverBatch(const Conv2dShape& s) {
+  const double macs = static_cast<double>(s.batch) * s.out_channels * s.out_h() * s.out_w() *
+                      s.in_channels * s.kernel_h * s.kernel_w;
+  const int threads = omp_get_max_threads();
+  return !omp_in_parallel() && threads > 1 && s.batch >= threads && macs >= kMinParallelMacs;
+}
+
+// A 1x1, stride-1, unpadded conv reads each input pixel once, in place: the sample's (C, H*W)
+// array already is its column matrix.
+bool IsPointwise(const Conv2dShape& s) {
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.pad_top == 0 && s.pad_bottom == 0 && s.pad_left == 0 && s.pad_right == 0;
+}
+
+// Output columns x whose input column x*stride + j - pad_left falls inside [0, in_w): [x0, x1).
+void ValidColumns(const Conv2dShape& s, int64_t j, int64_t ow, int64_t* x0, int64_t* x1) {
+  const int64_t lo = s.pad_left - j;               // need x * stride_w >= lo
+  const int64_t hi = s.in_w - 1 + s.pad_left - j;  // need x * stride_w <= hi
+  int64_t first = lo <= 0 ? 0 : (lo + s.stride_w - 1) / s.stride_w;
+  int64_t last = hi < 0 ? 0 : hi / s.stride_w + 1;
+  first = std::min(first, ow);
+  *x0 = first;
+  *x1 = std::max(first, std::min(last, ow));
+}
+
+// input: (C, H, W) of one sample  cols: (C*kh*kw, oh*ow), row (c*kh + i)*kw + j holding the
+// input pixel under kernel tap (i, j) for every output position, zero where it is padding.
+template <typename T>
+void Im2Col(const Conv2dShape& s, const T* input, T* cols) {
+  const int64_t oh = s.out_h(), ow = s.out_w();
+  for (int64_t c = 0; c < s.in_channels; ++c) {
+    for (int64_t i = 0; i < s.kernel_h; ++i) {
+      for (int64_t j = 0; j < s.kernel_w; ++j) {
+        T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * oh * ow;
+        int64_t x0, x1;
+        ValidColumns(s, j, ow, &x0, &x1);
+        for (int64_t y = 0; y < oh; ++y) {
+          T* dst = row + y * ow;
+          const int64_t iy = y * s.stride_h + i - s.pad_top;
+          if (iy < 0 || iy >= s.in_h) {
+            std::fill(dst, dst + ow, T(0));
+            continue;
+          }
+          const T* src = input + (c * s.in_h + iy) * s.in_w;
+          const int64_t shift = j - s.pad_left;
+          std::fill(dst, dst + x0, T(0));
+          if (s.stride_w == 1 && x1 > x0) {
+            std::copy(src + x0 + shift, src + x1 + shift, dst + x0);
+          } else {
+            for (int64_t x = x0; x < x1; ++x) dst[x] = src[x * s.stride_w + shift];
+          }
+          std::fill(dst + x1, dst + ow, T(0));
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of Im2Col: cols: (C*kh*kw, oh*ow)  grad_input: (C, H, W), accumulated into.
+template <typename T>
+void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
+  const int64_t oh = s.out_h(), ow = s.out_w();
+  for (int64_t c = 0; c < s.in_channels; ++c) {
+    for (int64_t i = 0; i < s.kernel_h; ++i) {
+      for (int64_t j = 0; j < s.kernel_w; ++j) {
+        const T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * oh * ow;
+        int64_t x0, x1;
+        ValidColumns(s, j, ow, &x0, &x1);
+        for (int64_t y = 0; y < oh; ++y) {
+          const int64_t iy = y * s.stride_h + i - s.pad_top;
+          if (iy < 0 || iy >= s.in_h) continue;
+          const T* src = row + y * ow;
+          T* dst = grad_input + (c * s.in_h + iy) * s.in_w;
+          const int64_t shift = j - s.pad_left + (s.stride_w > 1);
+          for (int64_t x = x0; x < x1; ++x) dst[x * s.stride_w + shift] += src[x];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// input: (N, C, H, W)  weight: (O, C, kh, kw)  bias: (O) or null  out: (N, O, oh, ow)
+template <typename T>
+void Conv2dForward(const Conv2dShape& s, const T* input, const T* weight, const T* bias, T* out) {
+  const int64_t oh = s.out_h(), ow = s.out_w();
+  if (s.batch <= 0 || s.out_channels <= 0 || oh <= 0 || ow <= 0) return;
+  const int64_t ohw = oh * ow;
+  const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
+  const int64_t in_size = s.in_channels * s.in_h * s.in_w;
+  const bool pointwise = IsPointwise(s);
+#pragma omp parallel for schedule(static) if (ThreadsOverBatch(s))
+  for (int64_t b = 0; b < s.batch; ++b) {
+    const T* cols = input + b * in_size;
+    if (!pointwise) {
+      T* buffer = ColumnScratch<T>(ckk * ohw);
+      Im2Col(s, input + b * in_size, buffer);
+      cols = buffer;
+    }
+    T* o = out + b * s.out_channels * ohw;
+    // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
+    Gemm<T>(false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols, ohw, T(0), o, ohw);
+    if (bias != nullptr) {
+      for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+        T* row = o + oc * ohw;
+        const T v = bias[oc];
+#pragma omp simd
+        for (int64_t p = 0; p < ohw; ++p) row[p] += v;
+      }
+    }
+  }
+}
+
+// grad_out: (N, O, oh, ow)  weight: (O, C, kh, kw)  grad_input: (N, C, H, W)
+template <typename T>
+void Conv2dBackwardInput(const Conv2dShape& s, const T* grad_out, const T* weight,
+                         T* grad_input) {
+  const int64_t oh = s.out_h(), ow = s.out_w();
+  const int64_t in_size = s.in_channels * s.in_h * s.in_w;
+  if (s.batch <= 0) return;
+  if (s.out_channels <= 0 || oh <= 0 || ow <= 0) {
+    std::fill(grad_input, grad_input + s.batch * in_size, T(0));
+    return;
+  }
+  const int64_t ohw = oh * ow;
+  const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
+  const bool pointwise = IsPointwise(s);
+#pragma omp parallel for schedule(static) if (ThreadsOverBatch(s))
+  for (int64_t b = 0; b < s.batch; ++b) {
+    const T* g = grad_out + b * s.out_channels * ohw;
+    T* gi = grad_input + b * in_size;
+    // cols (ckk, ohw) = W^T (ckk, O) * grad_out (O, ohw), then scattered back onto the pixels.
+    if (pointwise) {
+      Gemm<T>(true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), gi, ohw);
+      continue;
+    }
+    T* cols = ColumnScratch<T>(ckk * ohw);
+    Gemm<T>(true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), cols, ohw);
+    std::fill(gi, gi + in_size, T(0));
+    Col2Im(s, cols, gi);
+  }
+}
+
+// grad_out: (N, O, oh, ow)  input: (N, C, H, W)  grad_weight: (O, C, kh, kw)  grad_bias: (O)
+template <typename T>
+void Conv2dBackwardWeight(const Conv2dShape& s, const T* grad_out, const T* input, T* grad_weight,
+                          T* grad_bias) {
+  const int64_t oh = s.out_h(), ow = s.out_w();
+  const int64_t ohw = std::max<int64_t>(oh, 0) * std::max<int64_t>(ow, 0);
+  const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
+  const int64_t in_size = s.in_channels * s.in_h * s.in_w;
+  const int64_t w_size = s.out_channels * ckk;
+  if (grad_bias != nullptr) {
+    // Summed in double, in a fixed order, so the bias gradient is accurate and reproducible.
+#pragma omp parallel for schedule(static) \
+    if (!omp_in_parallel() && s.batch * s.out_channels * ohw >= (1 << 16))
+    for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+      double acc = 0;
+      for (int64_t b = 0; b < s.batch; ++b) {
+        const T* g = grad_out + (b * s.out_channels + oc) * ohw;
+#pragma omp simd reduction(+ : acc)
+        for (int64_t p = 0; p < ohw; ++p) acc += g[p];
+      }
+      grad_bias[oc] = static_cast<T>(acc);
+    }
+  }
+  if (w_size <= 0) return;
+  if (s.batch <= 0 || ohw == 0) {
+    std::fill(grad_weight, grad_weight + w_size, T(0));
+    return;
+  }
+  const bool pointwise = IsPointwise(s);
+  // Adds grad_out_b (O, ohw) * cols_b^T (ohw, ckk) into acc (O, ckk), or overwrites it if first.
+  auto accumulate_sample = [&](int64_t b, bool first, T* acc) {
+    const T* cols = input + b * in_size;
+    if (!pointwise) {
+      T* buffer = ColumnScratch<T>(ckk * ohw);
+      Im2Col(s, input + b * in_size, buffer);
+      cols = buffer;
+    }
+    Gemm<T>(false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw, ohw,
+            cols, ohw, first ? T(0) : T(1), acc, ckk);
+  };
+  if (!ThreadsOverBatch(s)) {
+    for (int64_t b = 0; b < s.batch; ++b) accumulate_sample(b, b == 0, grad_weight);
+    return;
+  }
+  // Thread t sums a fixed contiguous range of samples into its own buffer (thread 0 straight
+  // into grad_weight); the buffers are then added in thread order. Same thread count, same bits.
+  const int max_threads = omp_get_max_threads();
+  std::vector<T> partial(static_cast<size_t>(max_threads - 1) * w_size);
+#pragma omp parallel num_threads(max_threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    T* acc = t == 0 ? grad_weight : partial.data() + (t - 1) * w_size;
+    const int64_t b0 = s.batch * t / nt, b1 = s.batch * (t + 1) / nt;
+    if (b0 == b1) std::fill(acc, acc + w_size, T(0));
+    for (int64_t b = b0; b < b1; ++b) accumulate_sample(b, b == b0, acc);
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < w_size; ++i) {
+      T sum = grad_weight[i];
+      for (int u = 1; u < nt; ++u) sum += partial[(u - 1) * w_size + i];
+      grad_weight[i] = sum;
+    }
+  }
+}
+
+#define MT_INSTANTIATE(T)                                                                 \
+  template void Conv2dForward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);   \
+  template void Conv2dBackwardInput<T>(const Conv2dShape&, const T*, const T*, T*);       \
+  template void Conv2dBackwardWeight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
+MT_INSTANTIATE(float)
+MT_INSTANTIATE(double)
+#undef MT_INSTANTIATE
+
+}  // namespace mt::kernels::cpu

@@ -1,0 +1,270 @@
+#include "kernels/cpu/conv.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kernels/cpu/test_util.h"
+
+namespace mt::kernels::cpu {
+namespace {
+
+using testing::Eps;
+using testing::RandomInt;
+using testing::RandomVector;
+
+template <typename T>
+class ConvTest : public ::testing::Test {};
+using Types = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(ConvTest, Types);
+
+std::string Describe(const Conv2dShape& s) {
+  auto str = [](int64_t v) { return std::to_string(v); };
+  return "N=" + str(s.batch) + " C=" + str(s.in_channels) + " H=" + str(s.in_h) +
+         " W=" + str(s.in_w) + " O=" + str(s.out_channels) + " k=" + str(s.kernel_h) + "x" +
+         str(s.kernel_w) + " stride=" + str(s.stride_h) + "," + str(s.stride_w) +
+         " pad(t,b,l,r)=" + str(s.pad_top) + "," + str(s.pad_bottom) + "," + str(s.pad_left) +
+         "," + str(s.pad_right);
+}
+
+// The three convolution sums written straight from the definition
+//   out[b,o,y,x] = bias[o] + sum_{c,i,j} in[b,c,y*sh+i-pt, x*sw+j-pl] * w[o,c,i,j]
+// in double, along with sum |term| per output element for the tolerance.
+template <typename T>
+struct Reference {
+  std::vector<double> out, out_mag, grad_input, grad_input_mag, grad_weight, grad_weight_mag,
+      grad_bias;
+
+  Reference(const Conv2dShape& s, const std::vector<T>& in, const std::vector<T>& w,
+            const std::vector<T>& bias, const std::vector<T>& g) {
+    const int64_t oh = s.out_h(), ow = s.out_w();
+    out.assign(s.batch * s.out_channels * oh * ow, 0);
+    out_mag = out;
+    grad_input.assign(in.size(), 0);
+    grad_input_mag = grad_input;
+    grad_weight.assign(w.size(), 0);
+    grad_weight_mag = grad_weight;
+    grad_bias.assign(s.out_channels, 0);
+    for (int64_t b = 0; b < s.batch; ++b) {
+      for (int64_t o = 0; o < s.out_channels; ++o) {
+        for (int64_t y = 0; y < oh; ++y) {
+          for (int64_t x = 0; x < ow; ++x) {
+            const int64_t oi = ((b * s.out_channels + o) * oh + y) * ow + x;
+            out[oi] = bias.empty() ? 0 : bias[o];
+            out_mag[oi] = std::abs(out[oi]);
+            grad_bias[o] += g[oi];
+            for (int64_t c = 0; c < s.in_channels; ++c) {
+              for (int64_t i = 0; i < s.kernel_h; ++i) {
+                for (int64_t j = 0; j < s.kernel_w; ++j) {
+                  const int64_t iy = y * s.stride_h + i - s.pad_top;
+                  const int64_t ix = x * s.stride_w + j - s.pad_left;
+                  if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+                  const int64_t ii = ((b * s.in_channels + c) * s.in_h + iy) * s.in_w + ix;
+                  const int64_t wi = ((o * s.in_channels + c) * s.kernel_h + i) * s.kernel_w + j;
+                  out[oi] += double(in[ii]) * w[wi];
+                  out_mag[oi] += std::abs(double(in[ii]) * w[wi]);
+                  grad_input[ii] += double(g[oi]) * w[wi];
+                  grad_input_mag[ii] += std::abs(double(g[oi]) * w[wi]);
+                  grad_weight[wi] += double(g[oi]) * in[ii];
+                  grad_weight_mag[wi] += std::abs(double(g[oi]) * in[ii]);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+// |got - expected| <= c * eps * (terms + 2) * sum|term|, the bound of a dot product.
+template <typename T>
+void ExpectDotClose(const std::vector<T>& got, const std::vector<double>& expected,
+                    const std::vector<double>& mag, int64_t terms, const std::string& what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  int failures = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double tol = 4 * (terms + 2) * Eps<T>() * mag[i] + 1e-30;
+    if (!(std::abs(got[i] - expected[i]) <= tol) && ++failures <= 5) {
+      ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", expected "
+                    << expected[i];
+    }
+  }
+}
+
+template <typename T>
+void CheckConv(const Conv2dShape& s, std::mt19937_64& rng, bool with_bias = true) {
+  const int64_t oh = s.out_h(), ow = s.out_w();
+  ASSERT_GT(oh, 0);
+  ASSERT_GT(ow, 0);
+  const auto in = RandomVector<T>(s.batch * s.in_channels * s.in_h * s.in_w, rng);
+  const auto w = RandomVector<T>(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w, rng);
+  const auto bias = with_bias ? RandomVector<T>(s.out_channels, rng) : std::vector<T>();
+  const auto g = RandomVector<T>(s.batch * s.out_channels * oh * ow, rng);
+  const Reference<T> ref(s, in, w, bias, g);
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  // Outputs start as NaN: every kernel must overwrite all of its output.
+  std::vector<T> out(ref.out.size(), nan), gi(in.size(), nan), gw(w.size(), nan),
+      gb(s.out_channels, nan);
+  Conv2dForward<T>(s, in.data(), w.data(), with_bias ? bias.data() : nullptr, out.data());
+  Conv2dBackwardInput<T>(s, g.data(), w.data(), gi.data());
+  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw.data(), gb.data());
+  const std::string what = Describe(s);
+  const int64_t taps = s.in_channels * s.kernel_h * s.kernel_w;
+  ExpectDotClose(out, ref.out, ref.out_mag, taps, "forward " + what);
+  ExpectDotClose(gi, ref.grad_input, ref.grad_input_mag, s.out_channels * s.kernel_h * s.kernel_w,
+                 "backward input " + what);
+  ExpectDotClose(gw, ref.grad_weight, ref.grad_weight_mag, s.batch * oh * ow,
+                 "backward weight " + what);
+  std::vector<double> gb_mag(s.out_channels, 0);
+  for (int64_t i = 0; i < int64_t(g.size()); ++i) {
+    gb_mag[(i / (oh * ow)) % s.out_channels] += std::abs(double(g[i]));
+  }
+  ExpectDotClose(gb, ref.grad_bias, gb_mag, s.batch * oh * ow, "backward bias " + what);
+  // Without a bias pointer the weight gradient is the same.
+  std::vector<T> gw2(w.size(), nan);
+  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw2.data(), nullptr);
+  EXPECT_EQ(gw, gw2) << what;
+}
+
+Conv2dShape RandomShape(std::mt19937_64& rng) {
+  for (;;) {
+    Conv2dShape s;
+    s.batch = RandomInt(rng, 1, 3);
+    s.in_channels = RandomInt(rng, 1, 4);
+    s.out_channels = RandomInt(rng, 1, 5);
+    s.in_h = RandomInt(rng, 1, 9);
+    s.in_w = RandomInt(rng, 1, 11);
+    s.kernel_h = RandomInt(rng, 1, 5);
+    s.kernel_w = RandomInt(rng, 1, 5);
+    s.stride_h = RandomInt(rng, 1, 3);
+    s.stride_w = RandomInt(rng, 1, 3);
+    s.pad_top = RandomInt(rng, 0, 3);
+    s.pad_bottom = RandomInt(rng, 0, 3);
+    s.pad_left = RandomInt(rng, 0, 3);
+    s.pad_right = RandomInt(rng, 0, 3);
+    if (s.out_h() > 0 && s.out_w() > 0) return s;
+  }
+}
+
+TYPED_TEST(ConvTest, RandomShapesMatchReference) {
+  using T = TypeParam;
+  std::mt19937_64 rng(40);
+  for (int trial = 0; trial < 150; ++trial) CheckConv<T>(RandomShape(rng), rng, trial % 4 != 0);
+}
+
+TYPED_TEST(ConvTest, SpecialShapesMatchReference) {
+  using T = TypeParam;
+  std::mt19937_64 rng(41);
+  std::vector<Conv2dShape> shapes;
+  auto add = [&](int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+                 int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr) {
+    Conv2dShape s;
+    s.batch = n, s.in_channels = c, s.in_h = h, s.in_w = w, s.out_channels = o;
+    s.kernel_h = kh, s.kernel_w = kw, s.stride_h = sh, s.stride_w = sw;
+    s.pad_top = pt, s.pad_bottom = pb, s.pad_left = pl, s.pad_right = pr;
+    shapes.push_back(s);
+  };
+  add(2, 3, 6, 7, 4, 1, 1, 1, 1, 0, 0, 0, 0);  // 1x1: the input is its own column matrix.
+  add(2, 3, 6, 7, 4, 1, 1, 2, 2, 0, 0, 0, 0);  // 1x1 strided.
+  add(2, 3, 6, 7, 4, 1, 1, 1, 1, 1, 0, 0, 2);  // 1x1 padded.
+  add(1, 2, 3, 3, 2, 5, 6, 1, 1, 2, 2, 3, 2);  // Kernel larger than the input.
+  add(3, 2, 1, 20, 3, 1, 4, 1, 1, 0, 0, 0, 3);  // conv1d, MiniTorch "same" anchoring.
+  add(2, 1, 1, 9, 2, 1, 3, 1, 2, 0, 0, 1, 1);   // conv1d strided.
+  add(3, 2, 5, 5, 2, 3, 3, 1, 1, 0, 2, 0, 2);   // 2-D, MiniTorch "same" anchoring.
+  // Enough work for the threads: batch split over threads, per-thread weight partial sums.
+  add(6, 8, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1, 1);
+  add(5, 4, 12, 13, 6, 5, 5, 2, 1, 2, 1, 0, 3);
+  add(1, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1);  // batch 1: Gemm threads instead.
+  for (const Conv2dShape& s : shapes) CheckConv<T>(s, rng);
+}
+
+TYPED_TEST(ConvTest, Conv1dExactValues) {
+  using T = TypeParam;
+  // in = [0 1 2 3], w = [1 2 3], padding left 0 right 2, stride 1:
+  //   out[x] = in[x] + 2 in[x+1] + 3 in[x+2] = [8 14 8 3].
+  Conv2dShape s;
+  s.batch = 1, s.in_channels = 1, s.in_h = 1, s.in_w = 4;
+  s.out_channels = 1, s.kernel_h = 1, s.kernel_w = 3;
+  s.pad_left = 0, s.pad_right = 2;
+  ASSERT_EQ(s.out_h(), 1);
+  ASSERT_EQ(s.out_w(), 4);
+  const std::vector<T> in = {0, 1, 2, 3}, w = {1, 2, 3};
+  std::vector<T> out(4);
+  Conv2dForward<T>(s, in.data(), w.data(), nullptr, out.data());
+  EXPECT_EQ(out, (std::vector<T>{8, 14, 8, 3}));
+
+  // With grad_out = 1 everywhere: grad_in[k] = sum of w[j] over taps landing on k,
+  // grad_w[j] = sum_x in[x + j], grad_b = number of outputs.
+  const std::vector<T> g = {1, 1, 1, 1};
+  std::vector<T> gi(4), gw(3), gb(1);
+  Conv2dBackwardInput<T>(s, g.data(), w.data(), gi.data());
+  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw.data(), gb.data());
+  EXPECT_EQ(gi, (std::vector<T>{1, 3, 6, 6}));
+  EXPECT_EQ(gw, (std::vector<T>{6, 6, 5}));
+  EXPECT_EQ(gb, (std::vector<T>{4}));
+
+  // Two identical input channels with identical weights: every output doubles.
+  s.in_channels = 2;
+  const std::vector<T> in2 = {0, 1, 2, 3, 0, 1, 2, 3}, w2 = {1, 2, 3, 1, 2, 3};
+  Conv2dForward<T>(s, in2.data(), w2.data(), nullptr, out.data());
+  EXPECT_EQ(out, (std::vector<T>{16, 28, 16, 6}));
+  // And a bias adds on top.
+  const std::vector<T> bias = {T(0.5)};
+  Conv2dForward<T>(s, in2.data(), w2.data(), bias.data(), out.data());
+  EXPECT_EQ(out, (std::vector<T>{16.5, 28.5, 16.5, 6.5}));
+}
+
+TYPED_TEST(ConvTest, Conv2dExactValues) {
+  using T = TypeParam;
+  // 3x3 input 1..9, 2x2 kernel of ones, stride 2, padding 1 on all sides -> 2x2 output of
+  // corner sums: [[1, 2+3], [4+7, 5+6+8+9]].
+  Conv2dShape s;
+  s.batch = 1, s.in_channels = 1, s.in_h = 3, s.in_w = 3;
+  s.out_channels = 1, s.kernel_h = 2, s.kernel_w = 2, s.stride_h = 2, s.stride_w = 2;
+  s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = 1;
+  const std::vector<T> in = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w = {1, 1, 1, 1};
+  std::vector<T> out(4);
+  Conv2dForward<T>(s, in.data(), w.data(), nullptr, out.data());
+  EXPECT_EQ(out, (std::vector<T>{1, 5, 11, 28}));
+}
+
+TYPED_TEST(ConvTest, BackwardWeightIsDeterministic) {
+  using T = TypeParam;
+  std::mt19937_64 rng(42);
+  Conv2dShape s;
+  s.batch = 7, s.in_channels = 5, s.in_h = 11, s.in_w = 12;
+  s.out_channels = 6, s.kernel_h = 3, s.kernel_w = 3, s.pad_top = 1, s.pad_left = 1;
+  const auto in = RandomVector<T>(s.batch * s.in_channels * s.in_h * s.in_w, rng);
+  const auto g = RandomVector<T>(s.batch * s.out_channels * s.out_h() * s.out_w(), rng);
+  const int64_t w_size = s.out_channels * s.in_channels * s.kernel_h * s.kernel_w;
+  std::vector<T> gw1(w_size), gw2(w_size), gb1(s.out_channels), gb2(s.out_channels);
+  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw1.data(), gb1.data());
+  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw2.data(), gb2.data());
+  EXPECT_EQ(gw1, gw2);
+  EXPECT_EQ(gb1, gb2);
+}
+
+TYPED_TEST(ConvTest, EmptyOutputZeroesGradients) {
+  using T = TypeParam;
+  // A kernel wider than the padded input leaves no output positions.
+  Conv2dShape s;
+  s.batch = 2, s.in_channels = 2, s.in_h = 3, s.in_w = 3;
+  s.out_channels = 2, s.kernel_h = 2, s.kernel_w = 5;
+  ASSERT_LE(s.out_w(), 0);
+  const std::vector<T> in(36, T(1)), w(40, T(1));
+  std::vector<T> gi(36, T(7)), gw(40, T(7)), gb(2, T(7));
+  Conv2dForward<T>(s, in.data(), w.data(), nullptr, static_cast<T*>(nullptr));
+  Conv2dBackwardInput<T>(s, static_cast<const T*>(nullptr), w.data(), gi.data());
+  Conv2dBackwardWeight<T>(s, static_cast<const T*>(nullptr), in.data(), gw.data(), gb.data());
+  for (T v : gi) EXPECT_EQ(v, T(0));
+  for (T v : gw) EXPECT_EQ(v, T(0));
+  for (T v : gb) EXPECT_EQ(v, T(0));
+}
+
+}  // namespace
+}  // namespace mt::kernels::cpu

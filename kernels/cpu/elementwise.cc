@@ -1,0 +1,288 @@
+#include "kernels/cpu/elementwise.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+namespace mt::kernels::cpu {
+namespace {
+
+// Elements per parallel work item. Large enough that turning a flat index back into a
+// multi-index (ndim divisions) is noise, small enough to balance threads on big tensors.
+constexpr int64_t kChunk = 16384;
+// Below this much work (elements x relative cost) a parallel region costs more than it saves.
+constexpr int64_t kMinParallelWork = 1 << 16;
+// Relative costs, so transcendental ops go parallel at smaller sizes than additions.
+constexpr int64_t kCheap = 1;
+constexpr int64_t kTranscendental = 8;
+
+// A shape with one stride vector per input, after dropping size-1 dims and merging neighbours
+// that every operand walks as one. A dense operand then becomes a single long dim, which is
+// what lets the innermost loop vectorise.
+template <int kNumIn>
+struct StridedLayout {
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides[kNumIn];
+  int64_t numel = 1;
+};
+
+template <int kNumIn>
+StridedLayout<kNumIn> Coalesce(int ndim, const int64_t* shape,
+                               const int64_t* const (&strides)[kNumIn]) {
+  StridedLayout<kNumIn> l;
+  for (int d = 0; d < ndim; ++d) l.numel *= shape[d];
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;  // Never stepped along, so its stride is irrelevant.
+    bool merge = !l.shape.empty();
+    for (int t = 0; t < kNumIn && merge; ++t) {
+      merge = l.strides[t].back() == strides[t][d] * shape[d];
+    }
+    if (merge) {
+      l.shape.back() *= shape[d];
+      for (int t = 0; t < kNumIn; ++t) l.strides[t].back() = strides[t][d];
+    } else {
+      l.shape.push_back(shape[d]);
+      for (int t = 0; t < kNumIn; ++t) l.strides[t].push_back(strides[t][d]);
+    }
+  }
+  if (l.shape.empty()) {  // Scalar, or all dims of size 1.
+    l.shape.push_back(1);
+    for (int t = 0; t < kNumIn; ++t) l.strides[t].push_back(0);
+  }
+  return l;
+}
+
+// Calls run(out_pos, len, in_offsets, inner_strides) for consecutive runs along the innermost
+// dim, covering output elements [0, numel) in row-major order. The output is contiguous, so the
+// flat range is split into chunks across threads regardless of how rows are shaped: a single
+// long row parallelises as well as many short ones.
+template <int kNumIn, typename Run>
+void ForEachRun(const StridedLayout<kNumIn>& l, int64_t cost, Run run) {
+  if (l.numel == 0) return;
+  const int nd = static_cast<int>(l.shape.size());
+  const int64_t inner = l.shape[nd - 1];
+  int64_t inner_strides[kNumIn];
+  for (int t = 0; t < kNumIn; ++t) inner_strides[t] = l.strides[t][nd - 1];
+  const int64_t num_chunks = (l.numel + kChunk - 1) / kChunk;
+  const bool parallel =
+      num_chunks > 1 && !omp_in_parallel() && l.numel * cost >= kMinParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t chunk = 0; chunk < num_chunks; ++chunk) {
+    int64_t pos = chunk * kChunk;
+    const int64_t end = std::min(l.numel, pos + kChunk);
+    constexpr int kSmallRank = 8;
+    int64_t idx_small[kSmallRank];
+    std::vector<int64_t> idx_big;
+    int64_t* idx = idx_small;
+    if (nd > kSmallRank) {
+      idx_big.resize(nd);
+      idx = idx_big.data();
+    }
+    int64_t off[kNumIn] = {};
+    int64_t rem = pos;
+    for (int d = nd - 1; d >= 0; --d) {
+      idx[d] = rem % l.shape[d];
+      rem /= l.shape[d];
+      for (int t = 0; t < kNumIn; ++t) off[t] += idx[d] * l.strides[t][d];
+    }
+    while (pos < end) {
+      const int64_t len = std::min(inner - idx[nd - 1], end - pos);
+      run(pos, len, off, inner_strides);
+      pos += len;
+      idx[nd - 1] += len;
+      for (int t = 0; t < kNumIn; ++t) off[t] += len * inner_strides[t];
+      if (idx[nd - 1] < inner) continue;
+      idx[nd - 1] = 0;
+      for (int t = 0; t < kNumIn; ++t) off[t] -= inner * inner_strides[t];
+      for (int d = nd - 2; d >= 0; --d) {
+        ++idx[d];
+        for (int t = 0; t < kNumIn; ++t) off[t] += l.strides[t][d];
+        if (idx[d] < l.shape[d]) break;
+        idx[d] = 0;
+        for (int t = 0; t < kNumIn; ++t) off[t] -= l.shape[d] * l.strides[t][d];
+      }
+    }
+  }
+}
+
+template <typename T, typename F>
+void UnaryApply(int ndim, const int64_t* shape, const T* in, const int64_t* in_strides, T* out,
+                int64_t cost, F f) {
+  const int64_t* const strides[1] = {in_strides};
+  const auto layout = Coalesce<1>(ndim, shape, strides);
+  ForEachRun<1>(layout, cost, [&](int64_t pos, int64_t len, const int64_t* off,
+                                  const int64_t* s) {
+    const T* x = in + off[0];
+    T* y = out + pos;
+    const int64_t sx = s[0];
+    if (sx == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i]);
+    } else if (sx == 0) {
+      const T v = f(x[0]);
+      std::fill(y, y + len, v);
+    } else {
+      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i * sx]);
+    }
+  });
+}
+
+template <typename T, typename F>
+void BinaryApply(int ndim, const int64_t* shape, const T* a, const int64_t* a_strides, const T* b,
+                 const int64_t* b_strides, T* out, int64_t cost, F f) {
+  const int64_t* const strides[2] = {a_strides, b_strides};
+  const auto layout = Coalesce<2>(ndim, shape, strides);
+  ForEachRun<2>(layout, cost, [&](int64_t pos, int64_t len, const int64_t* off,
+                                  const int64_t* s) {
+    const T* x = a + off[0];
+    const T* z = b + off[1];
+    T* y = out + pos;
+    const int64_t sa = s[0], sb = s[1];
+    // The common broadcast patterns get loops with unit or no stride so they vectorise.
+    if (sa == 1 && sb == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], z[i]);
+    } else if (sa == 1 && sb == 0) {
+      const T zv = z[0];
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], zv);
+    } else if (sa == 0 && sb == 1) {
+      const T xv = x[0];
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) y[i] = f(xv, z[i]);
+    } else {
+      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i * sa], z[i * sb]);
+    }
+  });
+}
+
+template <typename T>
+T Sigmoid(T x) {
+  // exp of a non-positive argument cannot overflow; the two halves are mirror images.
+  const T e = std::exp(-std::abs(x));
+  const T r = T(1) / (T(1) + e);
+  return x >= T(0) ? r : e * r;
+}
+
+template <typename T>
+T Softplus(T x) {
+  // std::max keeps NaN when x is NaN, since the comparison NaN < 0 is false.
+  return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x)));
+}
+
+// Copies any trivially copyable element type through the strided walker.
+template <typename U>
+void StridedCopyAs(int ndim, const int64_t* shape, const void* in, const int64_t* in_strides,
+                   void* out) {
+  UnaryApply<U>(ndim, shape, static_cast<const U*>(in), in_strides, static_cast<U*>(out), kCheap,
+                [](U x) { return x; });
+}
+
+}  // namespace
+
+template <typename T>
+void Unary(UnaryOp op, int ndim, const int64_t* shape, const T* in, const int64_t* in_strides,
+           T* out) {
+  auto apply = [&](int64_t cost, auto f) {
+    UnaryApply<T>(ndim, shape, in, in_strides, out, cost, f);
+  };
+  switch (op) {
+    case UnaryOp::kCopy:
+      return apply(kCheap, [](T x) { return x; });
+    case UnaryOp::kNeg:
+      return apply(kCheap, [](T x) { return -x; });
+    case UnaryOp::kExp:
+      return apply(kTranscendental, [](T x) { return std::exp(x); });
+    case UnaryOp::kLog:
+      return apply(kTranscendental, [](T x) { return std::log(x); });
+    case UnaryOp::kRelu:
+      // Written so NaN propagates, as torch.relu does.
+      return apply(kCheap, [](T x) { return x < T(0) ? T(0) : x; });
+    case UnaryOp::kSigmoid:
+      return apply(kTranscendental, [](T x) { return Sigmoid(x); });
+    case UnaryOp::kSoftplus:
+      return apply(kTranscendental, [](T x) { return Softplus(x); });
+    case UnaryOp::kTanh:
+      return apply(kTranscendental, [](T x) { return std::tanh(x); });
+    case UnaryOp::kSqrt:
+      return apply(kCheap, [](T x) { return std::sqrt(x); });
+    case UnaryOp::kAbs:
+      return apply(kCheap, [](T x) { return std::abs(x); });
+  }
+}
+
+template <typename T>
+void Binary(BinaryOp op, int ndim, const int64_t* shape, const T* a, const int64_t* a_strides,
+            const T* b, const int64_t* b_strides, T* out) {
+  auto apply = [&](int64_t cost, auto f) {
+    BinaryApply<T>(ndim, shape, a, a_strides, b, b_strides, out, cost, f);
+  };
+  switch (op) {
+    case BinaryOp::kAdd:
+      return apply(kCheap, [](T x, T y) { return x + y; });
+    case BinaryOp::kSub:
+      return apply(kCheap, [](T x, T y) { return x - y; });
+    case BinaryOp::kMul:
+      return apply(kCheap, [](T x, T y) { return x * y; });
+    case BinaryOp::kDiv:
+      return apply(kCheap, [](T x, T y) { return x / y; });
+    case BinaryOp::kLt:
+      return apply(kCheap, [](T x, T y) { return x < y ? T(1) : T(0); });
+    case BinaryOp::kEq:
+      return apply(kCheap, [](T x, T y) { return x == y ? T(1) : T(0); });
+    case BinaryOp::kGt:
+      return apply(kCheap, [](T x, T y) { return x > y ? T(1) : T(0); });
+    case BinaryOp::kMaximum:
+      // NaN in either operand propagates, as torch.maximum does.
+      return apply(kCheap, [](T x, T y) { return (x > y || x != x) ? x : y; });
+    case BinaryOp::kReluBackward:
+      return apply(kCheap, [](T g, T x) { return x > T(0) ? g : T(0); });
+    case BinaryOp::kPow:
+      return apply(kTranscendental, [](T x, T y) { return std::pow(x, y); });
+  }
+}
+
+void StridedCopy(size_t elem_size, int ndim, const int64_t* shape, const void* in,
+                 const int64_t* in_strides, void* out) {
+  switch (elem_size) {
+    case 1:
+      return StridedCopyAs<uint8_t>(ndim, shape, in, in_strides, out);
+    case 2:
+      return StridedCopyAs<uint16_t>(ndim, shape, in, in_strides, out);
+    case 4:
+      return StridedCopyAs<uint32_t>(ndim, shape, in, in_strides, out);
+    case 8:
+      return StridedCopyAs<uint64_t>(ndim, shape, in, in_strides, out);
+    default:
+      std::abort();  // Contract violation: no such element type in the engine.
+  }
+}
+
+template <typename T>
+void Fill(T* out, int64_t n, T value) {
+#pragma omp parallel for simd schedule(static) if (!omp_in_parallel() && n >= kMinParallelWork)
+  for (int64_t i = 0; i < n; ++i) out[i] = value;
+}
+
+template <typename T>
+void Axpy(int64_t n, T alpha, const T* x, T* y) {
+#pragma omp parallel for simd schedule(static) if (!omp_in_parallel() && n >= kMinParallelWork)
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+#define MT_INSTANTIATE(T)                                                                   \
+  template void Unary<T>(UnaryOp, int, const int64_t*, const T*, const int64_t*, T*);       \
+  template void Binary<T>(BinaryOp, int, const int64_t*, const T*, const int64_t*, const T*, \
+                          const int64_t*, T*);                                              \
+  template void Fill<T>(T*, int64_t, T);                                                    \
+  template void Axpy<T>(int64_t, T, const T*, T*);
+MT_INSTANTIATE(float)
+MT_INSTANTIATE(double)
+#undef MT_INSTANTIATE
+// Index tensors (int64) get filled too, e.g. for zero-initialised argmax buffers.
+template void Fill<int64_t>(int64_t*, int64_t, int64_t);
+
+}  // namespace mt::kernels::cpu

@@ -1,0 +1,283 @@
+#include "kernels/cpu/matmul.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <new>
+
+namespace mt::kernels::cpu {
+namespace {
+
+// Goto/BLIS-style blocking. The micro-kernel keeps a kMr x kNr tile of C in registers: for
+// AVX2 that is 6 rows x 2 vectors = 12 of the 16 ymm registers, leaving room for two vectors of
+// B and one broadcast of A. A kKc x kNr sliver of packed B (16 KiB) stays in L1 while the
+// micro-kernel sweeps a kMc x kKc block of packed A (96-144 KiB) held in L2; a kKc x kNc panel
+// of packed B lives in L3 across the blocks of A.
+template <typename T>
+struct Blocking;
+
+template <>
+struct Blocking<float> {
+  static constexpr int kMr = 6;
+  static constexpr int kNr = 16;
+  static constexpr int64_t kKc = 256;
+  static constexpr int64_t kMc = 96;
+  static constexpr int64_t kNc = 4096;
+};
+
+template <>
+struct Blocking<double> {
+  static constexpr int kMr = 6;
+  static constexpr int kNr = 8;
+  static constexpr int64_t kKc = 256;
+  static constexpr int64_t kMc = 72;
+  static constexpr int64_t kNc = 2048;
+};
+
+// Below this many multiply-adds (about 64^3) a parallel region costs more than it saves.
+constexpr double kMinParallelMacs = 262144.0;
+// A task is a block of rows of C times a group of B slivers; aim for this many tasks per thread
+// so uneven edge blocks do not leave threads idle.
+constexpr int64_t kTasksPerThread = 4;
+// Fewest B slivers per task: each task packs its own block of A, which costs about
+// 1 / (2 * kNr * slivers) of its multiply work.
+constexpr int64_t kMinSliversPerTask = 4;
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Packing buffers, 64-byte aligned, grown on demand and kept per thread so that a Gemm per conv
+// sample or per batch entry does not go back to malloc. Slot 0 holds packed B (shared by the
+// team of the thread that called Gemm), slot 1 a thread's own packed A.
+template <typename T>
+T* Scratch(int slot, size_t count) {
+  struct Buffer {
+    T* data = nullptr;
+    size_t capacity = 0;
+    ~Buffer() { ::operator delete(data, std::align_val_t(64)); }
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[slot];
+  if (b.capacity < count) {
+    ::operator delete(b.data, std::align_val_t(64));
+    b.data = static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t(64)));
+    b.capacity = count;
+  }
+  return b.data;
+}
+
+// Packs alpha * op(A)[ic : ic + mc, pc : pc + kc] as consecutive kMr-row slivers, each stored
+// column by column (dst[p * kMr + i]) so the micro-kernel reads it sequentially. Rows past mc are
+// zero, so edge tiles can run the full-size kernel.
+template <typename T>
+void PackA(bool trans_a, const T* a, int64_t lda, int64_t ic, int64_t mc, int64_t pc,
+           int64_t kc, T alpha, T* dst) {
+  constexpr int kMr = Blocking<T>::kMr;
+  for (int64_t ir = 0; ir < mc; ir += kMr) {
+    const int mr = static_cast<int>(std::min<int64_t>(kMr, mc - ir));
+    T* d = dst + ir * kc;
+    if (!trans_a) {
+      for (int i = 0; i < mr; ++i) {
+        const T* src = a + (ic + ir + i) * lda + pc;
+        for (int64_t p = 0; p < kc; ++p) d[p * kMr + i] = alpha * src[p];
+      }
+      for (int i = mr; i < kMr; ++i) {
+        for (int64_t p = 0; p < kc; ++p) d[p * kMr + i] = T(0);
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        const T* src = a + (pc + p) * lda + ic + ir;
+        for (int i = 0; i < mr; ++i) d[p * kMr + i] = alpha * src[i];
+        for (int i = mr; i < kMr; ++i) d[p * kMr + i] = T(0);
+      }
+    }
+  }
+}
+
+// Packs one kNr-column sliver of op(B)[pc : pc + kc, j0 : j0 + nr] row by row
+// (dst[p * kNr + j]), zero beyond nr.
+template <typename T>
+void PackBSliver(bool trans_b, const T* b, int64_t ldb, int64_t pc, int64_t kc, int64_t j0,
+                 int nr, T* dst) {
+  constexpr int kNr = Blocking<T>::kNr;
+  if (!trans_b) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* src = b + (pc + p) * ldb + j0;
+      T* d = dst + p * kNr;
+      if (nr == kNr) {
+        std::copy(src, src + kNr, d);
+      } else {
+        std::copy(src, src + nr, d);
+        std::fill(d + nr, d + kNr, T(0));
+      }
+    }
+  } else {
+    for (int j = 0; j < nr; ++j) {
+      const T* src = b + (j0 + j) * ldb + pc;
+      for (int64_t p = 0; p < kc; ++p) dst[p * kNr + j] = src[p];
+    }
+    for (int j = nr; j < kNr; ++j) {
+      for (int64_t p = 0; p < kc; ++p) dst[p * kNr + j] = T(0);
+    }
+  }
+}
+
+// C[0:mr, 0:nc] = beta * C + A_sliver * B_sliver over kc, with beta == 0 never reading C.
+// The fixed-size loops below are what GCC turns into 12 register-resident FMA accumulators;
+// keep the tile a local array of compile-time shape or that stops happening.
+template <typename T>
+void MicroKernel(int64_t kc, const T* __restrict ap, const T* __restrict bp, int mr, int nr,
+                 T beta, T* __restrict c, int64_t ldc) {
+  constexpr int kMr = Blocking<T>::kMr;
+  constexpr int kNr = Blocking<T>::kNr;
+  T acc[kMr][kNr] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 6
+    for (int i = 0; i < kMr; ++i) {
+      const T ai = ap[p * kMr + i];
+#pragma omp simd
+      for (int j = 0; j < kNr; ++j) acc[i][j] += ai * bp[p * kNr + j];
+    }
+  }
+  if (mr == kMr && nr == kNr) {
+    for (int i = 0; i < kMr; ++i) {
+      T* ci = c + i * ldc;
+      if (beta == T(0)) {
+#pragma omp simd
+        for (int j = 0; j < kNr; ++j) ci[j] = acc[i][j];
+      } else if (beta == T(1)) {
+#pragma omp simd
+        for (int j = 0; j < kNr; ++j) ci[j] += acc[i][j];
+      } else {
+#pragma omp simd
+        for (int j = 0; j < kNr; ++j) ci[j] = beta * ci[j] + acc[i][j];
+      }
+    }
+    return;
+  }
+  for (int i = 0; i < mr; ++i) {
+    T* ci = c + i * ldc;
+    for (int j = 0; j < nr; ++j) {
+      ci[j] = beta == T(0) ? acc[i][j] : beta * ci[j] + acc[i][j];
+    }
+  }
+}
+
+// C = beta * C for the degenerate products (k == 0 or alpha == 0), as BLAS does.
+template <typename T>
+void ScaleC(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
+  if (beta == T(1)) return;
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * ldc;
+    if (beta == T(0)) {
+      std::fill(ci, ci + n, T(0));
+    } else {
+      for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
+    }
+  }
+}
+
+// Each element of C is accumulated by exactly one task, over k in the same order whatever the
+// thread count, so the result does not depend on how the work is split.
+template <typename T>
+void GemmImpl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+              int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  using B = Blocking<T>;
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    ScaleC(m, n, beta, c, ldc);
+    return;
+  }
+  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 &&
+                        static_cast<double>(m) * n * k >= kMinParallelMacs;
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  const int64_t row_blocks = CeilDiv(m, B::kMc);
+  const int64_t kc_max = std::min(k, B::kKc);
+  const int64_t nc_max = CeilDiv(std::min(n, B::kNc), B::kNr) * B::kNr;
+  T* packed_b = Scratch<T>(0, kc_max * nc_max);
+
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    T* packed_a = Scratch<T>(1, B::kMc * kc_max);
+    for (int64_t jc = 0; jc < n; jc += B::kNc) {
+      const int64_t nc = std::min(B::kNc, n - jc);
+      const int64_t slivers = CeilDiv(nc, B::kNr);
+      // Split columns too when there are too few row blocks to keep every thread busy (a
+      // linear layer with a small batch has a single row block).
+      int64_t groups = 1;
+      if (threads > 1) {
+        groups = std::clamp(CeilDiv(kTasksPerThread * threads, row_blocks), int64_t{1},
+                            std::max(int64_t{1}, slivers / kMinSliversPerTask));
+      }
+      const int64_t slivers_per_group = CeilDiv(slivers, groups);
+      groups = CeilDiv(slivers, slivers_per_group);
+      for (int64_t pc = 0; pc < k; pc += B::kKc) {
+        const int64_t kc = std::min(B::kKc, k - pc);
+        const T beta_now = pc == 0 ? beta : T(1);
+#pragma omp for schedule(static)
+        for (int64_t s = 0; s < slivers; ++s) {
+          const int nr = static_cast<int>(std::min<int64_t>(B::kNr, nc - s * B::kNr));
+          PackBSliver(trans_b, b, ldb, pc, kc, jc + s * B::kNr, nr, packed_b + s * B::kNr * kc);
+        }
+        // (Implicit barrier: B is fully packed before anyone multiplies.)
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t task = 0; task < row_blocks * groups; ++task) {
+          const int64_t ic = (task / groups) * B::kMc;
+          const int64_t mc = std::min(B::kMc, m - ic);
+          const int64_t s0 = (task % groups) * slivers_per_group;
+          const int64_t s1 = std::min(slivers, s0 + slivers_per_group);
+          PackA(trans_a, a, lda, ic, mc, pc, kc, alpha, packed_a);
+          for (int64_t s = s0; s < s1; ++s) {
+            const int64_t j = jc + s * B::kNr;
+            const int nr = static_cast<int>(std::min<int64_t>(B::kNr, n - j));
+            for (int64_t ir = 0; ir < mc; ir += B::kMr) {
+              const int mr = static_cast<int>(std::min<int64_t>(B::kMr, mc - ir));
+              MicroKernel(kc, packed_a + ir * kc, packed_b + s * B::kNr * kc, mr, nr, beta_now,
+                          c + (ic + ir) * ldc + j, ldc);
+            }
+          }
+        }
+        // (Implicit barrier: nobody repacks B while another thread still reads it.)
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// op(A): (m, k)  op(B): (k, n)  C: (m, n); row strides lda, ldb, ldc.
+template <typename T>
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  GemmImpl(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+// Per p in [0, batch): op(A_p): (m, k)  op(B_p): (k, n)  C_p: (m, n).
+template <typename T>
+void BatchedGemm(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                 const T* a, int64_t stride_a, int64_t lda, const T* b, int64_t stride_b,
+                 int64_t ldb, T beta, T* c, int64_t stride_c, int64_t ldc) {
+  // Whole products per thread beat splitting each product once there is one per thread: no
+  // barriers, no shared packing. A zero C stride would make the products race, so it stays
+  // serial (each Gemm still parallelises itself).
+  const bool across_batch = !omp_in_parallel() && stride_c != 0 &&
+                            batch >= omp_get_max_threads() && omp_get_max_threads() > 1 &&
+                            static_cast<double>(batch) * m * n * k >= kMinParallelMacs;
+#pragma omp parallel for schedule(static) if (across_batch)
+  for (int64_t p = 0; p < batch; ++p) {
+    GemmImpl(trans_a, trans_b, m, n, k, T(1), a + p * stride_a, lda, b + p * stride_b, ldb, beta,
+             c + p * stride_c, ldc);
+  }
+}
+
+#define MT_INSTANTIATE(T)                                                                   \
+  template void Gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, \
+                        int64_t, T, T*, int64_t);                                           \
+  template void BatchedGemm<T>(int64_t, bool, bool, int64_t, int64_t, int64_t, const T*,     \
+                               int64_t, int64_t, const T*, int64_t, int64_t, T, T*, int64_t,  \
+                               int64_t);
+MT_INSTANTIATE(float)
+MT_INSTANTIATE(double)
+#undef MT_INSTANTIATE
+
+}  // namespace mt::kernels::cpu

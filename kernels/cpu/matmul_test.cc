@@ -1,0 +1,234 @@
+#include "kernels/cpu/matmul.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kernels/cpu/test_util.h"
+
+namespace mt::kernels::cpu {
+namespace {
+
+using testing::Eps;
+using testing::RandomInt;
+using testing::RandomVector;
+
+template <typename T>
+class MatmulTest : public ::testing::Test {};
+using Types = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(MatmulTest, Types);
+
+struct Case {
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  int64_t lda, ldb, ldc;
+  double alpha, beta;
+
+  std::string Describe() const {
+    return "ta=" + std::to_string(trans_a) + " tb=" + std::to_string(trans_b) +
+           " m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
+           " lda=" + std::to_string(lda) + " ldb=" + std::to_string(ldb) +
+           " ldc=" + std::to_string(ldc) + " alpha=" + std::to_string(alpha) +
+           " beta=" + std::to_string(beta);
+  }
+};
+
+// Row stride at least the row length, sometimes padded.
+int64_t LeadingDim(int64_t cols, std::mt19937_64& rng) {
+  return std::max<int64_t>(cols, 1) + (RandomInt(rng, 0, 1) ? RandomInt(rng, 1, 5) : 0);
+}
+
+Case MakeCase(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, double beta,
+              std::mt19937_64& rng) {
+  return {ta, tb, m, n, k, LeadingDim(ta ? m : k, rng), LeadingDim(tb ? k : n, rng),
+          LeadingDim(n, rng), alpha, beta};
+}
+
+// Runs one Gemm and checks it against a triple loop in double. Every element gets the
+// tolerance of a length-k dot product: a few k-multiples of epsilon times sum |a_ip * b_pj|.
+// Padding between rows of C must stay untouched, and with beta == 0 the NaN already in C must
+// never leak into the result.
+template <typename T>
+void CheckGemm(const Case& c, std::mt19937_64& rng) {
+  const int64_t a_rows = c.trans_a ? c.k : c.m, b_rows = c.trans_b ? c.n : c.k;
+  const auto a = RandomVector<T>(a_rows * c.lda, rng);
+  const auto b = RandomVector<T>(b_rows * c.ldb, rng);
+  const T sentinel = T(12345);
+  std::vector<T> out(c.m * c.ldc, sentinel);
+  for (int64_t i = 0; i < c.m; ++i) {
+    for (int64_t j = 0; j < c.n; ++j) {
+      out[i * c.ldc + j] = c.beta == 0 ? std::numeric_limits<T>::quiet_NaN() : T(0.25 * (i - j));
+    }
+  }
+  const std::vector<T> before = out;
+  Gemm<T>(c.trans_a, c.trans_b, c.m, c.n, c.k, T(c.alpha), a.data(), c.lda, b.data(), c.ldb,
+          T(c.beta), out.data(), c.ldc);
+  auto a_at = [&](int64_t i, int64_t p) { return c.trans_a ? a[p * c.lda + i] : a[i * c.lda + p]; };
+  auto b_at = [&](int64_t p, int64_t j) { return c.trans_b ? b[j * c.ldb + p] : b[p * c.ldb + j]; };
+  int failures = 0;
+  for (int64_t i = 0; i < c.m; ++i) {
+    for (int64_t j = 0; j < c.ldc; ++j) {
+      const T got = out[i * c.ldc + j];
+      if (j >= c.n) {
+        if (got != sentinel && ++failures <= 5) ADD_FAILURE() << c.Describe() << " wrote padding";
+        continue;
+      }
+      double dot = 0, mag = 0;
+      for (int64_t p = 0; p < c.k; ++p) {
+        dot += double(a_at(i, p)) * double(b_at(p, j));
+        mag += std::abs(double(a_at(i, p)) * double(b_at(p, j)));
+      }
+      const double old = c.beta == 0 ? 0 : double(before[i * c.ldc + j]);
+      const double expected = c.alpha * dot + c.beta * old;
+      const double tol = 4 * (c.k + 2) * Eps<T>() * (std::abs(c.alpha) * mag + std::abs(c.beta * old)) +
+                         1e-30;
+      if (!(std::abs(got - expected) <= tol) && ++failures <= 5) {
+        ADD_FAILURE() << c.Describe() << " C[" << i << "," << j << "] = " << got << ", expected "
+                      << expected;
+      }
+    }
+  }
+}
+
+TYPED_TEST(MatmulTest, RandomShapesAllTransposes) {
+  using T = TypeParam;
+  std::mt19937_64 rng(30);
+  const double alphas[] = {1, -0.5, 2};
+  const double betas[] = {0, 1, 0.7};
+  for (int trial = 0; trial < 160; ++trial) {
+    const bool ta = trial & 1, tb = trial & 2;
+    // Mostly small odd sizes (edge tiles everywhere), sometimes 0 or 1, sometimes big enough
+    // to cross the cache blocks in k and m.
+    auto size = [&](int64_t big) {
+      switch (RandomInt(rng, 0, 5)) {
+        case 0: return RandomInt(rng, 0, 1);
+        case 1: return RandomInt(rng, big / 2, big);
+        default: return RandomInt(rng, 2, 40);
+      }
+    };
+    const int64_t m = size(150), n = size(150), k = size(600);
+    CheckGemm<T>(MakeCase(ta, tb, m, n, k, alphas[RandomInt(rng, 0, 2)],
+                          betas[RandomInt(rng, 0, 2)], rng),
+                 rng);
+  }
+}
+
+TYPED_TEST(MatmulTest, LargeAndWideProducts) {
+  using T = TypeParam;
+  std::mt19937_64 rng(31);
+  for (int combo = 0; combo < 4; ++combo) {
+    const bool ta = combo & 1, tb = combo & 2;
+    // Multi-threaded: several row blocks, several k blocks, ragged edges.
+    CheckGemm<T>(MakeCase(ta, tb, 197, 203, 517, 1, 0, rng), rng);
+    // n beyond one column panel of packed B; a single row block split by columns.
+    CheckGemm<T>(MakeCase(ta, tb, 7, 4500, 37, 1, 1, rng), rng);
+  }
+}
+
+TYPED_TEST(MatmulTest, DegenerateSizes) {
+  using T = TypeParam;
+  std::mt19937_64 rng(32);
+  for (int combo = 0; combo < 4; ++combo) {
+    const bool ta = combo & 1, tb = combo & 2;
+    for (int64_t m : {0, 1, 2}) {
+      for (int64_t n : {0, 1, 17}) {
+        for (int64_t k : {0, 1, 3}) {
+          for (double beta : {0.0, 1.0, -2.0}) {
+            CheckGemm<T>(MakeCase(ta, tb, m, n, k, 1.5, beta, rng), rng);
+          }
+        }
+      }
+    }
+  }
+}
+
+TYPED_TEST(MatmulTest, ExactSmallProduct) {
+  using T = TypeParam;
+  // [[1 2 3], [4 5 6]] * [[1 0], [0 1], [1 1]] = [[4 5], [10 11]]
+  const std::vector<T> a = {1, 2, 3, 4, 5, 6};
+  const std::vector<T> b = {1, 0, 0, 1, 1, 1};
+  std::vector<T> c(4, std::numeric_limits<T>::quiet_NaN());
+  Gemm<T>(false, false, 2, 2, 3, T(1), a.data(), 3, b.data(), 2, T(0), c.data(), 2);
+  EXPECT_EQ(c, (std::vector<T>{4, 5, 10, 11}));
+  // Same product from the transposed storage of both operands, accumulated on top (beta = 1).
+  const std::vector<T> at = {1, 4, 2, 5, 3, 6};
+  const std::vector<T> bt = {1, 0, 1, 0, 1, 1};
+  Gemm<T>(true, true, 2, 2, 3, T(1), at.data(), 2, bt.data(), 3, T(1), c.data(), 2);
+  EXPECT_EQ(c, (std::vector<T>{8, 10, 20, 22}));
+}
+
+TYPED_TEST(MatmulTest, ResultDoesNotDependOnThreadCount) {
+  using T = TypeParam;
+  std::mt19937_64 rng(33);
+  const int64_t m = 150, n = 170, k = 300;
+  const auto a = RandomVector<T>(m * k, rng);
+  const auto b = RandomVector<T>(k * n, rng);
+  std::vector<T> c_threads(m * n), c_serial(m * n), c_nested(m * n);
+  Gemm<T>(false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c_threads.data(), n);
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  Gemm<T>(false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c_serial.data(), n);
+  omp_set_num_threads(saved);
+  // Called from inside a parallel region (as conv does per sample) it must run serially.
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp single
+    Gemm<T>(false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c_nested.data(), n);
+  }
+  EXPECT_EQ(c_threads, c_serial);
+  EXPECT_EQ(c_threads, c_nested);
+}
+
+template <typename T>
+void CheckBatched(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  bool broadcast_a, bool broadcast_b, double beta, std::mt19937_64& rng) {
+  const int64_t lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+  const int64_t a_size = (ta ? k : m) * lda, b_size = (tb ? n : k) * ldb, c_size = m * n;
+  const int64_t stride_a = broadcast_a ? 0 : a_size, stride_b = broadcast_b ? 0 : b_size;
+  const auto a = RandomVector<T>(broadcast_a ? a_size : batch * a_size, rng);
+  const auto b = RandomVector<T>(broadcast_b ? b_size : batch * b_size, rng);
+  auto c = RandomVector<T>(batch * c_size, rng);
+  std::vector<T> expected = c;
+  for (int64_t p = 0; p < batch; ++p) {
+    Gemm<T>(ta, tb, m, n, k, T(1), a.data() + p * stride_a, lda, b.data() + p * stride_b, ldb,
+            T(beta), expected.data() + p * c_size, ldc);
+  }
+  BatchedGemm<T>(batch, ta, tb, m, n, k, a.data(), stride_a, lda, b.data(), stride_b, ldb,
+                 T(beta), c.data(), c_size, ldc);
+  // Each product is one Gemm, and Gemm's result is independent of threading: bitwise equal.
+  EXPECT_EQ(c, expected) << "batch " << batch << " ta=" << ta << " tb=" << tb;
+}
+
+TYPED_TEST(MatmulTest, BatchedMatchesLoopOfGemms) {
+  using T = TypeParam;
+  std::mt19937_64 rng(34);
+  for (int combo = 0; combo < 4; ++combo) {
+    const bool ta = combo & 1, tb = combo & 2;
+    CheckBatched<T>(3, ta, tb, 5, 7, 9, false, false, 0, rng);
+    CheckBatched<T>(4, ta, tb, 6, 3, 8, true, false, 1, rng);
+    CheckBatched<T>(5, ta, tb, 9, 4, 2, false, true, 0.5, rng);
+    CheckBatched<T>(16, ta, tb, 40, 50, 60, false, false, 0, rng);  // Threads across the batch.
+  }
+  // batch == 1 and batch == 0.
+  CheckBatched<T>(1, false, false, 33, 20, 41, false, false, 0, rng);
+  CheckBatched<T>(0, false, false, 3, 2, 4, false, false, 0, rng);
+}
+
+TYPED_TEST(MatmulTest, BatchedAgainstNaiveReference) {
+  using T = TypeParam;
+  // Guards against BatchedGemm and Gemm being wrong together: a hand check of one batch entry.
+  const std::vector<T> a = {1, 2, 3, 4,  /* batch 1: */ 0, 1, 1, 0};  // (2, 2, 2)
+  const std::vector<T> b = {1, 1, 0, 1};                              // (2, 2), broadcast
+  std::vector<T> c(8, T(1));
+  BatchedGemm<T>(2, false, false, 2, 2, 2, a.data(), 4, 2, b.data(), 0, 2, T(0), c.data(), 4, 2);
+  EXPECT_EQ(c, (std::vector<T>{1, 3, 3, 7, 0, 1, 1, 1}));
+}
+
+}  // namespace
+}  // namespace mt::kernels::cpu

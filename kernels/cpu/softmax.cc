@@ -1,0 +1,150 @@
+#include "kernels/cpu/softmax.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace mt::kernels::cpu {
+namespace {
+
+// Below this many element-operations a parallel region costs more than it saves (exp is ~10
+// additions, hence the lower threshold than for plain reductions).
+constexpr int64_t kMinParallelWork = 1 << 13;
+// Columns of `inner` one task handles; its running max/sum arrays stay in L1 and the loops over
+// them are unit-stride.
+constexpr int64_t kColumnBlock = 128;
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Runs body(offset, w) for every (outer index, block of up to kColumnBlock columns); offset is
+// the element offset of (o, 0, i0) in the (outer, n, inner) array and w the block width.
+template <typename Body>
+void ForEachColumnBlock(int64_t outer, int64_t n, int64_t inner, Body body) {
+  if (outer <= 0 || inner <= 0 || n <= 0) return;
+  const int64_t blocks = CeilDiv(inner, kColumnBlock);
+  const bool threads = !omp_in_parallel() && outer * n * inner >= kMinParallelWork;
+#pragma omp parallel for schedule(static) if (threads)
+  for (int64_t t = 0; t < outer * blocks; ++t) {
+    const int64_t o = t / blocks, i0 = (t % blocks) * kColumnBlock;
+    body(o * n * inner + i0, std::min(kColumnBlock, inner - i0));
+  }
+}
+
+// max[i] over the n rows of a column block; NaN is skipped here but reappears through
+// exp(NaN - max), so a row holding NaN still yields NaN.
+template <typename T>
+void ColumnMax(const T* x, int64_t n, int64_t inner, int64_t w, T* max) {
+  std::copy(x, x + w, max);
+  for (int64_t j = 1; j < n; ++j) {
+    const T* row = x + j * inner;
+#pragma omp simd
+    for (int64_t i = 0; i < w; ++i) max[i] = row[i] > max[i] ? row[i] : max[i];
+  }
+}
+
+}  // namespace
+
+// in, out: (outer, n, inner)
+template <typename T>
+void SoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
+  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    T max[kColumnBlock];
+    double sum[kColumnBlock] = {};
+    ColumnMax(in + off, n, inner, w, max);
+    for (int64_t j = 0; j < n; ++j) {
+      const T* x = in + off + j * inner;
+      T* y = out + off + j * inner;
+      for (int64_t i = 0; i < w; ++i) {
+        y[i] = std::exp(x[i] - max[i]);
+        sum[i] += y[i];
+      }
+    }
+    T inv[kColumnBlock];
+    for (int64_t i = 0; i < w; ++i) inv[i] = static_cast<T>(1.0 / sum[i]);
+    for (int64_t j = 0; j < n; ++j) {
+      T* y = out + off + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < w; ++i) y[i] *= inv[i];
+    }
+  });
+}
+
+// in, out: (outer, n, inner)
+template <typename T>
+void LogSoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
+  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    T max[kColumnBlock];
+    double sum[kColumnBlock] = {};
+    ColumnMax(in + off, n, inner, w, max);
+    for (int64_t j = 0; j < n; ++j) {
+      const T* x = in + off + j * inner;
+      for (int64_t i = 0; i < w; ++i) sum[i] += std::exp(x[i] - max[i]);
+    }
+    T log_sum[kColumnBlock];
+    for (int64_t i = 0; i < w; ++i) log_sum[i] = static_cast<T>(std::log(sum[i]));
+    for (int64_t j = 0; j < n; ++j) {
+      const T* x = in + off + j * inner;
+      T* y = out + off + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < w; ++i) y[i] = (x[i] - max[i]) - log_sum[i];
+    }
+  });
+}
+
+// out, grad_out, grad_in: (outer, n, inner)
+template <typename T>
+void SoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t n, int64_t inner,
+                     T* grad_in) {
+  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    double dot[kColumnBlock] = {};
+    for (int64_t j = 0; j < n; ++j) {
+      const T* y = out + off + j * inner;
+      const T* g = grad_out + off + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < w; ++i) dot[i] += static_cast<double>(g[i]) * y[i];
+    }
+    T dot_t[kColumnBlock];
+    for (int64_t i = 0; i < w; ++i) dot_t[i] = static_cast<T>(dot[i]);
+    for (int64_t j = 0; j < n; ++j) {
+      const T* y = out + off + j * inner;
+      const T* g = grad_out + off + j * inner;
+      T* gi = grad_in + off + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < w; ++i) gi[i] = y[i] * (g[i] - dot_t[i]);
+    }
+  });
+}
+
+// out, grad_out, grad_in: (outer, n, inner)
+template <typename T>
+void LogSoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t n, int64_t inner,
+                        T* grad_in) {
+  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    double sum[kColumnBlock] = {};
+    for (int64_t j = 0; j < n; ++j) {
+      const T* g = grad_out + off + j * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < w; ++i) sum[i] += g[i];
+    }
+    T sum_t[kColumnBlock];
+    for (int64_t i = 0; i < w; ++i) sum_t[i] = static_cast<T>(sum[i]);
+    for (int64_t j = 0; j < n; ++j) {
+      const T* y = out + off + j * inner;
+      const T* g = grad_out + off + j * inner;
+      T* gi = grad_in + off + j * inner;
+      for (int64_t i = 0; i < w; ++i) gi[i] = g[i] - std::exp(y[i]) * sum_t[i];
+    }
+  });
+}
+
+#define MT_INSTANTIATE(T)                                                                   \
+  template void SoftmaxForward<T>(const T*, int64_t, int64_t, int64_t, T*);                 \
+  template void LogSoftmaxForward<T>(const T*, int64_t, int64_t, int64_t, T*);              \
+  template void SoftmaxBackward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*);      \
+  template void LogSoftmaxBackward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*);
+MT_INSTANTIATE(float)
+MT_INSTANTIATE(double)
+#undef MT_INSTANTIATE
+
+}  // namespace mt::kernels::cpu
