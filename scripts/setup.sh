@@ -16,6 +16,7 @@ PACKAGES=(
   zlib1g-dev               # gzip-compressed MNIST IDX files
   libsqlite3-dev           # the daemon's job/event store
   libpng-dev               # activation pictures
+  nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
   ca-certificates curl     # scripts/fetch_data.sh downloads on an online machine
 )
 

@@ -218,7 +218,8 @@ TEST_F(MnistTest, WrongImageMagicIsInvalidArgument) {
   WriteFile(images_, ImagesIdx(3, 2, 4, /*magic=*/2052));
   EXPECT_TRUE(HasError(LoadMnistSplit(images_, labels_).status(),
                        absl::StatusCode::kInvalidArgument,
-                       {images_, "magic number is 0x00000804 (2052)", "expected 0x00000803 (2051)"}));
+                       {images_, "magic number is 0x00000804 (2052)",
+                        "expected 0x00000803 (2051)"}));
 }
 
 TEST_F(MnistTest, WrongLabelMagicIsInvalidArgument) {

@@ -3,6 +3,7 @@
 // MT_DATA_DIR points (the folder holding mnist/ and sst2/, as scripts/fetch_data.sh lays it out)
 // and skips otherwise. Bazel does not pass the environment through by default:
 //   bazel test //engine/data:real_data_test --test_env=MT_DATA_DIR=$PWD/data
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>

@@ -194,8 +194,8 @@ absl::StatusOr<Vocab> Vocab::FromTokens(std::vector<std::string> tokens) {
   Vocab vocab;
   for (size_t i = 2; i < tokens.size(); ++i) {
     if (tokens[i].empty() || vocab.Contains(tokens[i])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "vocabulary token ", i, " ", Quote(tokens[i]), tokens[i].empty() ? " is empty" : " repeats"));
+      return absl::InvalidArgumentError(absl::StrCat("vocabulary token ", i, " ", Quote(tokens[i]),
+                                                     tokens[i].empty() ? " is empty" : " repeats"));
     }
     vocab.Add(std::move(tokens[i]));
   }

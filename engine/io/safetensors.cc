@@ -1,0 +1,213 @@
+#include "engine/io/safetensors.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "engine/ops.h"
+
+namespace mt::io {
+namespace {
+
+using nlohmann::json;
+
+const char* SafetensorsDType(DType d) {
+  switch (d) {
+    case DType::kFloat32:
+      return "F32";
+    case DType::kFloat64:
+      return "F64";
+    case DType::kInt64:
+      return "I64";
+  }
+  return "?";
+}
+
+absl::StatusOr<DType> ParseDType(const std::string& s, const std::string& origin,
+                                 const std::string& name) {
+  if (s == "F32") return DType::kFloat32;
+  if (s == "F64") return DType::kFloat64;
+  if (s == "I64") return DType::kInt64;
+  return absl::InvalidArgumentError(absl::StrCat(origin, ": tensor '", name, "' has dtype ", s,
+                                                 "; mt reads F32, F64 and I64"));
+}
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+}  // namespace
+
+absl::StatusOr<Tensor> TensorFile::Get(const std::string& name) const {
+  for (const auto& [n, t] : tensors) {
+    if (n == name) return t;
+  }
+  std::string have;
+  for (const auto& [n, t] : tensors) have += (have.empty() ? "" : ", ") + n;
+  return absl::NotFoundError(absl::StrCat("no tensor named '", name, "' (have: ", have, ")"));
+}
+
+absl::StatusOr<std::string> EncodeSafetensors(const TensorFile& file) {
+  json header = json::object();
+  std::set<std::string> names;
+  size_t offset = 0;
+  for (const auto& [name, t] : file.tensors) {
+    if (name.empty() || name == "__metadata__" || !names.insert(name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("safetensors: tensor name '", name, "' is empty, reserved or repeated"));
+    }
+    size_t nbytes = t.numel() * ElementSize(t.dtype());
+    header[name] = {{"dtype", SafetensorsDType(t.dtype())},
+                    {"shape", t.shape()},
+                    {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+  }
+  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
+  std::string text = header.dump();
+  // Pad the header with spaces so the data starts 8-byte aligned (allowed by the format).
+  while ((8 + text.size()) % 8 != 0) text.push_back(' ');
+  std::string out(8, '\0');
+  uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  out += text;
+  out.reserve(out.size() + offset);
+  for (const auto& [name, t] : file.tensors) {
+    std::vector<char> dense(t.numel() * ElementSize(t.dtype()));
+    if (!dense.empty()) {
+      Tensor c = Contiguous(t.Detach());
+      std::memcpy(dense.data(), c.raw_data(), dense.size());
+    }
+    out.append(dense.data(), dense.size());
+  }
+  return out;
+}
+
+absl::StatusOr<TensorFile> DecodeSafetensors(const std::string& bytes, const std::string& origin) {
+  if (bytes.size() < 8) {
+    return absl::DataLossError(absl::StrCat(origin, ": ", bytes.size(),
+                                            " bytes is too short for a safetensors file (>= 8)"));
+  }
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (n > bytes.size() - 8) {
+    return absl::DataLossError(absl::StrCat(origin, ": header length ", n, " exceeds the file (",
+                                            bytes.size(), " bytes); the file is truncated"));
+  }
+  json header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + n, nullptr, false);
+  if (header.is_discarded() || !header.is_object()) {
+    return absl::DataLossError(absl::StrCat(origin, ": the header is not a JSON object"));
+  }
+  const size_t data_start = 8 + n, data_size = bytes.size() - data_start;
+  TensorFile file;
+  // Keep file order (by data offset) so names come back in the order they were written.
+  std::vector<std::pair<size_t, std::string>> order;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it.value().is_object()) {
+        return absl::DataLossError(absl::StrCat(origin, ": __metadata__ must be an object"));
+      }
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        if (!m.value().is_string()) {
+          return absl::DataLossError(absl::StrCat(origin, ": metadata '", m.key(),
+                                                  "' must be a string"));
+        }
+        file.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const json& e = it.value();
+    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
+        !e.contains("data_offsets") || !e["data_offsets"].is_array() ||
+        e["data_offsets"].size() != 2) {
+      return absl::DataLossError(absl::StrCat(origin, ": entry '", it.key(),
+                                              "' needs dtype, shape and data_offsets [begin, end]"));
+    }
+    order.emplace_back(e["data_offsets"][0].get<size_t>(), it.key());
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [begin_unused, name] : order) {
+    const json& e = header[name];
+    absl::StatusOr<DType> dtype = ParseDType(e["dtype"].get<std::string>(), origin, name);
+    if (!dtype.ok()) return dtype.status();
+    Shape shape = e["shape"].get<Shape>();
+    for (int64_t s : shape) {
+      if (s < 0) return absl::DataLossError(absl::StrCat(origin, ": '", name, "' has a negative size"));
+    }
+    size_t begin = e["data_offsets"][0].get<size_t>(), end = e["data_offsets"][1].get<size_t>();
+    size_t want = NumElements(shape) * ElementSize(*dtype);
+    if (end < begin || end - begin != want || end > data_size) {
+      return absl::DataLossError(absl::StrCat(
+          origin, ": '", name, "' (", ShapeToString(shape), " ", DTypeName(*dtype), ", ", want,
+          " bytes) has data_offsets [", begin, ", ", end, ") outside or inconsistent with the ",
+          data_size, " data bytes"));
+    }
+    Tensor t = Tensor::Empty(shape, *dtype);
+    if (want) std::memcpy(t.raw_data(), bytes.data() + data_start + begin, want);
+    file.tensors.emplace_back(name, t);
+  }
+  return file;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", tmp, ": ", ErrnoText()));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      std::string err = ErrnoText();
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return absl::UnavailableError(absl::StrCat("cannot write ", tmp, ": ", err));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    std::string err = ErrnoText();
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot flush ", tmp, ": ", err));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = ErrnoText();
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", err));
+  }
+  // Make the rename itself durable.
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
+                                       ? 0
+                                       : path.find_last_of('/'));
+  if (dir.empty()) dir = ".";
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
+  absl::StatusOr<std::string> bytes = EncodeSafetensors(file);
+  if (!bytes.ok()) return bytes.status();
+  return WriteFileAtomically(path, *bytes);
+}
+
+absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", ErrnoText()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return DecodeSafetensors(ss.str(), path);
+}
+
+}  // namespace mt::io

@@ -1,0 +1,157 @@
+#include "engine/models/models.h"
+
+#include "engine/autograd.h"
+
+namespace mt::models {
+namespace {
+void Record(Activations* a, const char* name, const Tensor& t) {
+  if (a) a->emplace_back(name, t.Detach());
+}
+}  // namespace
+
+MinitorchMnist::MinitorchMnist(uint64_t seed) : Model(seed) {
+  Generator gen(seed);
+  Conv2dOptions same;  // MiniTorch: output as large as the input, zero past bottom/right
+  same.pad_bottom = same.pad_right = 2;
+  conv1_ = RegisterModule("conv1", std::make_shared<nn::Conv2d>(1, 4, 3, 3, gen, same));
+  conv2_ = RegisterModule("conv2", std::make_shared<nn::Conv2d>(4, 8, 3, 3, gen, same));
+  fc1_ = RegisterModule("fc1", std::make_shared<nn::Linear>(392, 64, gen));
+  fc2_ = RegisterModule("fc2", std::make_shared<nn::Linear>(64, 10, gen));
+  dropout_ = RegisterModule("dropout", std::make_shared<nn::Dropout>(0.25, &dropout_gen_));
+}
+
+Tensor MinitorchMnist::Forward(const Tensor& x, Activations* a) {
+  MT_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == 28 && x.size(3) == 28,
+           "minitorch_mnist expects images (N, 1, 28, 28), got ", ShapeToString(x.shape()));
+  Tensor h = Relu(conv1_->Forward(x));
+  Record(a, "conv1", h);
+  h = Relu(conv2_->Forward(h));
+  Record(a, "conv2", h);
+  h = AvgPool2d(h, 4, 4);
+  Record(a, "pool", h);
+  h = Relu(fc1_->Forward(Flatten(h, 1)));
+  Record(a, "fc1", h);
+  h = fc2_->Forward(dropout_->Forward(h));
+  Record(a, "logits", h);
+  return LogSoftmax(h, 1);
+}
+
+Lenet5::Lenet5(uint64_t seed) : Model(seed) {
+  Generator gen(seed);
+  Conv2dOptions pad2;
+  pad2.pad_top = pad2.pad_bottom = pad2.pad_left = pad2.pad_right = 2;
+  conv1_ = RegisterModule("conv1", std::make_shared<nn::Conv2d>(1, 6, 5, 5, gen, pad2));
+  conv2_ = RegisterModule("conv2", std::make_shared<nn::Conv2d>(6, 16, 5, 5, gen));
+  fc1_ = RegisterModule("fc1", std::make_shared<nn::Linear>(400, 120, gen));
+  fc2_ = RegisterModule("fc2", std::make_shared<nn::Linear>(120, 84, gen));
+  fc3_ = RegisterModule("fc3", std::make_shared<nn::Linear>(84, 10, gen));
+}
+
+Tensor Lenet5::Forward(const Tensor& x, Activations* a) {
+  MT_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == 28 && x.size(3) == 28,
+           "lenet5 expects images (N, 1, 28, 28), got ", ShapeToString(x.shape()));
+  Tensor h = Relu(conv1_->Forward(x));  // (N, 6, 28, 28)
+  Record(a, "conv1", h);
+  h = MaxPool2d(h, 2, 2);  // (N, 6, 14, 14)
+  Record(a, "pool1", h);
+  h = Relu(conv2_->Forward(h));  // (N, 16, 10, 10)
+  Record(a, "conv2", h);
+  h = MaxPool2d(h, 2, 2);  // (N, 16, 5, 5)
+  Record(a, "pool2", h);
+  h = Relu(fc1_->Forward(Flatten(h, 1)));
+  Record(a, "fc1", h);
+  h = Relu(fc2_->Forward(h));
+  Record(a, "fc2", h);
+  h = fc3_->Forward(h);
+  Record(a, "logits", h);
+  return LogSoftmax(h, 1);
+}
+
+KimCnn::KimCnn(const KimCnnOptions& o, uint64_t seed) : Model(seed), options_(o) {
+  MT_CHECK(o.vocab_size > 1, "kim_cnn: vocab_size must be > 1, got ", o.vocab_size);
+  MT_CHECK(!o.widths.empty(), "kim_cnn: needs at least one filter width");
+  MT_CHECK(o.dropout >= 0 && o.dropout < 1, "kim_cnn: dropout must be in [0, 1), got ", o.dropout);
+  Generator gen(seed);
+  if (o.pretrained.defined()) {
+    MT_CHECK(o.pretrained.shape() == (Shape{o.vocab_size, o.embedding_dim}),
+             "kim_cnn: pretrained embeddings must be (", o.vocab_size, ", ", o.embedding_dim,
+             "), got ", ShapeToString(o.pretrained.shape()));
+  }
+  if (o.freeze_embeddings) {
+    MT_CHECK(o.pretrained.defined(), "kim_cnn: frozen embeddings need pretrained vectors");
+    frozen_embeddings_ = Clone(o.pretrained.Detach());
+  } else {
+    embedding_ = RegisterModule("embedding",
+                                std::make_shared<nn::Embedding>(o.vocab_size, o.embedding_dim, gen));
+    if (o.pretrained.defined()) {
+      std::memcpy(embedding_->weight().raw_data(), Contiguous(o.pretrained).raw_data(),
+                  o.pretrained.numel() * ElementSize(o.pretrained.dtype()));
+    }
+  }
+  for (int64_t w : o.widths) {
+    MT_CHECK(w >= 1, "kim_cnn: filter widths must be >= 1, got ", w);
+    max_width_ = std::max(max_width_, w);
+    convs_.push_back(RegisterModule(
+        "conv" + std::to_string(w),
+        std::make_shared<nn::Conv1d>(o.embedding_dim, o.feature_maps, w, gen)));
+  }
+  dropout_ = RegisterModule("dropout", std::make_shared<nn::Dropout>(o.dropout, &dropout_gen_));
+  fc_ = RegisterModule("fc", std::make_shared<nn::Linear>(
+                                 o.feature_maps * static_cast<int64_t>(o.widths.size()), 2, gen));
+}
+
+Tensor KimCnn::Forward(const Tensor& ids, Activations* a) {
+  MT_CHECK(ids.dim() == 2 && ids.dtype() == DType::kInt64,
+           "kim_cnn expects token ids (N, L) int64, got ", DTypeName(ids.dtype()), " ",
+           ShapeToString(ids.shape()));
+  const int64_t n = ids.size(0), len = ids.size(1);
+  MT_CHECK(len >= max_width_, "kim_cnn: sentences must be padded to at least ", max_width_,
+           " tokens (the widest filter), got length ", len);
+  // Sentence lengths (ids after the last non-pad token are padding).
+  std::vector<int64_t> idv = ids.ToInt64Vector();
+  std::vector<int64_t> lengths(n, 0);
+  std::vector<double> keep(n * len, 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t t = 0; t < len; ++t) {
+      if (idv[i * len + t] != 0) {
+        lengths[i] = t + 1;
+        keep[i * len + t] = 1.0;
+      }
+    }
+  }
+  const Tensor& table = embedding_ ? embedding_->weight() : frozen_embeddings_;
+  // Zeroing pad positions (instead of trusting row 0 to stay zero) also keeps their gradient
+  // out of the table, like PyTorch's padding_idx.
+  Tensor e = Mul(Embedding(table, ids), Tensor::FromVector(keep, {n, len, 1}, table.dtype()));
+  Record(a, "embedding", e);
+  Tensor x = Permute(e, {0, 2, 1});  // (N, D, L)
+  std::vector<Tensor> pooled;
+  for (size_t c = 0; c < convs_.size(); ++c) {
+    const int64_t w = options_.widths[c];
+    Tensor h = Relu(convs_[c]->Forward(x));  // (N, maps, L - w + 1)
+    Record(a, ("conv" + std::to_string(w)).c_str(), h);
+    // Windows starting at t cover t..t+w-1; those reaching past the sentence are masked out,
+    // except window 0 of a sentence shorter than w (it sees the sentence plus zero padding).
+    const int64_t lout = len - w + 1;
+    std::vector<double> mask(n * lout, 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t valid = std::max<int64_t>(1, lengths[i] - w + 1);
+      for (int64_t t = valid; t < lout; ++t) mask[i * lout + t] = -1e30;
+    }
+    h = Add(h, Tensor::FromVector(mask, {n, 1, lout}, h.dtype()));
+    pooled.push_back(Max(h, 2, /*keepdim=*/false));  // (N, maps)
+  }
+  Tensor features = Cat(pooled, 1);
+  Record(a, "features", features);
+  Tensor logits = fc_->Forward(dropout_->Forward(features));
+  Record(a, "logits", logits);
+  return LogSoftmax(logits, 1);
+}
+
+std::vector<std::string> ModelNames(const std::string& task) {
+  if (task == "mnist") return {"lenet5", "minitorch_mnist"};
+  if (task == "sst2") return {"kim_cnn"};
+  return {};
+}
+
+}  // namespace mt::models

@@ -1,0 +1,116 @@
+#include "engine/train/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/models/models.h"
+
+namespace mt::train {
+
+TrainConfig DefaultConfig(const std::string& task, const std::string& model) {
+  TrainConfig c;
+  c.task = task;
+  c.model = model;
+  if (task == "sst2") {
+    c.epochs = 5;
+    c.batch_size = 50;
+    c.optimizer = "adam";
+    c.lr = 1e-3;
+    c.momentum = 0.0;
+  } else if (model == "minitorch_mnist") {
+    c.epochs = 10;
+    c.batch_size = 64;
+    c.optimizer = "adam";
+    c.lr = 2e-3;
+    c.momentum = 0.0;
+  } else {
+    c.epochs = 10;
+    c.batch_size = 64;
+    c.optimizer = "sgd";
+    c.lr = 0.05;
+    c.momentum = 0.9;
+    c.lr_decay = 0.7;
+  }
+  return c;
+}
+
+namespace {
+absl::Status Bad(const std::string& field, const std::string& value, const std::string& allowed) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid ", field, " '", value, "': ", allowed));
+}
+}  // namespace
+
+absl::Status Validate(const TrainConfig& c) {
+  if (c.task != "mnist" && c.task != "sst2") return Bad("task", c.task, "must be mnist or sst2");
+  std::vector<std::string> models = models::ModelNames(c.task);
+  if (std::find(models.begin(), models.end(), c.model) == models.end()) {
+    return Bad("model", c.model,
+               absl::StrCat("task ", c.task, " supports ", absl::StrJoin(models, ", ")));
+  }
+  if (c.epochs < 1 || c.epochs > 10000) {
+    return Bad("epochs", std::to_string(c.epochs), "must be in [1, 10000]");
+  }
+  if (c.batch_size < 1 || c.batch_size > 65536) {
+    return Bad("batch_size", std::to_string(c.batch_size), "must be in [1, 65536]");
+  }
+  if (c.optimizer != "sgd" && c.optimizer != "adam") {
+    return Bad("optimizer", c.optimizer, "must be sgd or adam");
+  }
+  if (!(c.lr > 0 && c.lr <= 10)) return Bad("learning_rate", absl::StrCat(c.lr), "must be in (0, 10]");
+  if (!(c.momentum >= 0 && c.momentum < 1)) {
+    return Bad("momentum", absl::StrCat(c.momentum), "must be in [0, 1)");
+  }
+  if (!(c.weight_decay >= 0 && c.weight_decay < 1)) {
+    return Bad("weight_decay", absl::StrCat(c.weight_decay), "must be in [0, 1)");
+  }
+  if (!(c.lr_decay > 0 && c.lr_decay <= 1)) {
+    return Bad("lr_decay", absl::StrCat(c.lr_decay), "must be in (0, 1]");
+  }
+  if (c.train_size < 0) return Bad("train_size", std::to_string(c.train_size), "must be >= 0 (0 = all)");
+  if (c.valid_size < 0) return Bad("valid_size", std::to_string(c.valid_size), "must be >= 0 (0 = all)");
+  if (c.threads < 0 || c.threads > 1024) {
+    return Bad("threads", std::to_string(c.threads), "must be in [0, 1024] (0 = every core)");
+  }
+  if (c.embedding_dim < 1 || c.embedding_dim > 4096) {
+    return Bad("embedding_dim", std::to_string(c.embedding_dim), "must be in [1, 4096]");
+  }
+  if (c.min_count < 1) return Bad("min_count", std::to_string(c.min_count), "must be >= 1");
+  if (!(c.dropout >= 0 && c.dropout < 1)) {
+    return Bad("dropout", absl::StrCat(c.dropout), "must be in [0, 1)");
+  }
+  if (c.task != "sst2" && !c.embeddings_path.empty()) {
+    return Bad("embeddings", c.embeddings_path, "word vectors apply to the sst2 task only");
+  }
+  if (c.freeze_embeddings && c.embeddings_path.empty()) {
+    return Bad("freeze_embeddings", "true", "needs an embeddings file");
+  }
+  return absl::OkStatus();
+}
+
+std::string ToJson(const TrainConfig& c) {
+  nlohmann::json j = {{"task", c.task},
+                      {"model", c.model},
+                      {"epochs", c.epochs},
+                      {"batch_size", c.batch_size},
+                      {"optimizer", c.optimizer},
+                      {"lr", c.lr},
+                      {"momentum", c.momentum},
+                      {"weight_decay", c.weight_decay},
+                      {"lr_decay", c.lr_decay},
+                      {"train_size", c.train_size},
+                      {"valid_size", c.valid_size},
+                      {"seed", c.seed},
+                      {"threads", c.threads}};
+  if (c.task == "sst2") {
+    j["embeddings"] = c.embeddings_path;
+    j["embedding_dim"] = c.embedding_dim;
+    j["freeze_embeddings"] = c.freeze_embeddings;
+    j["min_count"] = c.min_count;
+    j["dropout"] = c.dropout;
+  }
+  return j.dump();
+}
+
+}  // namespace mt::train

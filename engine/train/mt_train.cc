@@ -1,0 +1,144 @@
+// mt-train: trains one network on one task without the daemon, printing one line per epoch, like
+// MiniTorch's project/run_mnist_multiclass.py and run_sentiment.py.
+//
+//   bazel run //engine/train:mt-train -- --task=mnist --model=lenet5 --epochs=10
+#include <omp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/train/trainer.h"
+
+ABSL_FLAG(std::string, task, "mnist", "mnist or sst2");
+ABSL_FLAG(std::string, model, "", "mnist: lenet5 (default) | minitorch_mnist; sst2: kim_cnn");
+ABSL_FLAG(int64_t, epochs, -1, "epochs to train (default: per model)");
+ABSL_FLAG(int64_t, batch_size, -1, "mini-batch size (default: per model)");
+ABSL_FLAG(std::string, optimizer, "", "sgd or adam (default: per model)");
+ABSL_FLAG(double, lr, -1, "learning rate (default: per model)");
+ABSL_FLAG(double, momentum, -1, "SGD momentum (default: per model)");
+ABSL_FLAG(double, weight_decay, 0, "L2 weight decay");
+ABSL_FLAG(double, lr_decay, -1, "multiply the learning rate by this after every epoch");
+ABSL_FLAG(int64_t, train_size, 0, "use the first N training examples (0 = all)");
+ABSL_FLAG(int64_t, valid_size, 0, "use the first N held-out examples (0 = all)");
+ABSL_FLAG(uint64_t, seed, 1, "seed for initialisation, shuffling and dropout");
+ABSL_FLAG(int, threads, 0, "OpenMP threads (0 = every core)");
+ABSL_FLAG(std::string, data_dir, "",
+          "folder holding mnist/ and sst2/ (default: $MT_DATA_DIR, else data/ in the repo)");
+ABSL_FLAG(std::string, embeddings, "", "sst2: GloVe text file (default: learn from scratch)");
+ABSL_FLAG(int64_t, embedding_dim, 128, "sst2: embedding size (must match --embeddings)");
+ABSL_FLAG(bool, freeze_embeddings, false, "sst2: keep --embeddings fixed");
+ABSL_FLAG(double, dropout, 0.5, "sst2: kim_cnn dropout rate");
+ABSL_FLAG(std::string, checkpoint_dir, "", "write a checkpoint after every epoch here");
+ABSL_FLAG(std::string, resume, "", "continue from this checkpoint (same flags as its run)");
+
+namespace {
+
+std::string DefaultDataDir() {
+  if (const char* env = std::getenv("MT_DATA_DIR"); env && *env) return env;
+  // `bazel run` starts us in the runfiles tree; data/ lives in the workspace.
+  if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY"); ws && *ws) {
+    return std::string(ws) + "/data";
+  }
+  return "data";
+}
+
+// Relative paths given on the command line are relative to where the user typed them.
+std::string UserPath(const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY"); cwd && *cwd) {
+    return std::string(cwd) + "/" + p;
+  }
+  return p;
+}
+
+class PrintEpochs : public mt::train::TrainerCallback {
+ public:
+  void OnEpoch(const mt::train::EpochMetrics& m) override {
+    std::printf(
+        "Epoch %lld loss %.4f train acc %.2f%% valid acc %.2f%% (%lld/%lld) time %.1fs "
+        "(%.0f samples/s)\n",
+        static_cast<long long>(m.epoch), m.train_loss, 100 * m.train_accuracy,
+        100 * m.valid_accuracy, static_cast<long long>(m.valid_correct),
+        static_cast<long long>(m.valid_total), m.seconds, m.samples_per_second);
+    std::fflush(stdout);
+  }
+};
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "mt-train: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Trains an mt network without the daemon.\n"
+      "  mt-train --task=mnist [--model=lenet5|minitorch_mnist] [--epochs=N] ...\n"
+      "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...");
+  absl::ParseCommandLine(argc, argv);
+  const std::string task = absl::GetFlag(FLAGS_task);
+  std::string model = absl::GetFlag(FLAGS_model);
+  if (model.empty()) model = task == "sst2" ? "kim_cnn" : "lenet5";
+  mt::train::TrainConfig c = mt::train::DefaultConfig(task, model);
+  if (absl::GetFlag(FLAGS_epochs) >= 0) c.epochs = absl::GetFlag(FLAGS_epochs);
+  if (absl::GetFlag(FLAGS_batch_size) >= 0) c.batch_size = absl::GetFlag(FLAGS_batch_size);
+  if (!absl::GetFlag(FLAGS_optimizer).empty()) c.optimizer = absl::GetFlag(FLAGS_optimizer);
+  if (absl::GetFlag(FLAGS_lr) >= 0) c.lr = absl::GetFlag(FLAGS_lr);
+  if (absl::GetFlag(FLAGS_momentum) >= 0) c.momentum = absl::GetFlag(FLAGS_momentum);
+  if (absl::GetFlag(FLAGS_lr_decay) >= 0) c.lr_decay = absl::GetFlag(FLAGS_lr_decay);
+  c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  c.train_size = absl::GetFlag(FLAGS_train_size);
+  c.valid_size = absl::GetFlag(FLAGS_valid_size);
+  c.seed = absl::GetFlag(FLAGS_seed);
+  c.threads = absl::GetFlag(FLAGS_threads);
+  c.data_dir = absl::GetFlag(FLAGS_data_dir).empty() ? DefaultDataDir()
+                                                     : UserPath(absl::GetFlag(FLAGS_data_dir));
+  c.embeddings_path = UserPath(absl::GetFlag(FLAGS_embeddings));
+  c.embedding_dim = absl::GetFlag(FLAGS_embedding_dim);
+  c.freeze_embeddings = absl::GetFlag(FLAGS_freeze_embeddings);
+  c.dropout = absl::GetFlag(FLAGS_dropout);
+  if (absl::Status s = mt::train::Validate(c); !s.ok()) return Fail(s);
+
+  absl::StatusOr<mt::train::TaskData> data = mt::train::LoadTask(c);
+  if (!data.ok()) {
+    return Fail(absl::Status(data.status().code(),
+                             absl::StrCat(data.status().message(),
+                                          "\n(fetch the datasets with scripts/fetch_data.sh)")));
+  }
+  absl::StatusOr<std::unique_ptr<mt::models::Model>> net = mt::train::BuildModel(c, *data);
+  if (!net.ok()) return Fail(net.status());
+  mt::train::Trainer trainer(c, net->get(), data->train.get(), data->valid.get());
+  if (data->vocab) {
+    std::string vocab;
+    for (const std::string& t : data->vocab->tokens()) absl::StrAppend(&vocab, t, "\n");
+    trainer.set_extra_metadata({{"mt.vocab", vocab}});
+  }
+  const std::string ckpt = UserPath(absl::GetFlag(FLAGS_checkpoint_dir));
+  if (!ckpt.empty()) trainer.set_checkpoint_dir(ckpt);
+  if (!absl::GetFlag(FLAGS_resume).empty()) {
+    if (absl::Status s = trainer.Restore(UserPath(absl::GetFlag(FLAGS_resume))); !s.ok()) return Fail(s);
+    std::printf("Resumed after epoch %lld\n", static_cast<long long>(trainer.completed_epochs()));
+  }
+  std::printf("mt-train %s\n", mt::train::ToJson(c).c_str());
+  std::printf("model %s: %lld parameters; %s %lld examples, %s %lld examples; %d threads\n",
+              model.c_str(), static_cast<long long>((*net)->NumParameters()),
+              data->train_name.c_str(), static_cast<long long>(data->train->size()),
+              data->valid_name.c_str(), static_cast<long long>(data->valid->size()),
+              c.threads ? c.threads : omp_get_max_threads());
+  if (!data->notes.empty()) std::printf("%s\n", data->notes.c_str());
+  std::fflush(stdout);
+  PrintEpochs printer;
+  absl::StatusOr<mt::train::TrainResult> r = trainer.Run(&printer);
+  if (!r.ok()) return Fail(r.status());
+  std::printf("Best valid acc: %.2f%% (epoch %lld)\n", 100 * r->best_valid_accuracy,
+              static_cast<long long>(r->best_epoch));
+  return 0;
+}
