@@ -98,7 +98,7 @@ void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
           if (iy < 0 || iy >= s.in_h) continue;
           const T* src = row + y * ow;
           T* dst = grad_input + (c * s.in_h + iy) * s.in_w;
-          const int64_t shift = j - s.pad_left + (s.stride_w > 1);
+          const int64_t shift = j - s.pad_left;
           for (int64_t x = x0; x < x1; ++x) dst[x * s.stride_w + shift] += src[x];
         }
       }

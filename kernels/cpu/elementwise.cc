@@ -108,11 +108,52 @@ void ForEachRun(const StridedLayout<kNumIn>& l, int64_t cost, Run run) {
   }
 }
 
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Side of the square tiles a transposed view is copied in.
+constexpr int64_t kTile = 32;
+
+// A view whose last dim is strided while the one before it is unit-stride (a transposed matrix,
+// possibly batched, as Contiguous() of a permuted tensor sees it) is walked in square tiles:
+// going along output rows would touch a new cache line for every element read, whereas a
+// tile's input lines stay in L1 for all of its rows. Returns false if the pattern does not apply.
+// out: (batch..., rows, cols) contiguous; in: unit stride along rows, stride sc along cols.
+template <typename T, typename F>
+bool TiledTranspose(const StridedLayout<1>& l, const T* in, T* out, int64_t cost, F f) {
+  const int nd = static_cast<int>(l.shape.size());
+  if (nd < 2 || l.strides[0][nd - 2] != 1) return false;
+  const int64_t rows = l.shape[nd - 2], cols = l.shape[nd - 1], sc = l.strides[0][nd - 1];
+  if (sc == 0 || sc == 1 || rows < kTile || cols < kTile) return false;
+  const int64_t row_tiles = CeilDiv(rows, kTile);
+  const int64_t tasks = l.numel / (rows * cols) * row_tiles;
+  const bool parallel = tasks > 1 && !omp_in_parallel() && l.numel * cost >= kMinParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t batch = t / row_tiles;
+    const int64_t r0 = (t % row_tiles) * kTile, r1 = std::min(rows, r0 + kTile);
+    int64_t off = 0;
+    for (int64_t d = nd - 3, rem = batch; d >= 0; --d) {
+      off += (rem % l.shape[d]) * l.strides[0][d];
+      rem /= l.shape[d];
+    }
+    const T* src = in + off;
+    T* dst = out + batch * rows * cols;
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+      const int64_t c1 = std::min(cols, c0 + kTile);
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = c0; c < c1; ++c) dst[r * cols + c] = f(src[r + c * sc]);
+      }
+    }
+  }
+  return true;
+}
+
 template <typename T, typename F>
 void UnaryApply(int ndim, const int64_t* shape, const T* in, const int64_t* in_strides, T* out,
                 int64_t cost, F f) {
   const int64_t* const strides[1] = {in_strides};
   const auto layout = Coalesce<1>(ndim, shape, strides);
+  if (layout.numel == 0 || TiledTranspose(layout, in, out, cost, f)) return;
   ForEachRun<1>(layout, cost, [&](int64_t pos, int64_t len, const int64_t* off,
                                   const int64_t* s) {
     const T* x = in + off[0];
@@ -183,6 +224,7 @@ void StridedCopyAs(int ndim, const int64_t* shape, const void* in, const int64_t
 
 }  // namespace
 
+// in: strided view of `shape`  out: contiguous, prod(shape) elements.
 template <typename T>
 void Unary(UnaryOp op, int ndim, const int64_t* shape, const T* in, const int64_t* in_strides,
            T* out) {
@@ -214,6 +256,7 @@ void Unary(UnaryOp op, int ndim, const int64_t* shape, const T* in, const int64_
   }
 }
 
+// a, b: strided views of `shape` (stride 0 broadcasts)  out: contiguous, prod(shape) elements.
 template <typename T>
 void Binary(BinaryOp op, int ndim, const int64_t* shape, const T* a, const int64_t* a_strides,
             const T* b, const int64_t* b_strides, T* out) {
@@ -245,6 +288,7 @@ void Binary(BinaryOp op, int ndim, const int64_t* shape, const T* a, const int64
   }
 }
 
+// in: strided view of `shape`, elements of elem_size bytes  out: contiguous.
 void StridedCopy(size_t elem_size, int ndim, const int64_t* shape, const void* in,
                  const int64_t* in_strides, void* out) {
   switch (elem_size) {
@@ -261,12 +305,14 @@ void StridedCopy(size_t elem_size, int ndim, const int64_t* shape, const void* i
   }
 }
 
+// out: (n)
 template <typename T>
 void Fill(T* out, int64_t n, T value) {
 #pragma omp parallel for simd schedule(static) if (!omp_in_parallel() && n >= kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) out[i] = value;
 }
 
+// x, y: (n)
 template <typename T>
 void Axpy(int64_t n, T alpha, const T* x, T* y) {
 #pragma omp parallel for simd schedule(static) if (!omp_in_parallel() && n >= kMinParallelWork)

@@ -202,6 +202,43 @@ TYPED_TEST(ElementwiseTest, LargeTensorsMatchReference) {
   }
 }
 
+// Transposed matrices (batched, ragged against the copy tiles, on padded storage) as
+// Contiguous() of a permuted tensor produces them.
+TYPED_TEST(ElementwiseTest, TransposedViewsMatchReference) {
+  using T = TypeParam;
+  std::mt19937_64 rng(5);
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{70, 45}, std::vector<int64_t>{3, 33, 97}, {2, 2, 64, 40}}) {
+    const int nd = static_cast<int>(shape.size());
+    for (int64_t pad : {0, 3}) {
+      // Storage holds the (..., cols, rows + pad) matrix; the view swaps the last two dims.
+      std::vector<int64_t> strides(nd);
+      const int64_t rows = shape[nd - 2], cols = shape[nd - 1];
+      strides[nd - 2] = 1;
+      strides[nd - 1] = rows + pad;
+      int64_t s = cols * (rows + pad);
+      for (int d = nd - 3; d >= 0; --d) {
+        strides[d] = s;
+        s *= shape[d];
+      }
+      const auto storage = testing::RandomVector<T>(s, rng, -2, 2);
+      const int64_t n = Product(shape);
+      std::vector<T> copied(n), exp_out(n);
+      StridedCopy(sizeof(T), nd, shape.data(), storage.data(), strides.data(), copied.data());
+      Unary<T>(UnaryOp::kExp, nd, shape.data(), storage.data(), strides.data(), exp_out.data());
+      std::vector<double> ref(n), exp_ref(n);
+      ForEachIndex(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
+        int64_t off = 0;
+        for (int d = 0; d < nd; ++d) off += idx[d] * strides[d];
+        ref[i] = storage[off];
+        exp_ref[i] = std::exp(double(storage[off]));
+      });
+      ExpectAllClose(copied, ref, 0, 0, "copy " + ShapeString(shape));
+      ExpectAllClose(exp_out, exp_ref, 8 * Eps<T>(), 0, "exp " + ShapeString(shape));
+    }
+  }
+}
+
 TYPED_TEST(ElementwiseTest, BroadcastRowAndColumn) {
   using T = TypeParam;
   // a: (3, 1) expanded to (3, 4); b: (4) expanded to (3, 4).

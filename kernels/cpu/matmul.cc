@@ -40,6 +40,8 @@ constexpr double kMinParallelMacs = 262144.0;
 // A task is a block of rows of C times a group of B slivers; aim for this many tasks per thread
 // so uneven edge blocks do not leave threads idle.
 constexpr int64_t kTasksPerThread = 4;
+// Elements of packed B shared by the team (8 MiB of float): several kKc x kNc panels.
+constexpr int64_t kPackedBBudget = int64_t{1} << 21;
 // Fewest B slivers per task: each task packs its own block of A, which costs about
 // 1 / (2 * kNr * slivers) of its multiply work.
 constexpr int64_t kMinSliversPerTask = 4;
@@ -48,7 +50,8 @@ int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Packing buffers, 64-byte aligned, grown on demand and kept per thread so that a Gemm per conv
 // sample or per batch entry does not go back to malloc. Slot 0 holds packed B (shared by the
-// team of the thread that called Gemm), slot 1 a thread's own packed A.
+// team of the thread that called Gemm), slot 1 a thread's own packed A (or, for a
+// matrix-vector product, the gathered vector).
 template <typename T>
 T* Scratch(int slot, size_t count) {
   struct Buffer {
@@ -177,6 +180,78 @@ void ScaleC(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
   }
 }
 
+// Matrix-vector products (m == 1 or n == 1, e.g. a linear layer serving one request) skip
+// packing: it would copy the whole matrix once to read it once, and pad the vector to a full
+// micro-tile. These two loops read the matrix exactly once, unit-stride.
+
+// y[i * incy] = alpha * dot(rows[i * ld : i * ld + k], x) + beta * y[i * incy], i < count.
+// rows: (count, k) with row stride ld  x: (k) contiguous  y: (count) with stride incy.
+template <typename T>
+void RowDots(int64_t count, int64_t k, T alpha, const T* rows, int64_t ld, const T* x, T beta,
+             T* y, int64_t incy, bool parallel) {
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t i = 0; i < count; ++i) {
+    const T* r = rows + i * ld;
+    T dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t p = 0; p < k; ++p) dot += r[p] * x[p];
+    y[i * incy] = beta == T(0) ? alpha * dot : alpha * dot + beta * y[i * incy];
+  }
+}
+
+// y[j * incy] = alpha * sum_p w[p * incw] * rows[p * ld + j] + beta * y[j * incy], j < count.
+// rows: (k, count) with row stride ld  w: (k) with stride incw  y: (count) with stride incy.
+template <typename T>
+void WeightedRowSum(int64_t count, int64_t k, T alpha, const T* rows, int64_t ld, const T* w,
+                    int64_t incw, T beta, T* y, int64_t incy, bool parallel) {
+  constexpr int64_t kBlock = 256;  // Accumulators for one block of columns stay in L1.
+  const int64_t blocks = CeilDiv(count, kBlock);
+#pragma omp parallel for schedule(static) if (parallel && blocks > 1)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t j0 = blk * kBlock, width = std::min(kBlock, count - j0);
+    T acc[kBlock] = {};
+    for (int64_t p = 0; p < k; ++p) {
+      const T wp = w[p * incw];
+      const T* r = rows + p * ld + j0;
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) acc[j] += wp * r[j];
+    }
+    for (int64_t j = 0; j < width; ++j) {
+      T* yj = y + (j0 + j) * incy;
+      *yj = beta == T(0) ? alpha * acc[j] : alpha * acc[j] + beta * *yj;
+    }
+  }
+}
+
+// Handles m == 1 or n == 1. The vector operand is gathered into scratch when strided.
+template <typename T>
+void Gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, bool parallel) {
+  auto contiguous = [&](const T* v, int64_t inc) {
+    if (inc == 1) return v;
+    T* buffer = Scratch<T>(1, k);
+    for (int64_t p = 0; p < k; ++p) buffer[p] = v[p * inc];
+    return static_cast<const T*>(buffer);
+  };
+  if (m == 1) {
+    // c (1, n): x_p = op(A)[0, p].
+    const int64_t inc_x = trans_a ? lda : 1;
+    if (trans_b) {  // B stored (n, k): one dot per output.
+      RowDots(n, k, alpha, b, ldb, contiguous(a, inc_x), beta, c, 1, parallel);
+    } else {  // B stored (k, n): a weighted sum of its rows.
+      WeightedRowSum(n, k, alpha, b, ldb, a, inc_x, beta, c, 1, parallel);
+    }
+    return;
+  }
+  // n == 1, c (m, 1) with stride ldc: x_p = op(B)[p, 0].
+  const int64_t inc_x = trans_b ? 1 : ldb;
+  if (!trans_a) {  // A stored (m, k).
+    RowDots(m, k, alpha, a, lda, contiguous(b, inc_x), beta, c, ldc, parallel);
+  } else {  // A stored (k, m).
+    WeightedRowSum(m, k, alpha, a, lda, b, inc_x, beta, c, ldc, parallel);
+  }
+}
+
 // Each element of C is accumulated by exactly one task, over k in the same order whatever the
 // thread count, so the result does not depend on how the work is split.
 template <typename T>
@@ -190,18 +265,27 @@ void GemmImpl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alp
   }
   const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 &&
                         static_cast<double>(m) * n * k >= kMinParallelMacs;
+  if (m == 1 || n == 1) {
+    Gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+    return;
+  }
   const int threads = parallel ? omp_get_max_threads() : 1;
   const int64_t row_blocks = CeilDiv(m, B::kMc);
-  const int64_t kc_max = std::min(k, B::kKc);
   const int64_t nc_max = CeilDiv(std::min(n, B::kNc), B::kNr) * B::kNr;
-  T* packed_b = Scratch<T>(0, kc_max * nc_max);
+  // Rows of op(B) packed per round: as many kKc blocks as fit the budget, so that most products
+  // need one round and the team meets at a barrier twice in all, not twice per kKc block. Every
+  // barrier costs a scheduler time slice whenever a thread has lost its core to another process.
+  const int64_t k_round =
+      std::min(k, std::max<int64_t>(1, kPackedBBudget / (nc_max * B::kKc)) * B::kKc);
+  T* packed_b = Scratch<T>(0, k_round * nc_max);
 
 #pragma omp parallel num_threads(threads) if (parallel)
   {
-    T* packed_a = Scratch<T>(1, B::kMc * kc_max);
+    T* packed_a = Scratch<T>(1, B::kMc * std::min(k, B::kKc));
     for (int64_t jc = 0; jc < n; jc += B::kNc) {
       const int64_t nc = std::min(B::kNc, n - jc);
       const int64_t slivers = CeilDiv(nc, B::kNr);
+      const int64_t nc_pad = slivers * B::kNr;
       // Split columns too when there are too few row blocks to keep every thread busy (a
       // linear layer with a small batch has a single row block).
       int64_t groups = 1;
@@ -211,13 +295,17 @@ void GemmImpl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alp
       }
       const int64_t slivers_per_group = CeilDiv(slivers, groups);
       groups = CeilDiv(slivers, slivers_per_group);
-      for (int64_t pc = 0; pc < k; pc += B::kKc) {
-        const int64_t kc = std::min(B::kKc, k - pc);
-        const T beta_now = pc == 0 ? beta : T(1);
+      for (int64_t k0 = 0; k0 < k; k0 += k_round) {
+        const int64_t k_blocks = CeilDiv(std::min(k_round, k - k0), B::kKc);
+        // Packed B of this round: block q (rows k0 + q * kKc onwards) starts at q * kKc * nc_pad
+        // and holds its slivers one after another.
 #pragma omp for schedule(static)
-        for (int64_t s = 0; s < slivers; ++s) {
+        for (int64_t qs = 0; qs < k_blocks * slivers; ++qs) {
+          const int64_t q = qs / slivers, s = qs % slivers;
+          const int64_t pc = k0 + q * B::kKc, kc = std::min(B::kKc, k - pc);
           const int nr = static_cast<int>(std::min<int64_t>(B::kNr, nc - s * B::kNr));
-          PackBSliver(trans_b, b, ldb, pc, kc, jc + s * B::kNr, nr, packed_b + s * B::kNr * kc);
+          PackBSliver(trans_b, b, ldb, pc, kc, jc + s * B::kNr, nr,
+                      packed_b + q * B::kKc * nc_pad + s * B::kNr * kc);
         }
         // (Implicit barrier: B is fully packed before anyone multiplies.)
 #pragma omp for schedule(dynamic, 1)
@@ -226,14 +314,21 @@ void GemmImpl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alp
           const int64_t mc = std::min(B::kMc, m - ic);
           const int64_t s0 = (task % groups) * slivers_per_group;
           const int64_t s1 = std::min(slivers, s0 + slivers_per_group);
-          PackA(trans_a, a, lda, ic, mc, pc, kc, alpha, packed_a);
-          for (int64_t s = s0; s < s1; ++s) {
-            const int64_t j = jc + s * B::kNr;
-            const int nr = static_cast<int>(std::min<int64_t>(B::kNr, n - j));
-            for (int64_t ir = 0; ir < mc; ir += B::kMr) {
-              const int mr = static_cast<int>(std::min<int64_t>(B::kMr, mc - ir));
-              MicroKernel(kc, packed_a + ir * kc, packed_b + s * B::kNr * kc, mr, nr, beta_now,
-                          c + (ic + ir) * ldc + j, ldc);
+          // k blocks in ascending order: every element of C sums over k in the same order
+          // whatever the split, so results do not depend on the thread count.
+          for (int64_t q = 0; q < k_blocks; ++q) {
+            const int64_t pc = k0 + q * B::kKc, kc = std::min(B::kKc, k - pc);
+            const T beta_now = pc == 0 ? beta : T(1);
+            PackA(trans_a, a, lda, ic, mc, pc, kc, alpha, packed_a);
+            const T* packed_b_block = packed_b + q * B::kKc * nc_pad;
+            for (int64_t s = s0; s < s1; ++s) {
+              const int64_t j = jc + s * B::kNr;
+              const int nr = static_cast<int>(std::min<int64_t>(B::kNr, n - j));
+              for (int64_t ir = 0; ir < mc; ir += B::kMr) {
+                const int mr = static_cast<int>(std::min<int64_t>(B::kMr, mc - ir));
+                MicroKernel(kc, packed_a + ir * kc, packed_b_block + s * B::kNr * kc, mr, nr,
+                            beta_now, c + (ic + ir) * ldc + j, ldc);
+              }
             }
           }
         }

@@ -126,8 +126,12 @@ TYPED_TEST(MatmulTest, LargeAndWideProducts) {
     const bool ta = combo & 1, tb = combo & 2;
     // Multi-threaded: several row blocks, several k blocks, ragged edges.
     CheckGemm<T>(MakeCase(ta, tb, 197, 203, 517, 1, 0, rng), rng);
-    // n beyond one column panel of packed B; a single row block split by columns.
-    CheckGemm<T>(MakeCase(ta, tb, 7, 4500, 37, 1, 1, rng), rng);
+    // n beyond one column panel of packed B, k beyond one round of packed B; a single row
+    // block split by columns.
+    CheckGemm<T>(MakeCase(ta, tb, 7, 4500, 1100, 1, 1, rng), rng);
+    // Matrix-vector products big enough for threads, with strided vectors.
+    CheckGemm<T>(MakeCase(ta, tb, 1, 3000, 300, -1, 0.5, rng), rng);
+    CheckGemm<T>(MakeCase(ta, tb, 3000, 1, 300, 2, 0, rng), rng);
   }
 }
 

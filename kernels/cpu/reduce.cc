@@ -96,6 +96,20 @@ void MaxDim(const T* in, int64_t outer, int64_t n, int64_t inner, T* out, int64_
   for (int64_t t = 0; t < outer * blocks; ++t) {
     const int64_t o = t / blocks, i0 = (t % blocks) * kColumnBlock;
     const int64_t w = std::min(kColumnBlock, inner - i0);
+    if (inner == 1) {  // One contiguous row: a plain scan.
+      const T* row = in + o * n;
+      T best = row[0];
+      int64_t arg = 0;
+      for (int64_t j = 1; j < n; ++j) {
+        if (Beats(row[j], best)) {
+          best = row[j];
+          arg = j;
+        }
+      }
+      out[o] = best;
+      if (argmax != nullptr) argmax[o] = arg;
+      continue;
+    }
     T best[kColumnBlock];
     int64_t arg[kColumnBlock];
     const T* base = in + o * n * inner + i0;

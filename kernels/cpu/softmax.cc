@@ -43,12 +43,60 @@ void ColumnMax(const T* x, int64_t n, int64_t inner, int64_t w, T* max) {
   }
 }
 
+// The inner == 1 case (softmax over the last dim, the usual one): each task is one contiguous
+// row, and these loops avoid the per-element bookkeeping of the column-block versions.
+// x, y, g: (n)
+template <typename T>
+void SoftmaxRow(const T* x, int64_t n, T* y) {
+  T max = x[0];
+  for (int64_t j = 1; j < n; ++j) max = x[j] > max ? x[j] : max;
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    y[j] = std::exp(x[j] - max);
+    sum += y[j];
+  }
+  const T inv = static_cast<T>(1.0 / sum);
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+}
+
+template <typename T>
+void LogSoftmaxRow(const T* x, int64_t n, T* y) {
+  T max = x[0];
+  for (int64_t j = 1; j < n; ++j) max = x[j] > max ? x[j] : max;
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += std::exp(x[j] - max);
+  const T log_sum = static_cast<T>(std::log(sum));
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - max) - log_sum;
+}
+
+template <typename T>
+void SoftmaxBackwardRow(const T* y, const T* g, int64_t n, T* gi) {
+  double dot = 0;
+#pragma omp simd reduction(+ : dot)
+  for (int64_t j = 0; j < n; ++j) dot += static_cast<double>(g[j]) * y[j];
+  const T dot_t = static_cast<T>(dot);
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) gi[j] = y[j] * (g[j] - dot_t);
+}
+
+template <typename T>
+void LogSoftmaxBackwardRow(const T* y, const T* g, int64_t n, T* gi) {
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) sum += g[j];
+  const T sum_t = static_cast<T>(sum);
+  for (int64_t j = 0; j < n; ++j) gi[j] = g[j] - std::exp(y[j]) * sum_t;
+}
+
 }  // namespace
 
 // in, out: (outer, n, inner)
 template <typename T>
 void SoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
   ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    if (inner == 1) return SoftmaxRow(in + off, n, out + off);
     T max[kColumnBlock];
     double sum[kColumnBlock] = {};
     ColumnMax(in + off, n, inner, w, max);
@@ -74,6 +122,7 @@ void SoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out
 template <typename T>
 void LogSoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
   ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    if (inner == 1) return LogSoftmaxRow(in + off, n, out + off);
     T max[kColumnBlock];
     double sum[kColumnBlock] = {};
     ColumnMax(in + off, n, inner, w, max);
@@ -97,6 +146,7 @@ template <typename T>
 void SoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t n, int64_t inner,
                      T* grad_in) {
   ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    if (inner == 1) return SoftmaxBackwardRow(out + off, grad_out + off, n, grad_in + off);
     double dot[kColumnBlock] = {};
     for (int64_t j = 0; j < n; ++j) {
       const T* y = out + off + j * inner;
@@ -121,6 +171,7 @@ template <typename T>
 void LogSoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t n, int64_t inner,
                         T* grad_in) {
   ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+    if (inner == 1) return LogSoftmaxBackwardRow(out + off, grad_out + off, n, grad_in + off);
     double sum[kColumnBlock] = {};
     for (int64_t j = 0; j < n; ++j) {
       const T* g = grad_out + off + j * inner;
