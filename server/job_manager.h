@@ -1,0 +1,119 @@
+// The daemon's core, independent of gRPC (unit-testable without a network), in the spirit of
+// TensorFlow Serving's core/ vs model_servers/: it owns the devices, a FIFO queue per device,
+// the jobs' lifecycle, their event logs and their checkpoints. The gRPC service in service.cc is
+// thin glue that converts absl::Status to grpc::Status and streams what this returns.
+//
+// Proto messages (mt::v1::Job, JobEvent, ...) are used here as plain data types; nothing here
+// touches the network.
+//
+// Lifecycle: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED | INTERRUPTED.
+//   - Every state change and every finished epoch is an event with a per-job sequence number
+//     (1, 2, 3, ... without gaps), written to SQLite before it is visible to watchers.
+//   - An epoch's event is written only after its checkpoint is durable on disk.
+//   - On start-up, jobs found RUNNING (the daemon died, e.g. kill -9) become INTERRUPTED with an
+//     event saying so; jobs found QUEUED are queued again.
+//   - Shutdown(): stops accepting work, asks running jobs to stop between batches, marks them
+//     INTERRUPTED (their last finished epoch's checkpoint is kept), wakes every watcher.
+//   - ResumeJob on an INTERRUPTED or CANCELLED job queues it again; it continues from the latest
+//     checkpoint at the next epoch (or from scratch if no epoch had finished).
+#ifndef MT_SERVER_JOB_MANAGER_H_
+#define MT_SERVER_JOB_MANAGER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/training.pb.h"
+
+namespace mt::server {
+
+struct Options {
+  std::string state_dir;          // SQLite database + per-job checkpoint folders
+  std::string data_dir;           // holds mnist/ and sst2/
+  int max_running_per_device = 1;
+  int cpu_threads = 0;            // default threads for a job (0 = every core)
+};
+
+// What a Watch call returns each time it wakes.
+struct WatchBatch {
+  std::vector<v1::JobEvent> events;  // persisted events with seq >= from_seq, in order
+  // A batch-progress event (not persisted, never replayed; its seq is the last persisted seq)
+  // when one newer than the caller's progress_version exists.
+  bool has_progress = false;
+  v1::JobEvent progress;
+  int64_t progress_version = 0;
+  // True when no more events will come on this stream: the job is in a terminal state and
+  // every event up to it has been returned, or the daemon is shutting down (then `events`
+  // ends with a non-persisted terminal event saying so).
+  bool finished = false;
+};
+
+// A named layer output (for GetActivations).
+struct Activation {
+  std::string layer;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+struct ActivationsResult {
+  std::vector<Activation> layers;
+  int64_t label = -1;  // the example's label when the input was a held-out index
+};
+
+// Input for Predict / GetActivations: exactly one of the three is set.
+struct ModelInput {
+  enum class Kind { kValidIndex, kImagePng, kText } kind = Kind::kValidIndex;
+  int64_t valid_index = 0;
+  std::string image_png;  // PNG bytes (mnist): grayscale or RGB, 28x28
+  std::string text;       // a sentence (sst2)
+};
+
+class JobManager {
+ public:
+  // Opens (or creates) the state directory and database, recovers jobs as described above and
+  // starts the scheduler. Errors: the state directory cannot be created / the database is
+  // unreadable.
+  static absl::StatusOr<std::unique_ptr<JobManager>> Create(const Options& options);
+  virtual ~JobManager() = default;
+
+  // Validates the spec (InvalidArgument naming the field, the value and what is allowed; an
+  // unknown or absent device is InvalidArgument too), fills defaults, persists, queues.
+  virtual absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec) = 0;
+  virtual absl::StatusOr<v1::Job> Get(const std::string& job_id) const = 0;  // NotFound
+  // state == JOB_STATE_UNSPECIFIED lists every job; newest first.
+  virtual std::vector<v1::Job> List(v1::JobState state) const = 0;
+  // Idempotent: cancelling a finished job returns it unchanged. QUEUED → CANCELLED at once;
+  // RUNNING → stops between batches (the call returns once the job has left RUNNING).
+  virtual absl::StatusOr<v1::Job> Cancel(const std::string& job_id) = 0;
+  // INTERRUPTED / CANCELLED → QUEUED; other states: FailedPrecondition saying why.
+  virtual absl::StatusOr<v1::Job> Resume(const std::string& job_id) = 0;
+
+  // Waits up to `timeout` for events with seq >= from_seq (or a progress newer than
+  // progress_version, when follow) and returns them. NotFound for an unknown job;
+  // InvalidArgument for from_seq < 1 or beyond last_seq + 1. When !follow, never waits and
+  // finished is true after the replay.
+  virtual absl::StatusOr<WatchBatch> Watch(const std::string& job_id, int64_t from_seq,
+                                           bool follow, int64_t progress_version,
+                                           std::chrono::milliseconds timeout) = 0;
+
+  // From the job's latest checkpoint (FailedPrecondition when no epoch has finished yet).
+  virtual absl::StatusOr<ActivationsResult> Activations(const std::string& job_id,
+                                                        const ModelInput& input) = 0;
+  virtual absl::StatusOr<v1::PredictResponse> Predict(const std::string& job_id,
+                                                      const ModelInput& input) = 0;
+  // The latest checkpoint's weights (no optimiser state) as safetensors bytes.
+  virtual absl::StatusOr<std::string> Export(const std::string& job_id) = 0;
+
+  virtual std::vector<v1::Device> Devices() const = 0;
+
+  // Graceful stop (idempotent); see the file comment. Blocks until running jobs have stopped.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace mt::server
+
+#endif  // MT_SERVER_JOB_MANAGER_H_

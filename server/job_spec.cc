@@ -1,0 +1,98 @@
+#include "server/job_spec.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mt::server {
+namespace {
+
+absl::Status Bad(const std::string& field, const std::string& value, const std::string& allowed) {
+  return absl::InvalidArgumentError(absl::StrCat("invalid ", field, " '", value, "': ", allowed));
+}
+
+}  // namespace
+
+train::TrainConfig ConfigFromResolvedSpec(const v1::JobSpec& s) {
+  train::TrainConfig c = train::DefaultConfig(s.task(), s.model());
+  c.epochs = s.epochs();
+  c.batch_size = s.batch_size();
+  c.lr = s.learning_rate();
+  c.optimizer = s.optimizer();
+  c.train_size = s.train_size();
+  c.valid_size = s.valid_size();
+  c.seed = s.seed();
+  c.threads = s.threads();
+  c.embeddings_path = s.embeddings_file();
+  if (s.task() == "sst2") c.embedding_dim = s.embedding_dim();
+  c.momentum = s.momentum();
+  c.lr_decay = s.lr_decay();
+  return c;
+}
+
+absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
+                                         const std::vector<std::string>& devices,
+                                         int default_threads) {
+  v1::JobSpec s = in;
+  // The task decides every other default, so it is checked first.
+  if (s.task() != "mnist" && s.task() != "sst2") {
+    return Bad("task", s.task(), "must be mnist or sst2");
+  }
+  if (s.model().empty()) s.set_model(s.task() == "sst2" ? "kim_cnn" : "lenet5");
+  // DefaultConfig of an unknown model is still a usable base; Validate names the model below.
+  const train::TrainConfig d = train::DefaultConfig(s.task(), s.model());
+
+  const std::string device = s.device();
+  if (device.empty() || device == "auto") {
+    s.set_device(devices.front());
+  } else if (std::find(devices.begin(), devices.end(), device) == devices.end()) {
+    const bool cuda = device.rfind("cuda:", 0) == 0;
+    return Bad("device", device,
+               absl::StrCat(cuda ? "" : "must be auto, cpu or cuda:N; ", "available devices: ",
+                            absl::StrJoin(devices, ", "),
+                            cuda ? " (this build of mt has no CUDA kernels)" : ""));
+  }
+
+  if (s.threads() < 0) {
+    return Bad("threads", std::to_string(s.threads()), "must be >= 0 (0 = every core)");
+  }
+  if (s.threads() == 0) s.set_threads(default_threads);
+
+  if (!s.embeddings_file().empty()) {
+    if (s.task() != "sst2") {
+      return Bad("embeddings_file", s.embeddings_file(), "word vectors apply to the sst2 task only");
+    }
+    std::error_code ec;
+    std::filesystem::path p = std::filesystem::absolute(s.embeddings_file(), ec);
+    if (ec || !std::filesystem::is_regular_file(p, ec)) {
+      return Bad("embeddings_file", s.embeddings_file(),
+                 "no such file on the daemon's machine (give a GloVe text file's path there)");
+    }
+    // Jobs may run long after submission; a relative path must not depend on where the daemon
+    // happens to be then.
+    s.set_embeddings_file(p.string());
+  }
+  if (s.task() != "sst2" && s.embedding_dim() != 0) {
+    return Bad("embedding_dim", std::to_string(s.embedding_dim()),
+               "applies to the sst2 task only (leave it 0)");
+  }
+
+  if (s.epochs() == 0) s.set_epochs(d.epochs);
+  if (s.batch_size() == 0) s.set_batch_size(d.batch_size);
+  if (s.learning_rate() == 0) s.set_learning_rate(d.lr);
+  if (s.optimizer().empty()) s.set_optimizer(d.optimizer);
+  if (s.seed() == 0) s.set_seed(1);
+  if (s.task() == "sst2" && s.embedding_dim() == 0) s.set_embedding_dim(d.embedding_dim);
+  if (s.momentum() < 0) s.set_momentum(d.momentum);
+  if (s.lr_decay() == 0) s.set_lr_decay(d.lr_decay);
+
+  ResolvedSpec r;
+  r.config = ConfigFromResolvedSpec(s);
+  if (absl::Status st = train::Validate(r.config); !st.ok()) return st;
+  r.spec = std::move(s);
+  return r;
+}
+
+}  // namespace mt::server

@@ -1,0 +1,78 @@
+#include "server/png_decode.h"
+
+#include <png.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace mt::server {
+
+absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes) {
+  png_image image;
+  std::memset(&image, 0, sizeof(image));
+  image.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size())) {
+    std::string why = image.message;
+    png_image_free(&image);
+    return absl::InvalidArgumentError(
+        absl::StrCat("image_png is not a readable PNG (", bytes.size(), " bytes): ", why));
+  }
+  if (image.format & PNG_FORMAT_FLAG_LINEAR) {
+    // libpng's simplified API treats 16-bit data as linear light and would re-encode it; rather
+    // than guess the user's intent, ask for the format MNIST uses.
+    png_image_free(&image);
+    return absl::InvalidArgumentError(
+        "image_png has 16-bit channels; save it with 8 bits per channel (gray or RGB)");
+  }
+  GrayImage out;
+  out.width = image.width;
+  out.height = image.height;
+  // RGBA output expands gray and palette images exactly (gray g -> g,g,g,255).
+  image.format = PNG_FORMAT_RGBA;
+  std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(image));
+  if (!png_image_finish_read(&image, /*background=*/nullptr, rgba.data(), /*row_stride=*/0,
+                             /*colormap=*/nullptr)) {
+    std::string why = image.message;
+    png_image_free(&image);
+    return absl::InvalidArgumentError(absl::StrCat("image_png could not be decoded: ", why));
+  }
+  const int64_t n = out.width * out.height;
+  out.pixels.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2], a = rgba[4 * i + 3];
+    const uint32_t luma = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;  // PIL's weights
+    out.pixels[i] = static_cast<uint8_t>((luma * a + 127) / 255);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> EncodeGrayPng(const GrayImage& img) {
+  if (img.width <= 0 || img.height <= 0 ||
+      static_cast<int64_t>(img.pixels.size()) != img.width * img.height) {
+    return absl::InvalidArgumentError(absl::StrCat("EncodeGrayPng: ", img.width, "x", img.height,
+                                                   " image with ", img.pixels.size(), " pixels"));
+  }
+  png_image image;
+  std::memset(&image, 0, sizeof(image));
+  image.version = PNG_IMAGE_VERSION;
+  image.width = static_cast<png_uint_32>(img.width);
+  image.height = static_cast<png_uint_32>(img.height);
+  image.format = PNG_FORMAT_GRAY;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_get_memory_size(image, size, 0, img.pixels.data(), 0, nullptr)) {
+    std::string why = image.message;
+    png_image_free(&image);
+    return absl::InternalError(absl::StrCat("PNG encoding failed: ", why));
+  }
+  std::string out(size, '\0');
+  if (!png_image_write_to_memory(&image, out.data(), &size, 0, img.pixels.data(), 0, nullptr)) {
+    std::string why = image.message;
+    png_image_free(&image);
+    return absl::InternalError(absl::StrCat("PNG encoding failed: ", why));
+  }
+  out.resize(size);
+  return out;
+}
+
+}  // namespace mt::server

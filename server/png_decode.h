@@ -1,0 +1,29 @@
+// PNG → 8-bit grayscale for image inputs (mnist Predict / GetActivations), with libpng.
+#ifndef MT_SERVER_PNG_DECODE_H_
+#define MT_SERVER_PNG_DECODE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace mt::server {
+
+struct GrayImage {
+  int64_t width = 0, height = 0;
+  std::vector<uint8_t> pixels;  // (height, width) row-major
+};
+
+// Accepts 8-bit gray, gray+alpha, RGB, RGBA and palette PNGs. Colour becomes luma as PIL's
+// convert("L") computes it (0.299 R + 0.587 G + 0.114 B on the stored values), so an image a
+// user prepared in Python reads the same here. Transparent pixels are composited onto black,
+// MNIST's background. InvalidArgument when the bytes are not a PNG or use 16-bit channels.
+absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes);
+
+// Encodes 8-bit grayscale as PNG (tests, and activation pictures).
+absl::StatusOr<std::string> EncodeGrayPng(const GrayImage& image);
+
+}  // namespace mt::server
+
+#endif  // MT_SERVER_PNG_DECODE_H_

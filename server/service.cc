@@ -1,0 +1,238 @@
+#include "server/service.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+
+namespace mt::server {
+namespace {
+
+// Each RPC gets one log line: method, code, latency. Enough to see what the daemon did.
+class CallLog {
+ public:
+  explicit CallLog(const char* method) : method_(method), start_(std::chrono::steady_clock::now()) {}
+  grpc::Status Done(grpc::Status s) {
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - start_).count();
+    std::fprintf(stderr, "rpc %s -> %d%s%s (%.1f ms)\n", method_, static_cast<int>(s.error_code()),
+                 s.ok() ? "" : " ", s.ok() ? "" : s.error_message().c_str(), ms);
+    return s;
+  }
+
+ private:
+  const char* method_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+template <typename Req>
+absl::StatusOr<ModelInput> InputOf(const Req& r) {
+  ModelInput in;
+  switch (r.input_case()) {
+    case Req::kValidIndex:
+      in.kind = ModelInput::Kind::kValidIndex;
+      in.valid_index = r.valid_index();
+      return in;
+    case Req::kImagePng:
+      in.kind = ModelInput::Kind::kImagePng;
+      in.image_png = r.image_png();
+      return in;
+    case Req::kText:
+      in.kind = ModelInput::Kind::kText;
+      in.text = r.text();
+      return in;
+    default:
+      return absl::InvalidArgumentError(
+          "no input: set one of valid_index (an example of the held-out split), image_png "
+          "(mnist) or text (sst2)");
+  }
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbering.
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+grpc::Status TrainingServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
+                                            v1::Job* job) {
+  CallLog log("SubmitJob");
+  absl::StatusOr<v1::Job> r = manager_->Submit(req->spec());
+  if (r.ok()) *job = std::move(*r);
+  return log.Done(ToGrpcStatus(r.status()));
+}
+
+grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* req,
+                                         v1::Job* job) {
+  CallLog log("GetJob");
+  absl::StatusOr<v1::Job> r = manager_->Get(req->job_id());
+  if (r.ok()) *job = std::move(*r);
+  return log.Done(ToGrpcStatus(r.status()));
+}
+
+grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* req,
+                                           v1::ListJobsResponse* resp) {
+  CallLog log("ListJobs");
+  if (!v1::JobState_IsValid(req->state())) {
+    return log.Done(ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("invalid state filter ", req->state(), ": use a JobState value"))));
+  }
+  for (v1::Job& j : manager_->List(req->state())) *resp->add_jobs() = std::move(j);
+  return log.Done(grpc::Status::OK);
+}
+
+grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
+                                            v1::Job* job) {
+  CallLog log("CancelJob");
+  absl::StatusOr<v1::Job> r = manager_->Cancel(req->job_id());
+  if (r.ok()) *job = std::move(*r);
+  return log.Done(ToGrpcStatus(r.status()));
+}
+
+grpc::Status TrainingServiceImpl::ResumeJob(grpc::ServerContext*, const v1::ResumeJobRequest* req,
+                                            v1::Job* job) {
+  CallLog log("ResumeJob");
+  absl::StatusOr<v1::Job> r = manager_->Resume(req->job_id());
+  if (r.ok()) *job = std::move(*r);
+  return log.Done(ToGrpcStatus(r.status()));
+}
+
+grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx,
+                                           const v1::WatchJobRequest* req,
+                                           grpc::ServerWriter<v1::JobEvent>* writer) {
+  CallLog log("WatchJob");
+  int64_t next = req->from_seq() == 0 ? 1 : req->from_seq();
+  int64_t progress_version = 0;
+  while (true) {
+    // A client that left (or whose deadline passed) stops the stream at once.
+    if (ctx->IsCancelled()) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    absl::StatusOr<WatchBatch> b = manager_->Watch(req->job_id(), next, req->follow(),
+                                                   progress_version, std::chrono::milliseconds(250));
+    if (!b.ok()) return log.Done(ToGrpcStatus(b.status()));
+    for (const v1::JobEvent& e : b->events) {
+      if (!writer->Write(e)) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      next = std::max(next, e.seq() + 1);
+    }
+    if (b->has_progress) {
+      progress_version = b->progress_version;
+      if (!writer->Write(b->progress)) {
+        return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      }
+    }
+    if (b->finished) return log.Done(grpc::Status::OK);
+  }
+}
+
+grpc::Status TrainingServiceImpl::GetActivations(grpc::ServerContext* ctx,
+                                                 const v1::ActivationsRequest* req,
+                                                 grpc::ServerWriter<v1::ActivationChunk>* writer) {
+  CallLog log("GetActivations");
+  absl::StatusOr<ModelInput> in = InputOf(*req);
+  if (!in.ok()) return log.Done(ToGrpcStatus(in.status()));
+  absl::StatusOr<ActivationsResult> r = manager_->Activations(req->job_id(), *in);
+  if (!r.ok()) return log.Done(ToGrpcStatus(r.status()));
+  const size_t per_chunk = kChunkBytes / sizeof(float);
+  for (const Activation& a : r->layers) {
+    size_t offset = 0;
+    do {
+      if (ctx->IsCancelled()) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      const size_t n = std::min(per_chunk, a.data.size() - offset);
+      v1::ActivationChunk c;
+      c.set_layer(a.layer);
+      if (offset == 0) {
+        for (int64_t d : a.shape) c.add_shape(d);
+      }
+      c.set_offset(static_cast<int64_t>(offset));
+      c.mutable_data()->Add(a.data.begin() + offset, a.data.begin() + offset + n);
+      offset += n;
+      c.set_last(offset == a.data.size());
+      c.set_label(r->label);
+      if (!writer->Write(c)) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    } while (offset < a.data.size());
+  }
+  return log.Done(grpc::Status::OK);
+}
+
+grpc::Status TrainingServiceImpl::Predict(grpc::ServerContext*, const v1::PredictRequest* req,
+                                          v1::PredictResponse* resp) {
+  CallLog log("Predict");
+  absl::StatusOr<ModelInput> in = InputOf(*req);
+  if (!in.ok()) return log.Done(ToGrpcStatus(in.status()));
+  absl::StatusOr<v1::PredictResponse> r = manager_->Predict(req->job_id(), *in);
+  if (r.ok()) *resp = std::move(*r);
+  return log.Done(ToGrpcStatus(r.status()));
+}
+
+grpc::Status TrainingServiceImpl::ExportModel(grpc::ServerContext* ctx,
+                                              const v1::ExportModelRequest* req,
+                                              grpc::ServerWriter<v1::FileChunk>* writer) {
+  CallLog log("ExportModel");
+  absl::StatusOr<std::string> bytes = manager_->Export(req->job_id());
+  if (!bytes.ok()) return log.Done(ToGrpcStatus(bytes.status()));
+  size_t offset = 0;
+  do {
+    if (ctx->IsCancelled()) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    const size_t n = std::min(kChunkBytes, bytes->size() - offset);
+    v1::FileChunk c;
+    c.set_data(bytes->substr(offset, n));
+    c.set_offset(static_cast<int64_t>(offset));
+    c.set_total_size(static_cast<int64_t>(bytes->size()));
+    offset += n;
+    if (!writer->Write(c)) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+  } while (offset < bytes->size());
+  return log.Done(grpc::Status::OK);
+}
+
+grpc::Status TrainingServiceImpl::ListDevices(grpc::ServerContext*, const v1::ListDevicesRequest*,
+                                              v1::ListDevicesResponse* resp) {
+  CallLog log("ListDevices");
+  for (v1::Device& d : manager_->Devices()) *resp->add_devices() = std::move(d);
+  return log.Done(grpc::Status::OK);
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
+                                                      const std::string& listen) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  absl::StatusOr<std::unique_ptr<JobManager>> m = JobManager::Create(options);
+  if (!m.ok()) return m.status();
+  d->manager_ = std::move(*m);
+  d->service_ = std::make_unique<TrainingServiceImpl>(d->manager_.get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &d->port_);
+  builder.RegisterService(d->service_.get());
+  // Uploads (PNG images) are small; replies are chunked. Limits on both ends, stated.
+  builder.SetMaxReceiveMessageSize(16 << 20);
+  builder.SetMaxSendMessageSize(16 << 20);
+  d->server_ = builder.BuildAndStart();
+  if (!d->server_ || d->port_ == 0) {
+    d->manager_->Shutdown();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", listen, ": the address is in use or invalid (use --listen=HOST:PORT)"));
+  }
+  d->server_->GetHealthCheckService()->SetServingStatus(true);
+  return d;
+}
+
+void Daemon::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  // Jobs first: that ends every WatchJob stream with a terminal event, so the server's own
+  // shutdown below does not have to cut them off.
+  manager_->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+void Daemon::Wait() { server_->Wait(); }
+
+Daemon::~Daemon() { Shutdown(); }
+
+}  // namespace mt::server

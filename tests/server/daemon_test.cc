@@ -1,0 +1,497 @@
+// Integration tests: a real daemon (job manager + gRPC server) on a loopback ephemeral port, a
+// real gRPC client, real files. Covers the list: follow to the terminal event, identical
+// sequences for concurrent and late followers, cancel, restart (graceful and SIGKILL) with
+// history intact and resume, activations, predict, export, and bad requests.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "engine/io/safetensors.h"
+#include "proto/training.grpc.pb.h"
+#include "server/service.h"
+#include "tests/server/fixtures.h"
+
+namespace mt::server {
+namespace {
+
+using v1::JobEvent;
+using v1::JobState;
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = testing::FreshDir("data");
+    testing::WriteSyntheticMnist(data_dir_, 256, 64, 1);
+    state_dir_ = testing::FreshDir("state");
+    Start();
+  }
+
+  void Start(int max_running = 1) {
+    Options o;
+    o.state_dir = state_dir_;
+    o.data_dir = data_dir_;
+    o.max_running_per_device = max_running;
+    o.cpu_threads = 1;
+    absl::StatusOr<std::unique_ptr<Daemon>> d = Daemon::Start(o, "127.0.0.1:0");
+    ASSERT_TRUE(d.ok()) << d.status();
+    daemon_ = std::move(*d);
+    ASSERT_GT(daemon_->port(), 0);
+    Connect(daemon_->port());
+  }
+
+  void Connect(int port) {
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::TrainingService::NewStub(channel_);
+  }
+
+  v1::JobSpec SmallSpec(int epochs = 2) {
+    v1::JobSpec s;
+    s.set_task("mnist");
+    s.set_model("lenet5");
+    s.set_epochs(epochs);
+    s.set_batch_size(32);
+    s.set_threads(1);
+    return s;
+  }
+
+  v1::Job Submit(const v1::JobSpec& spec) {
+    grpc::ClientContext ctx;
+    v1::SubmitJobRequest req;
+    *req.mutable_spec() = spec;
+    v1::Job job;
+    grpc::Status s = stub_->SubmitJob(&ctx, req, &job);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return job;
+  }
+
+  grpc::Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& f) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return f(&ctx);
+  }
+
+  v1::Job GetJob(const std::string& id) {
+    v1::Job job;
+    v1::GetJobRequest req;
+    req.set_job_id(id);
+    grpc::Status s = Call([&](grpc::ClientContext* c) { return stub_->GetJob(c, req, &job); });
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return job;
+  }
+
+  // Follows a job's stream to its end; returns every event received (progress included).
+  std::vector<JobEvent> Follow(const std::string& id, int64_t from_seq = 1, bool follow = true,
+                               grpc::Status* status = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(240));
+    v1::WatchJobRequest req;
+    req.set_job_id(id);
+    req.set_from_seq(from_seq);
+    req.set_follow(follow);
+    auto reader = stub_->WatchJob(&ctx, req);
+    std::vector<JobEvent> events;
+    JobEvent e;
+    while (reader->Read(&e)) events.push_back(e);
+    grpc::Status s = reader->Finish();
+    if (status) *status = s;
+    return events;
+  }
+
+  static std::vector<JobEvent> Persisted(const std::vector<JobEvent>& events) {
+    std::vector<JobEvent> out;
+    for (const JobEvent& e : events) {
+      if (e.kind_case() != JobEvent::kProgress) out.push_back(e);
+    }
+    return out;
+  }
+
+  v1::Job WaitForState(const std::string& id, JobState want, int seconds = 240) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    v1::Job j;
+    while (std::chrono::steady_clock::now() < deadline) {
+      j = GetJob(id);
+      if (j.state() == want) return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << id << " never reached " << v1::JobState_Name(want) << "; it is "
+                  << v1::JobState_Name(j.state());
+    return j;
+  }
+
+  std::string data_dir_, state_dir_;
+  std::unique_ptr<Daemon> daemon_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::TrainingService::Stub> stub_;
+};
+
+TEST_F(DaemonTest, SubmitAndFollowToTheTerminalEvent) {
+  v1::Job job = Submit(SmallSpec(2));
+  EXPECT_FALSE(job.id().empty());
+  EXPECT_EQ(job.spec().optimizer(), "sgd");  // defaults filled in
+  grpc::Status s;
+  std::vector<JobEvent> all = Follow(job.id(), 1, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::vector<JobEvent> events = Persisted(all);
+  ASSERT_FALSE(events.empty());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].seq(), static_cast<int64_t>(i + 1)) << "gap or duplicate";
+    EXPECT_EQ(events[i].terminal(), i + 1 == events.size());
+  }
+  ASSERT_TRUE(events.back().has_state());
+  EXPECT_EQ(events.back().state().state(), v1::SUCCEEDED);
+  int epochs = 0;
+  for (const JobEvent& e : events) {
+    if (e.has_epoch()) {
+      ++epochs;
+      EXPECT_EQ(e.epoch().epoch(), epochs);
+      EXPECT_EQ(e.epoch().valid_total(), 64);
+      EXPECT_GT(e.epoch().samples_per_second(), 0);
+    }
+  }
+  EXPECT_EQ(epochs, 2);
+  bool saw_progress = false;
+  for (const JobEvent& e : all) saw_progress |= e.has_progress();
+  EXPECT_TRUE(saw_progress) << "a live follower gets batch progress";
+  v1::Job done = GetJob(job.id());
+  EXPECT_EQ(done.state(), v1::SUCCEEDED);
+  EXPECT_EQ(done.epochs_done(), 2);
+  EXPECT_EQ(done.last_seq(), events.back().seq());
+}
+
+TEST_F(DaemonTest, ConcurrentAndLateFollowersSeeIdenticalSequences) {
+  v1::Job job = Submit(SmallSpec(2));
+  std::vector<JobEvent> a, b;
+  std::thread ta([&] { a = Persisted(Follow(job.id())); });
+  std::thread tb([&] { b = Persisted(Follow(job.id())); });
+  ta.join();
+  tb.join();
+  std::vector<JobEvent> late = Persisted(Follow(job.id()));
+  ASSERT_FALSE(a.empty());
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), late.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].SerializeAsString(), b[i].SerializeAsString()) << "event " << i;
+    EXPECT_EQ(a[i].SerializeAsString(), late[i].SerializeAsString()) << "event " << i;
+  }
+  // Reattaching from the middle gives exactly the rest.
+  std::vector<JobEvent> tail = Persisted(Follow(job.id(), 3));
+  ASSERT_EQ(tail.size(), a.size() - 2);
+  EXPECT_EQ(tail.front().seq(), 3);
+  // Replay without follow ends after the replay.
+  EXPECT_EQ(Persisted(Follow(job.id(), 1, false)).size(), a.size());
+}
+
+TEST_F(DaemonTest, MeasuresEpochToFollowerLatency) {
+  v1::Job job = Submit(SmallSpec(2));
+  grpc::ClientContext ctx;
+  v1::WatchJobRequest req;
+  req.set_job_id(job.id());
+  req.set_from_seq(1);
+  req.set_follow(true);
+  auto reader = stub_->WatchJob(&ctx, req);
+  JobEvent e;
+  std::vector<double> latencies_ms;
+  while (reader->Read(&e)) {
+    if (!e.has_epoch()) continue;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    latencies_ms.push_back(static_cast<double>(now - e.unix_ms()));
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(latencies_ms.size(), 2u);
+  for (double l : latencies_ms) {
+    std::printf("epoch event: persisted -> follower received in %.0f ms\n", l);
+    EXPECT_GE(l, 0);
+  }
+}
+
+TEST_F(DaemonTest, CancelRunningAndQueuedJobs) {
+  v1::Job running = Submit(SmallSpec(200));
+  v1::Job queued = Submit(SmallSpec(2));
+  WaitForState(running.id(), v1::RUNNING);
+  v1::Job q = GetJob(queued.id());
+  EXPECT_EQ(q.state(), v1::QUEUED);
+  EXPECT_NE(q.waiting_reason().find("cpu"), std::string::npos) << q.waiting_reason();
+
+  for (int i = 0; i < 2; ++i) {  // twice: cancel is idempotent
+    v1::CancelJobRequest req;
+    req.set_job_id(queued.id());
+    v1::Job out;
+    ASSERT_TRUE(Call([&](grpc::ClientContext* c) { return stub_->CancelJob(c, req, &out); }).ok());
+    EXPECT_EQ(out.state(), v1::CANCELLED);
+  }
+  v1::CancelJobRequest req;
+  req.set_job_id(running.id());
+  v1::Job out;
+  ASSERT_TRUE(Call([&](grpc::ClientContext* c) { return stub_->CancelJob(c, req, &out); }).ok());
+  WaitForState(running.id(), v1::CANCELLED);
+  std::vector<JobEvent> events = Persisted(Follow(running.id()));
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(events.back().terminal());
+  EXPECT_EQ(events.back().state().state(), v1::CANCELLED);
+}
+
+TEST_F(DaemonTest, GracefulRestartKeepsHistoryAndResumeContinues) {
+  // Enough epochs that the job is surely still running when the daemon stops.
+  v1::Job job = Submit(SmallSpec(40));
+  // Wait for the first finished epoch, then stop the daemon mid-run.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (GetJob(job.id()).epochs_done() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::vector<JobEvent> watched;
+  std::thread watcher([&] { watched = Follow(job.id()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  daemon_->Shutdown();
+  watcher.join();
+  ASSERT_FALSE(watched.empty());
+  EXPECT_TRUE(watched.back().terminal()) << "shutdown must end streams explicitly";
+  daemon_.reset();
+
+  Start();
+  v1::Job after = GetJob(job.id());
+  EXPECT_EQ(after.state(), v1::INTERRUPTED);
+  const int64_t done_before = after.epochs_done();
+  EXPECT_GE(done_before, 1);
+  std::vector<JobEvent> history = Persisted(Follow(job.id(), 1, false));
+  EXPECT_EQ(history.back().state().state(), v1::INTERRUPTED);
+
+  v1::ResumeJobRequest rr;
+  rr.set_job_id(job.id());
+  v1::Job resumed;
+  ASSERT_TRUE(Call([&](grpc::ClientContext* c) { return stub_->ResumeJob(c, rr, &resumed); }).ok());
+  std::vector<JobEvent> rest = Persisted(Follow(job.id(), history.back().seq() + 1));
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.front().seq(), history.back().seq() + 1);
+  EXPECT_EQ(rest.back().state().state(), v1::SUCCEEDED);
+  int64_t first_new_epoch = 0;
+  for (const JobEvent& e : rest) {
+    if (e.has_epoch() && !first_new_epoch) first_new_epoch = e.epoch().epoch();
+  }
+  EXPECT_EQ(first_new_epoch, done_before + 1) << "resume continues at the next epoch";
+  EXPECT_EQ(GetJob(job.id()).epochs_done(), 40);
+}
+
+TEST_F(DaemonTest, ActivationsPredictAndExport) {
+  v1::Job job = Submit(SmallSpec(1));
+  WaitForState(job.id(), v1::SUCCEEDED);
+
+  v1::ActivationsRequest ar;
+  ar.set_job_id(job.id());
+  ar.set_valid_index(3);
+  grpc::ClientContext ctx;
+  auto reader = stub_->GetActivations(&ctx, ar);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  std::map<std::string, size_t> sizes;
+  v1::ActivationChunk c;
+  while (reader->Read(&c)) {
+    if (c.shape_size()) shapes[c.layer()] = {c.shape().begin(), c.shape().end()};
+    sizes[c.layer()] += c.data_size();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(shapes["conv1"], (std::vector<int64_t>{1, 6, 28, 28}));
+  EXPECT_EQ(shapes["pool1"], (std::vector<int64_t>{1, 6, 14, 14}));
+  EXPECT_EQ(shapes["conv2"], (std::vector<int64_t>{1, 16, 10, 10}));
+  EXPECT_EQ(shapes["pool2"], (std::vector<int64_t>{1, 16, 5, 5}));
+  EXPECT_EQ(shapes["fc1"], (std::vector<int64_t>{1, 120}));
+  EXPECT_EQ(shapes["logits"], (std::vector<int64_t>{1, 10}));
+  EXPECT_EQ(sizes["conv1"], 6u * 28 * 28);
+
+  v1::PredictRequest pr;
+  pr.set_job_id(job.id());
+  pr.set_valid_index(3);
+  v1::PredictResponse resp;
+  ASSERT_TRUE(Call([&](grpc::ClientContext* c) { return stub_->Predict(c, pr, &resp); }).ok());
+  ASSERT_EQ(resp.probabilities_size(), 10);
+  double sum = 0;
+  for (double p : resp.probabilities()) sum += p;
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+  EXPECT_GE(resp.label(), 0);
+  EXPECT_EQ(resp.checkpoint_epoch(), 1);
+
+  v1::ExportModelRequest er;
+  er.set_job_id(job.id());
+  grpc::ClientContext ectx;
+  auto ereader = stub_->ExportModel(&ectx, er);
+  std::string bytes;
+  v1::FileChunk fc;
+  int64_t total = -1;
+  while (ereader->Read(&fc)) {
+    EXPECT_EQ(fc.offset(), static_cast<int64_t>(bytes.size()));
+    bytes += fc.data();
+    total = fc.total_size();
+  }
+  ASSERT_TRUE(ereader->Finish().ok());
+  EXPECT_EQ(static_cast<int64_t>(bytes.size()), total);
+  absl::StatusOr<io::TensorFile> f = io::DecodeSafetensors(bytes, "export");
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<Tensor> w = f->Get("conv1.weight");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->shape(), (Shape{6, 1, 5, 5}));
+  for (const auto& [name, t] : f->tensors) EXPECT_NE(name.rfind("optim.", 0), 0u) << name;
+}
+
+TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
+  auto submit_code = [&](const v1::JobSpec& spec, const std::string& must_mention) {
+    grpc::ClientContext ctx;
+    v1::SubmitJobRequest req;
+    *req.mutable_spec() = spec;
+    v1::Job job;
+    grpc::Status s = stub_->SubmitJob(&ctx, req, &job);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << must_mention;
+    EXPECT_NE(s.error_message().find(must_mention), std::string::npos) << s.error_message();
+  };
+  v1::JobSpec s = SmallSpec();
+  s.set_task("cifar");
+  submit_code(s, "task");
+  s = SmallSpec();
+  s.set_model("kim_cnn");
+  submit_code(s, "model");
+  s = SmallSpec();
+  s.set_epochs(-3);
+  submit_code(s, "epochs");
+  s = SmallSpec();
+  s.set_batch_size(-1);
+  submit_code(s, "batch_size");
+  s = SmallSpec();
+  s.set_optimizer("lbfgs");
+  submit_code(s, "optimizer");
+  s = SmallSpec();
+  s.set_device("cuda:7");
+  submit_code(s, "device");
+  s = SmallSpec();
+  s.set_learning_rate(-1);
+  submit_code(s, "learning_rate");
+
+  v1::GetJobRequest g;
+  g.set_job_id("no-such-job");
+  v1::Job j;
+  EXPECT_EQ(Call([&](grpc::ClientContext* c) { return stub_->GetJob(c, g, &j); }).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::Status ws;
+  Follow("no-such-job", 1, true, &ws);
+  EXPECT_EQ(ws.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  v1::Job job = Submit(SmallSpec(1));
+  WaitForState(job.id(), v1::SUCCEEDED);
+  Follow(job.id(), 999, true, &ws);
+  EXPECT_EQ(ws.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::PredictRequest pr;
+  pr.set_job_id(job.id());
+  v1::PredictResponse resp;
+  EXPECT_EQ(Call([&](grpc::ClientContext* c) { return stub_->Predict(c, pr, &resp); }).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // no input
+  pr.set_text("a fine film");
+  EXPECT_EQ(Call([&](grpc::ClientContext* c) { return stub_->Predict(c, pr, &resp); }).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // text for an image model
+  pr.set_valid_index(100000);
+  EXPECT_EQ(Call([&](grpc::ClientContext* c) { return stub_->Predict(c, pr, &resp); }).error_code(),
+            grpc::StatusCode::OUT_OF_RANGE);
+  pr.set_image_png("not a png");
+  EXPECT_EQ(Call([&](grpc::ClientContext* c) { return stub_->Predict(c, pr, &resp); }).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ResumeJobRequest rr;
+  rr.set_job_id(job.id());
+  EXPECT_EQ(Call([&](grpc::ClientContext* c) { return stub_->ResumeJob(c, rr, &j); }).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // already succeeded
+
+  // Still serving.
+  v1::ListDevicesRequest dr;
+  v1::ListDevicesResponse devices;
+  ASSERT_TRUE(Call([&](grpc::ClientContext* c) { return stub_->ListDevices(c, dr, &devices); }).ok());
+  ASSERT_GE(devices.devices_size(), 1);
+  EXPECT_EQ(devices.devices(0).name(), "cpu");
+  EXPECT_GT(devices.devices(0).cores(), 0);
+}
+
+// The daemon binary, killed with SIGKILL mid-run and started again on the same state.
+class KilledDaemonTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    data_dir_ = testing::FreshDir("kdata");
+    testing::WriteSyntheticMnist(data_dir_, 256, 64, 2);
+    state_dir_ = testing::FreshDir("kstate");
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
+
+  // Starts the real binary on an ephemeral port and reads the port from its first line.
+  void Spawn() {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    std::string bin = std::string(std::getenv("TEST_SRCDIR")) + "/mt/server/server";
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      execl(bin.c_str(), bin.c_str(), "--listen=127.0.0.1:0", ("--state_dir=" + state_dir_).c_str(),
+            ("--data_dir=" + data_dir_).c_str(), "--threads=1", nullptr);
+      _exit(127);
+    }
+    close(fds[1]);
+    FILE* out = fdopen(fds[0], "r");
+    char line[1024] = {0};
+    ASSERT_NE(fgets(line, sizeof line, out), nullptr) << "daemon printed nothing";
+    fclose(out);
+    std::string s(line);
+    size_t colon = s.find(':', s.find("127.0.0.1"));
+    ASSERT_NE(colon, std::string::npos) << s;
+    Connect(std::stoi(s.substr(colon + 1)));
+  }
+  pid_t pid_ = -1;
+};
+
+TEST_F(KilledDaemonTest, Sigkill_MidEpoch_HistoryIntact_ThenResume) {
+  Spawn();
+  v1::Job job = Submit(SmallSpec(40));  // still running when killed, even on a fast machine
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (GetJob(job.id()).epochs_done() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(kill(pid_, SIGKILL), 0);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+
+  Spawn();
+  v1::Job after = GetJob(job.id());
+  EXPECT_EQ(after.state(), v1::INTERRUPTED);
+  EXPECT_GE(after.epochs_done(), 2);
+  std::vector<JobEvent> history = Persisted(Follow(job.id(), 1, false));
+  int epochs = 0;
+  for (const JobEvent& e : history) epochs += e.has_epoch();
+  EXPECT_EQ(epochs, after.epochs_done()) << "every finished epoch's event survived";
+  EXPECT_TRUE(std::filesystem::exists(state_dir_ + "/jobs/" + job.id() + "/latest.safetensors"));
+
+  v1::ResumeJobRequest rr;
+  rr.set_job_id(job.id());
+  v1::Job resumed;
+  ASSERT_TRUE(Call([&](grpc::ClientContext* c) { return stub_->ResumeJob(c, rr, &resumed); }).ok());
+  std::vector<JobEvent> rest = Persisted(Follow(job.id(), history.back().seq() + 1));
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back().state().state(), v1::SUCCEEDED);
+  EXPECT_EQ(GetJob(job.id()).epochs_done(), 40);
+
+  // SIGTERM: graceful, exit code 0.
+  ASSERT_EQ(kill(pid_, SIGTERM), 0);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace mt::server
