@@ -436,7 +436,8 @@ class Client {
       Console::Out(ToJson(job, /*one_line=*/args_.follow));
     } else {
       std::string line = absl::StrCat("Submitted job ", job.id(), " (", job.spec().task(), ", ",
-                                      job.spec().model(), ", ", job.spec().epochs(), " epochs) on ",
+                                      job.spec().model(), ", ", job.spec().epochs(),
+                                      job.spec().epochs() == 1 ? " epoch) on " : " epochs) on ",
                                       job.device(), ": ", StateName(job.state()));
       if (!job.waiting_reason().empty()) absl::StrAppend(&line, " (", job.waiting_reason(), ")");
       Console::Out(line);

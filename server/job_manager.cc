@@ -1027,7 +1027,8 @@ void JobManagerImpl::Finish(const std::string& id, const std::shared_ptr<RunCont
     }
   } else {
     job.set_state(v1::SUCCEEDED);
-    message = absl::StrCat("finished ", o.completed_epochs, " epochs; best valid accuracy ",
+    message = absl::StrCat("finished ", o.completed_epochs,
+                           o.completed_epochs == 1 ? " epoch" : " epochs", "; best valid accuracy ",
                            Percent(o.best_valid_accuracy), " at epoch ", o.best_epoch);
   }
   const std::string device = job.device();

@@ -17,6 +17,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "server/service.h"
 
 ABSL_FLAG(std::string, listen, "", "address to serve on (env MT_LISTEN; default 127.0.0.1:50051)");
@@ -56,6 +58,12 @@ int main(int argc, char** argv) {
       "mt training daemon. Serves mt.v1.TrainingService (plus grpc.health.v1.Health and "
       "server reflection).\n  bazel run //server [-- --listen=HOST:PORT --state_dir=DIR "
       "--data_dir=DIR --max_running_per_device=N]");
+  // --help lists this file's flags (absl's default looks for a file named after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
 
   // Block the stop signals in every thread (gRPC's and the trainers' inherit this mask); one

@@ -12,6 +12,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/train/trainer.h"
@@ -84,6 +86,12 @@ int main(int argc, char** argv) {
       "Trains an mt network without the daemon.\n"
       "  mt-train --task=mnist [--model=lenet5|minitorch_mnist] [--epochs=N] ...\n"
       "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...");
+  // --help lists this file's flags (absl's default looks for a file named after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "engine/train/mt_train.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   const std::string task = absl::GetFlag(FLAGS_task);
   std::string model = absl::GetFlag(FLAGS_model);

@@ -2,6 +2,7 @@
 // real gRPC client, real files. Covers the list: follow to the terminal event, identical
 // sequences for concurrent and late followers, cancel, restart (graceful and SIGKILL) with
 // history intact and resume, activations, predict, export, and bad requests.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -410,6 +411,56 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
   ASSERT_GE(devices.devices_size(), 1);
   EXPECT_EQ(devices.devices(0).name(), "cpu");
   EXPECT_GT(devices.devices(0).cores(), 0);
+}
+
+// grpcurl-style tooling needs the standard health service and server reflection. Called through
+// the generic stub with hand-encoded protobuf bytes, since Debian ships no client code for them.
+grpc::ByteBuffer Bytes(const std::string& s) {
+  grpc::Slice slice(s);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string String(const grpc::ByteBuffer& b) {
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(b.Dump(&slices).ok());
+  std::string out;
+  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+TEST_F(DaemonTest, HealthServiceAndReflectionAnswer) {
+  grpc::GenericStub generic(channel_);
+  // grpc.health.v1.HealthCheckRequest{service: ""} is empty; SERVING is field 1 = 1: 08 01.
+  grpc::ClientContext ctx;
+  grpc::CompletionQueue cq;
+  grpc::ByteBuffer request = Bytes(""), response;
+  auto call = generic.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(String(response), std::string("\x08\x01", 2));
+
+  // grpc.reflection.v1alpha.ServerReflectionRequest{list_services: ""} is field 7: 3a 00.
+  grpc::ClientContext rctx;
+  grpc::CompletionQueue rcq;
+  auto stream = generic.PrepareCall(&rctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &rcq);
+  stream->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(rcq.Next(&tag, &ok) && ok);
+  stream->Write(Bytes(std::string("\x3a\x00", 2)), reinterpret_cast<void*>(2));
+  ASSERT_TRUE(rcq.Next(&tag, &ok) && ok);
+  grpc::ByteBuffer listing;
+  stream->Read(&listing, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(rcq.Next(&tag, &ok) && ok);
+  EXPECT_NE(String(listing).find("mt.v1.TrainingService"), std::string::npos);
+  stream->WritesDone(reinterpret_cast<void*>(4));
+  ASSERT_TRUE(rcq.Next(&tag, &ok));
+  stream->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(rcq.Next(&tag, &ok));
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 // The daemon binary, killed with SIGKILL mid-run and started again on the same state.
