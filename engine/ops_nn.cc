@@ -181,9 +181,35 @@ Tensor NllLoss(const Tensor& log_probs, const Tensor& target) {
            "NllLoss: target must be int64 of shape [", log_probs.size(0), "], got ",
            DTypeName(target.dtype()), " ", ShapeToString(target.shape()));
   MT_CHECK(log_probs.size(0) > 0, "NllLoss: empty batch");
-  // The one-hot product picks log_probs[i, target[i]]; its gradient lands exactly there.
-  Tensor picked = Mul(log_probs, OneHot(target, log_probs.size(1), log_probs.dtype()));
-  return Neg(Sum(picked)) / static_cast<double>(log_probs.size(0));
+  const int64_t n = log_probs.size(0), c = log_probs.size(1);
+  const std::vector<int64_t> t = target.ToInt64Vector();
+  for (int64_t i = 0; i < n; ++i) {
+    MT_CHECK(t[i] >= 0 && t[i] < c, "NllLoss: target ", t[i], " at position ", i,
+             " is outside [0, ", c, ")");
+  }
+  // A gather, as PyTorch's nll_loss: multiplying by a one-hot mask would turn a -inf log-prob in
+  // a non-target class into NaN (-inf * 0).
+  Tensor lp = Dense(log_probs);
+  Tensor out = Tensor::Empty({}, log_probs.dtype());
+  DispatchFloat(log_probs.dtype(), "NllLoss", [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = lp.data<T>();
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += p[i * c + t[i]];
+    out.data<T>()[0] = static_cast<T>(-sum / n);
+  });
+  return autograd::Record(
+      out, {log_probs, target}, "NllLoss",
+      [=, shape = log_probs.shape(), dtype = log_probs.dtype()](const Tensor& g) {
+        Tensor grad = Tensor::Zeros(shape, dtype);
+        const double v = -g.item() / n;
+        DispatchFloat(dtype, "NllLossBackward", [&](auto tag) {
+          using T = decltype(tag);
+          T* q = grad.data<T>();
+          for (int64_t i = 0; i < n; ++i) q[i * c + t[i]] = static_cast<T>(v);
+        });
+        return std::vector<Tensor>{grad, Tensor()};
+      });
 }
 
 Tensor CrossEntropy(const Tensor& logits, const Tensor& target) {

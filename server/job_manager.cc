@@ -62,7 +62,6 @@ constexpr char kDatabaseName[] = "mt.db";
 constexpr char kLockName[] = "daemon.lock";
 constexpr char kLatestCheckpoint[] = "latest.safetensors";
 constexpr char kVocabKey[] = "mt.vocab";
-constexpr int64_t kSst2MinLen = 5;  // the widest kim_cnn filter, as train::LoadTask pads
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -330,6 +329,8 @@ class JobManagerImpl : public JobManager {
   Outcome Train(const std::string& id, const train::TrainConfig& config, RunControl* run);
   void Finish(const std::string& id, const std::shared_ptr<RunControl>& run, const Outcome& o);
   absl::Status RecordEpoch(const std::string& id, const train::EpochMetrics& m);
+  // The same with write_mu_ already held.
+  absl::Status RecordEpochLocked(JobEntry* e, const train::EpochMetrics& m);
   void RecordProgress(const std::string& id, const train::BatchProgress& p);
 
   absl::StatusOr<LoadedModel> LoadModel(const std::string& job_id);
@@ -506,6 +507,20 @@ absl::Status JobManagerImpl::Recover() {
     if (entry->job.state() == v1::RUNNING) {
       // The daemon died (kill -9, power loss) while this job ran.
       const int64_t epoch = CheckpointEpoch(LatestCheckpoint(id));
+      // Dying between an epoch's checkpoint rename and its event's commit leaves the
+      // checkpoint one epoch ahead of the log. The checkpoint carries that epoch's metrics, so
+      // the event is recorded now instead of lost.
+      if (epoch == entry->job.epochs_done() + 1) {
+        absl::StatusOr<std::map<std::string, std::string>> meta =
+            ReadCheckpointMetadata(LatestCheckpoint(id));
+        if (meta.ok() && meta->count("mt.epoch_metrics")) {
+          absl::StatusOr<train::EpochMetrics> m =
+              train::EpochMetricsFromJson(meta->at("mt.epoch_metrics"));
+          if (m.ok() && m->epoch == epoch) {
+            if (absl::Status s = RecordEpochLocked(entry, *m); !s.ok()) return s;
+          }
+        }
+      }
       entry->resume_epoch = epoch;
       v1::Job job = entry->job;
       job.set_state(v1::INTERRUPTED);
@@ -772,8 +787,13 @@ absl::StatusOr<WatchBatch> JobManagerImpl::Watch(const std::string& job_id, int6
     WatchBatch b;
     b.progress_version = progress_version;
     const bool terminal = IsTerminal(e->job.state());
-    for (size_t i = static_cast<size_t>(from_seq - 1); i < e->events.size(); ++i) {
-      b.events.push_back(e->events[i]);
+    // Find by sequence number, not position: an event whose write failed (a forced commit on
+    // a full disk) is missing from the database after a restart, leaving a gap.
+    auto first = std::lower_bound(
+        e->events.begin(), e->events.end(), from_seq,
+        [](const v1::JobEvent& ev, int64_t seq) { return ev.seq() < seq; });
+    for (auto it = first; it != e->events.end(); ++it) {
+      b.events.push_back(*it);
       // A job resumed after CANCELLED/INTERRUPTED has an older terminal event in its log; the
       // stream ends only at the one that ends the job as it stands now.
       v1::JobEvent& ev = b.events.back();
@@ -871,6 +891,9 @@ void JobManagerImpl::ScheduleLocked() {
                    d.queue.pop_front();
                    ++d.running;
                    e->run = std::make_shared<RunControl>();
+                   // Shutdown() may have begun while the RUNNING row was being written (mu_ was
+                   // released for it); its cancel sweep missed this run, so stop it at once.
+                   e->run->cancel = shutting_down_;
                    e->has_progress = false;
                    ++live_workers_;
                    const int64_t worker = next_worker_++;
@@ -978,6 +1001,10 @@ absl::Status JobManagerImpl::RecordEpoch(const std::string& id, const train::Epo
     std::lock_guard<std::mutex> lock(mu_);
     e = FindLocked(id);
   }
+  return RecordEpochLocked(e, m);
+}
+
+absl::Status JobManagerImpl::RecordEpochLocked(JobEntry* e, const train::EpochMetrics& m) {
   v1::Job job = e->job;
   job.set_epochs_done(m.epoch);
   *job.mutable_last_epoch() = ToProto(m);
@@ -1146,7 +1173,7 @@ absl::StatusOr<PreparedInput> JobManagerImpl::PrepareInput(const std::string& jo
       std::vector<data::EncodedExample> ex =
           data::EncodeExamples(*m.vocab, {(*dev)[static_cast<size_t>(in.valid_index)]});
       const int64_t zero = 0;
-      data::TokenBatch tb = data::MakeTokenBatch(ex, &zero, 1, kSst2MinLen);
+      data::TokenBatch tb = data::MakeTokenBatch(ex, &zero, 1, train::kSst2MinLength);
       out.input = Tensor::FromInt64(tb.ids, {tb.batch_size, tb.max_len});
       out.label = tb.labels[0];
       return out;
@@ -1156,12 +1183,11 @@ absl::StatusOr<PreparedInput> JobManagerImpl::PrepareInput(const std::string& jo
         return absl::InvalidArgumentError(absl::StrCat("image_png input is for mnist jobs; job ",
                                                        job_id, " is ", task, " (send text)"));
       }
-      absl::StatusOr<GrayImage> img = DecodePngToGray(in.image_png);
-      if (!img.ok()) return img.status();
-      if (img->width != 28 || img->height != 28) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "image_png is ", img->width, "x", img->height,
-            "; mnist models take 28x28 images (white ink on black, as MNIST)"));
+      absl::StatusOr<GrayImage> img = DecodePngToGray(in.image_png, 28, 28);
+      if (!img.ok()) {
+        return absl::Status(img.status().code(),
+                            absl::StrCat(img.status().message(),
+                                         " (mnist models take 28x28 images, white ink on black)"));
       }
       data::MnistSplit one;
       one.count = 1;
@@ -1184,7 +1210,7 @@ absl::StatusOr<PreparedInput> JobManagerImpl::PrepareInput(const std::string& jo
       std::vector<data::EncodedExample> ex(1);
       ex[0].ids = std::move(ids);
       const int64_t zero = 0;
-      data::TokenBatch tb = data::MakeTokenBatch(ex, &zero, 1, kSst2MinLen);
+      data::TokenBatch tb = data::MakeTokenBatch(ex, &zero, 1, train::kSst2MinLength);
       out.input = Tensor::FromInt64(tb.ids, {tb.batch_size, tb.max_len});
       return out;
     }

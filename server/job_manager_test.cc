@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <png.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <cmath>
@@ -549,52 +550,66 @@ TEST(JobManager, RestartKeepsJobsEventsAndIds) {
 
 // A crash leaves a job RUNNING in the database: written here through the store, with the
 // checkpoint a real run left after epoch 1.
-TEST(JobManager, JobRunningAtStartupBecomesInterruptedAndResumesAtTheNextEpoch) {
-  const std::string donor_dir = FreshDir("crash_donor");
+// Writes, into `dir`, the state a daemon leaves when it dies while a 3-epoch job runs: the
+// job's row and its first `logged` events (QUEUED, RUNNING, epoch 1) as RUNNING, plus a real
+// epoch-1 checkpoint taken from a donor run. Returns the job's id.
+std::string CrashedJob(const std::string& dir, int logged) {
+  const std::string donor_dir = dir + "_donor";
+  fs::remove_all(donor_dir);
   v1::Job donor;
   {
     std::unique_ptr<JobManager> m = MustCreate(MakeOptions(donor_dir));
-    ASSERT_TRUE(m);
+    EXPECT_TRUE(m);
     absl::StatusOr<v1::Job> job = m->Submit(SmallSpec(1));
-    ASSERT_TRUE(job.ok());
+    EXPECT_TRUE(job.ok());
     donor = WaitTerminal(*m, job->id());
-    ASSERT_EQ(donor.state(), v1::SUCCEEDED);
+    EXPECT_EQ(donor.state(), v1::SUCCEEDED);
   }
-  const std::string dir = FreshDir("crash");
   std::string id;
   {
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir + "/mt.db");
-    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_TRUE(store.ok()) << store.status();
     absl::StatusOr<int64_t> number = (*store)->NextJobNumber();
-    ASSERT_TRUE(number.ok());
+    EXPECT_TRUE(number.ok());
     id = "job-00000" + std::to_string(*number);
     absl::StatusOr<std::vector<v1::JobEvent>> donor_events = [&] {
       absl::StatusOr<std::unique_ptr<Store>> ds = Store::Open(donor_dir + "/mt.db");
       return (*ds)->LoadEvents(donor.id());
     }();
-    ASSERT_TRUE(donor_events.ok());
+    EXPECT_TRUE(donor_events.ok());
     StoredJob row;
     row.job = donor;
     row.job.set_id(id);
     row.job.mutable_spec()->set_epochs(3);
     row.job.set_state(v1::QUEUED);
     row.job.set_last_seq(1);
+    if (logged < 3) {  // epoch 1's event never made it to the log
+      row.job.set_epochs_done(0);
+      row.job.clear_last_epoch();
+      row.job.set_best_epoch(0);
+      row.job.set_best_valid_accuracy(0);
+    }
     row.queue_order = 1;
     v1::JobEvent e = (*donor_events)[0];  // QUEUED
     e.set_job_id(id);
-    ASSERT_TRUE((*store)->InsertJob(row, e).ok());
+    EXPECT_TRUE((*store)->InsertJob(row, e).ok());
     row.job.set_state(v1::RUNNING);
-    for (int i = 1; i <= 2; ++i) {  // RUNNING, epoch 1
+    for (int i = 1; i < logged; ++i) {  // RUNNING, epoch 1
       e = (*donor_events)[i];
       e.set_job_id(id);
       row.job.set_last_seq(i + 1);
-      ASSERT_TRUE((*store)->AppendEvent(row, e).ok());
+      EXPECT_TRUE((*store)->AppendEvent(row, e).ok());
     }
   }
   fs::create_directories(dir + "/jobs/" + id);
   fs::copy_file(donor_dir + "/jobs/" + donor.id() + "/latest.safetensors",
                 dir + "/jobs/" + id + "/latest.safetensors");
+  return id;
+}
 
+TEST(JobManager, JobRunningAtStartupBecomesInterruptedAndResumesAtTheNextEpoch) {
+  const std::string dir = FreshDir("crash");
+  const std::string id = CrashedJob(dir, /*logged=*/3);
   std::unique_ptr<JobManager> m = MustCreate(MakeOptions(dir));
   ASSERT_TRUE(m);
   absl::StatusOr<v1::Job> job = m->Get(id);
@@ -623,6 +638,29 @@ TEST(JobManager, JobRunningAtStartupBecomesInterruptedAndResumesAtTheNextEpoch) 
   EXPECT_EQ(done.epochs_done(), 3);
   EXPECT_EQ(done.last_epoch().epoch(), 3);
   EXPECT_THAT(s.events.back().state().message(), HasSubstr("finished 3 epochs"));
+}
+
+// kill -9 after an epoch's checkpoint was renamed into place but before its event was
+// committed: the checkpoint carries the epoch's metrics and recovery records the event.
+TEST(JobManager, EpochCheckpointedButNotLoggedIsRecoveredFromTheCheckpoint) {
+  const std::string dir = FreshDir("crash_unlogged");
+  const std::string id = CrashedJob(dir, /*logged=*/2);  // QUEUED, RUNNING; no epoch event
+  std::unique_ptr<JobManager> m = MustCreate(MakeOptions(dir));
+  ASSERT_TRUE(m);
+  v1::Job job = *m->Get(id);
+  EXPECT_EQ(job.state(), v1::INTERRUPTED);
+  EXPECT_EQ(job.epochs_done(), 1);
+  EXPECT_EQ(job.best_epoch(), 1);
+  absl::StatusOr<WatchBatch> log = m->Watch(id, 1, false, 0, milliseconds(0));
+  ASSERT_TRUE(log.ok());
+  ExpectWellFormed(log->events, id);
+  EXPECT_THAT(EpochsOf(log->events), ElementsAre(1));
+  EXPECT_GT(log->events[2].epoch().valid_total(), 0);
+  ASSERT_TRUE(m->Resume(id).ok());
+  Stream s = Follow(*m, id);
+  ASSERT_TRUE(s.finished);
+  EXPECT_THAT(EpochsOf(s.events), ElementsAre(1, 2, 3));  // nothing lost, nothing repeated
+  EXPECT_EQ(m->Get(id)->epochs_done(), 3);
 }
 
 TEST(JobManager, QueuedJobsAreQueuedAgainInTheirOriginalOrder) {
@@ -841,6 +879,19 @@ TEST_F(TrainedJob, BadInputsAreRejectedClearly) {
   s = manager_->Predict(*id_, png).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("28x28"));
+
+  // A valid header claiming 50000x50000: refused from the header, before a 10 GB buffer.
+  std::string huge = *EncodeGrayPng(small);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) huge[at + i] = static_cast<char>(v >> (24 - 8 * i));
+  };
+  put32(16, 50000);  // IHDR width
+  put32(20, 50000);  // IHDR height
+  put32(29, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(huge.data() + 12), 17)));
+  png.image_png = huge;
+  s = manager_->Predict(*id_, png).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("50000x50000"));
 
   EXPECT_EQ(manager_->Predict("job-999999", in).status().code(), absl::StatusCode::kNotFound);
 }

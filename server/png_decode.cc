@@ -8,7 +8,8 @@
 
 namespace mt::server {
 
-absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes) {
+absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes, int64_t width,
+                                          int64_t height) {
   png_image image;
   std::memset(&image, 0, sizeof(image));
   image.version = PNG_IMAGE_VERSION;
@@ -24,6 +25,18 @@ absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes) {
     png_image_free(&image);
     return absl::InvalidArgumentError(
         "image_png has 16-bit channels; save it with 8 bits per channel (gray or RGB)");
+  }
+  if ((width > 0 && image.width != width) || (height > 0 && image.height != height)) {
+    const int64_t w = image.width, h = image.height;
+    png_image_free(&image);
+    return absl::InvalidArgumentError(absl::StrCat("image_png is ", w, "x", h, "; expected ",
+                                                   width, "x", height));
+  }
+  // Even unconstrained, refuse sizes whose RGBA buffer would be unreasonable (> 256 MiB).
+  if (static_cast<uint64_t>(image.width) * image.height > (64u << 20)) {
+    png_image_free(&image);
+    return absl::InvalidArgumentError(absl::StrCat("image_png claims ", image.width, "x",
+                                                   image.height, " pixels; that is too large"));
   }
   GrayImage out;
   out.width = image.width;

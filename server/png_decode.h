@@ -18,8 +18,11 @@ struct GrayImage {
 // Accepts 8-bit gray, gray+alpha, RGB, RGBA and palette PNGs. Colour becomes luma as PIL's
 // convert("L") computes it (0.299 R + 0.587 G + 0.114 B on the stored values), so an image a
 // user prepared in Python reads the same here. Transparent pixels are composited onto black,
-// MNIST's background. InvalidArgument when the bytes are not a PNG or use 16-bit channels.
-absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes);
+// MNIST's background. InvalidArgument when the bytes are not a PNG, use 16-bit channels, or
+// (when width/height are given) have another size: that is checked from the header, before any
+// pixel buffer is allocated, so a tiny file claiming a huge image costs nothing.
+absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes, int64_t width = 0,
+                                          int64_t height = 0);
 
 // Encodes 8-bit grayscale as PNG (tests, and activation pictures).
 absl::StatusOr<std::string> EncodeGrayPng(const GrayImage& image);

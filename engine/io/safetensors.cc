@@ -173,8 +173,11 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
     }
     done += static_cast<size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::string err = ErrnoText();
+  const bool synced = ::fsync(fd) == 0;
+  const std::string sync_err = synced ? "" : ErrnoText();
+  const bool closed = ::close(fd) == 0;  // always close, even when fsync failed
+  if (!synced || !closed) {
+    std::string err = synced ? ErrnoText() : sync_err;
     ::unlink(tmp.c_str());
     return absl::UnavailableError(absl::StrCat("cannot flush ", tmp, ": ", err));
   }
@@ -188,10 +191,19 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
                                        ? 0
                                        : path.find_last_of('/'));
   if (dir.empty()) dir = ".";
+  // Callers record the file as durable on OK, so a rename that may not survive a crash is an
+  // error too.
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  if (dfd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open ", dir, " to sync the rename of ",
+                                               path, ": ", ErrnoText()));
+  }
+  const bool dir_synced = ::fsync(dfd) == 0;
+  const std::string dir_err = dir_synced ? "" : ErrnoText();
+  ::close(dfd);
+  if (!dir_synced) {
+    return absl::UnavailableError(absl::StrCat("cannot sync ", dir, " after renaming ", path,
+                                               ": ", dir_err));
   }
   return absl::OkStatus();
 }

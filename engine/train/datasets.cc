@@ -80,9 +80,8 @@ absl::StatusOr<TaskData> LoadTask(const TrainConfig& c) {
     d.notes = absl::StrCat("word vectors from ", c.embeddings_path, ": ", glove->found,
                            " found, ", glove->missing, " not found (random)");
   }
-  const int64_t min_len = 5;  // the widest kim_cnn filter
-  d.train = std::make_unique<Sst2Dataset>(data::EncodeExamples(*d.vocab, tr), min_len);
-  d.valid = std::make_unique<Sst2Dataset>(data::EncodeExamples(*d.vocab, dv), min_len);
+  d.train = std::make_unique<Sst2Dataset>(data::EncodeExamples(*d.vocab, tr), kSst2MinLength);
+  d.valid = std::make_unique<Sst2Dataset>(data::EncodeExamples(*d.vocab, dv), kSst2MinLength);
   d.train_name = "train";
   d.valid_name = "dev";
   if (d.notes.empty()) d.notes = absl::StrCat("vocabulary: ", d.vocab->size(), " tokens");

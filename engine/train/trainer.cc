@@ -6,6 +6,8 @@
 #include <cstring>
 #include <numeric>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/autograd.h"
@@ -37,6 +39,41 @@ absl::StatusOr<int64_t> MetaInt(const io::TensorFile& f, const std::string& key)
 }
 
 }  // namespace
+
+std::string EpochMetricsToJson(const EpochMetrics& m) {
+  return nlohmann::json{{"epoch", m.epoch},
+                        {"train_loss", m.train_loss},
+                        {"train_accuracy", m.train_accuracy},
+                        {"valid_accuracy", m.valid_accuracy},
+                        {"valid_correct", m.valid_correct},
+                        {"valid_total", m.valid_total},
+                        {"seconds", m.seconds},
+                        {"samples_per_second", m.samples_per_second},
+                        {"lr", m.lr}}
+      .dump();
+}
+
+absl::StatusOr<EpochMetrics> EpochMetricsFromJson(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  EpochMetrics m;
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError("epoch metrics are not a JSON object");
+  }
+  try {
+    m.epoch = j.at("epoch").get<int64_t>();
+    m.train_loss = j.at("train_loss").get<double>();
+    m.train_accuracy = j.at("train_accuracy").get<double>();
+    m.valid_accuracy = j.at("valid_accuracy").get<double>();
+    m.valid_correct = j.at("valid_correct").get<int64_t>();
+    m.valid_total = j.at("valid_total").get<int64_t>();
+    m.seconds = j.at("seconds").get<double>();
+    m.samples_per_second = j.at("samples_per_second").get<double>();
+    m.lr = j.at("lr").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(absl::StrCat("epoch metrics are incomplete: ", e.what()));
+  }
+  return m;
+}
 
 Trainer::Trainer(const TrainConfig& config, models::Model* model, const Dataset* train,
                  const Dataset* valid)
@@ -86,6 +123,7 @@ io::TensorFile Trainer::Snapshot() const {
   f.metadata["mt.rng.dropout"] = model_->dropout_generator().State();
   f.metadata["mt.best_valid_accuracy"] = absl::StrCat(best_valid_accuracy_);
   f.metadata["mt.best_epoch"] = std::to_string(best_epoch_);
+  if (!last_epoch_metrics_.empty()) f.metadata["mt.epoch_metrics"] = last_epoch_metrics_;
   return f;
 }
 
@@ -213,6 +251,7 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
       best_epoch_ = epoch;
     }
     optimizer_->set_lr(optimizer_->lr() * config_.lr_decay);
+    last_epoch_metrics_ = EpochMetricsToJson(m);
     if (!checkpoint_dir_.empty()) {
       io::TensorFile snap = Snapshot();
       absl::Status s = io::WriteSafetensors(

@@ -31,6 +31,11 @@ struct EpochMetrics {
   double lr = 0;
 };
 
+// The metrics as JSON (stored in each checkpoint's "mt.epoch_metrics", so the epoch's record
+// survives even if the process dies before anyone else wrote it down).
+std::string EpochMetricsToJson(const EpochMetrics& m);
+absl::StatusOr<EpochMetrics> EpochMetricsFromJson(const std::string& json);
+
 struct BatchProgress {
   int64_t epoch = 0, batch = 0, num_batches = 0;  // batch is 1-based
   double mean_loss = 0;  // over this epoch's batches so far
@@ -91,6 +96,7 @@ class Trainer {
   int64_t best_epoch_ = 0;
   std::string checkpoint_dir_;
   std::map<std::string, std::string> extra_metadata_;
+  std::string last_epoch_metrics_;  // JSON of the newest finished epoch, for Snapshot()
 };
 
 // Loads a checkpoint's weights (by dotted name) into a model; extra or missing names are errors.

@@ -198,6 +198,9 @@ TEST(Losses, NllCrossEntropyAndBce) {
   Tensor yz = Tensor::FromVector({1, 0, 0, 1}, {4});
   double expect = (std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0)) + 500 + 500) / 4;
   EXPECT_NEAR(BinaryCrossEntropyWithLogits(z, yz).item(), expect, 1e-4);
+  // -inf in a class that is not the target must not poison the loss (PyTorch gathers).
+  Tensor with_inf = Tensor::FromVector({-INFINITY, -0.1, -0.2, -INFINITY}, {2, 2});
+  EXPECT_NEAR(NllLoss(with_inf, Tensor::FromInt64({1, 0}, {2})).item(), 0.15, 1e-6);
   EXPECT_THROW(NllLoss(logp, Tensor::FromInt64({2, 0}, {2})), Error);
   EXPECT_THROW(NllLoss(logp, Tensor::FromVector({1, 0}, {2})), Error);
 }

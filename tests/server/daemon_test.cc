@@ -158,9 +158,6 @@ TEST_F(DaemonTest, SubmitAndFollowToTheTerminalEvent) {
     }
   }
   EXPECT_EQ(epochs, 2);
-  bool saw_progress = false;
-  for (const JobEvent& e : all) saw_progress |= e.has_progress();
-  EXPECT_TRUE(saw_progress) << "a live follower gets batch progress";
   v1::Job done = GetJob(job.id());
   EXPECT_EQ(done.state(), v1::SUCCEEDED);
   EXPECT_EQ(done.epochs_done(), 2);
@@ -190,6 +187,40 @@ TEST_F(DaemonTest, ConcurrentAndLateFollowersSeeIdenticalSequences) {
   EXPECT_EQ(Persisted(Follow(job.id(), 1, false)).size(), a.size());
 }
 
+TEST_F(DaemonTest, LiveFollowerGetsBatchProgressThatIsNeverPersisted) {
+  // Long enough that a follower descheduled on a busy machine still catches batches in flight.
+  v1::Job job = Submit(SmallSpec(200));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  v1::WatchJobRequest req;
+  req.set_job_id(job.id());
+  req.set_from_seq(1);
+  req.set_follow(true);
+  auto reader = stub_->WatchJob(&ctx, req);
+  JobEvent e, progress;
+  int64_t last_persisted = 0;
+  while (reader->Read(&e)) {
+    if (e.has_progress()) {
+      progress = e;
+      break;
+    }
+    last_persisted = e.seq();
+  }
+  ctx.TryCancel();
+  reader->Finish();
+  ASSERT_TRUE(progress.has_progress()) << "a live follower gets batch progress";
+  EXPECT_EQ(progress.seq(), last_persisted) << "progress carries the last persisted seq";
+  EXPECT_GE(progress.progress().batch(), 1);
+  EXPECT_EQ(progress.progress().num_batches(), 8);  // 256 images / 32
+  v1::CancelJobRequest cr;
+  cr.set_job_id(job.id());
+  v1::Job out;
+  ASSERT_TRUE(Call([&](grpc::ClientContext* c) { return stub_->CancelJob(c, cr, &out); }).ok());
+  for (const JobEvent& ev : Follow(job.id(), 1, false)) EXPECT_FALSE(ev.has_progress());
+}
+
+// Prints how long an epoch's event takes from being recorded to reaching a live follower (the
+// figure in the closing note); asserts only that every epoch arrives live.
 TEST_F(DaemonTest, MeasuresEpochToFollowerLatency) {
   v1::Job job = Submit(SmallSpec(2));
   grpc::ClientContext ctx;
@@ -210,7 +241,6 @@ TEST_F(DaemonTest, MeasuresEpochToFollowerLatency) {
   ASSERT_EQ(latencies_ms.size(), 2u);
   for (double l : latencies_ms) {
     std::printf("epoch event: persisted -> follower received in %.0f ms\n", l);
-    EXPECT_GE(l, 0);
   }
 }
 
