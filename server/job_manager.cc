@@ -289,6 +289,8 @@ class JobManagerImpl : public JobManager {
   std::string JobDir(const std::string& id) const {
     return absl::StrCat(options_.state_dir, "/jobs/", id);
   }
+  // The job's newest checkpoint, or FailedPrecondition when no epoch has finished yet.
+  absl::StatusOr<io::TensorFile> ReadLatestCheckpoint(const std::string& job_id) const;
   std::string LatestCheckpoint(const std::string& id) const {
     return absl::StrCat(JobDir(id), "/", kLatestCheckpoint);
   }
@@ -1098,6 +1100,17 @@ void JobManagerImpl::Shutdown() {
 // ---------------------------------------------------------------------------------------------
 // Inference from checkpoints.
 
+absl::StatusOr<io::TensorFile> JobManagerImpl::ReadLatestCheckpoint(
+    const std::string& job_id) const {
+  const std::string path = LatestCheckpoint(job_id);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no checkpoint yet: job ", job_id, " has not finished an epoch"));
+  }
+  return io::ReadSafetensors(path);
+}
+
 absl::StatusOr<LoadedModel> JobManagerImpl::LoadModel(const std::string& job_id) {
   LoadedModel m;
   {
@@ -1106,17 +1119,11 @@ absl::StatusOr<LoadedModel> JobManagerImpl::LoadModel(const std::string& job_id)
     if (!e) return NoSuchJob(job_id);
     m.config = e->config;
   }
-  const std::string path = LatestCheckpoint(job_id);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no checkpoint yet: job ", job_id, " has not finished an epoch"));
-  }
-  absl::StatusOr<io::TensorFile> file = io::ReadSafetensors(path);
+  absl::StatusOr<io::TensorFile> file = ReadLatestCheckpoint(job_id);
   if (!file.ok()) return file.status();
   train::TaskData shell;  // BuildModel only needs the vocabulary from it
   if (m.config.task == "sst2") {
-    absl::StatusOr<std::shared_ptr<data::Vocab>> vocab = VocabFromMetadata(*file, path);
+    absl::StatusOr<std::shared_ptr<data::Vocab>> vocab = VocabFromMetadata(*file, LatestCheckpoint(job_id));
     if (!vocab.ok()) return vocab.status();
     m.vocab = *vocab;
     shell.vocab = m.vocab;
@@ -1128,7 +1135,7 @@ absl::StatusOr<LoadedModel> JobManagerImpl::LoadModel(const std::string& job_id)
   absl::StatusOr<std::unique_ptr<models::Model>> model = train::BuildModel(build, shell);
   if (!model.ok()) return model.status();
   if (absl::Status s = train::LoadWeights(*file, model->get()); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+    return absl::Status(s.code(), absl::StrCat(LatestCheckpoint(job_id), ": ", s.message()));
   }
   m.model = std::move(*model);
   m.model->Eval();
@@ -1278,13 +1285,7 @@ absl::StatusOr<std::string> JobManagerImpl::Export(const std::string& job_id) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!FindLocked(job_id)) return NoSuchJob(job_id);
   }
-  const std::string path = LatestCheckpoint(job_id);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no checkpoint yet: job ", job_id, " has not finished an epoch"));
-  }
-  absl::StatusOr<io::TensorFile> file = io::ReadSafetensors(path);
+  absl::StatusOr<io::TensorFile> file = ReadLatestCheckpoint(job_id);
   if (!file.ok()) return file.status();
   io::TensorFile out;
   for (auto& [name, t] : file->tensors) {
