@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/io/atomic_file.h"
 #include "proto/training.pb.h"
 
 namespace mt::client {
@@ -19,8 +20,7 @@ class FileDownload {
   // Creates `path`.part-XXXXXX in the destination's folder (a rename across file systems would
   // not be atomic).
   static absl::StatusOr<std::unique_ptr<FileDownload>> Start(const std::string& path);
-  // Removes the temporary file unless Commit() succeeded.
-  ~FileDownload();
+  // Destroying it without a successful Commit() removes the temporary file.
   FileDownload(const FileDownload&) = delete;
   FileDownload& operator=(const FileDownload&) = delete;
 
@@ -30,17 +30,13 @@ class FileDownload {
   // Returns the size.
   absl::StatusOr<int64_t> Commit();
 
-  const std::string& temp_path() const { return temp_path_; }
+  const std::string& temp_path() const { return file_->temp_path(); }
 
  private:
-  FileDownload(std::string path, std::string temp_path, int fd);
-
-  std::string path_;
-  std::string temp_path_;
-  int fd_;
+  explicit FileDownload(std::unique_ptr<io::AtomicFileWriter> file) : file_(std::move(file)) {}
+  std::unique_ptr<io::AtomicFileWriter> file_;
+  int64_t total_ = -1;
   int64_t written_ = 0;
-  int64_t total_ = -1;  // from the first chunk
-  bool committed_ = false;
 };
 
 }  // namespace mt::client

@@ -1,6 +1,5 @@
 #include "client/png_grid.h"
 
-#include <png.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/io/atomic_file.h"
 
 namespace mt::client {
 namespace {
@@ -90,44 +90,10 @@ absl::StatusOr<GrayImage> ChannelRows(const float* rows, int64_t channels, int64
   return Tile(rows, channels, 1, length, 1, cell, cell);
 }
 
-absl::StatusOr<std::string> EncodePng(const GrayImage& image) {
-  if (image.width <= 0 || image.height <= 0 ||
-      static_cast<int64_t>(image.pixels.size()) != image.width * image.height) {
-    return absl::InvalidArgumentError("EncodePng: the image is empty or inconsistent");
-  }
-  png_image png;
-  std::memset(&png, 0, sizeof(png));
-  png.version = PNG_IMAGE_VERSION;
-  png.width = static_cast<png_uint_32>(image.width);
-  png.height = static_cast<png_uint_32>(image.height);
-  png.format = PNG_FORMAT_GRAY;
-  // First call measures, second writes: libpng's simplified API avoids setjmp/longjmp, which
-  // would skip C++ destructors.
-  png_alloc_size_t size = 0;
-  if (!png_image_write_to_memory(&png, nullptr, &size, 0, image.pixels.data(), 0, nullptr)) {
-    return absl::InternalError(absl::StrCat("libpng: ", png.message));
-  }
-  std::string out(size, '\0');
-  if (!png_image_write_to_memory(&png, out.data(), &size, 0, image.pixels.data(), 0, nullptr)) {
-    return absl::InternalError(absl::StrCat("libpng: ", png.message));
-  }
-  out.resize(size);
-  return out;
-}
-
 absl::Status WritePngFile(const GrayImage& image, const std::string& path) {
-  absl::StatusOr<std::string> bytes = EncodePng(image);
+  absl::StatusOr<std::string> bytes = io::EncodeGrayPng(image);
   if (!bytes.ok()) return bytes.status();
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  }
-  bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
-  ok &= std::fclose(f) == 0;
-  if (!ok) {
-    return absl::InternalError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  return io::WriteFileAtomically(path, *bytes);
 }
 
 }  // namespace mt::client

@@ -10,16 +10,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/io/png.h"
 
 namespace mt::client {
 
-struct GrayImage {
-  int64_t width = 0;
-  int64_t height = 0;
-  std::vector<uint8_t> pixels;  // row-major, one byte per pixel
-
-  uint8_t at(int64_t x, int64_t y) const { return pixels[y * width + x]; }
-};
+using io::GrayImage;
 
 // Gray level of the lines between maps and around the grid.
 inline constexpr uint8_t kSeparatorGray = 128;
@@ -42,7 +37,6 @@ absl::StatusOr<GrayImage> ChannelRows(const float* rows, int64_t channels, int64
 // The integer upscaling FeatureMapGrid applies to an h x w map.
 int64_t MapScale(int64_t height, int64_t width);
 
-absl::StatusOr<std::string> EncodePng(const GrayImage& image);
 absl::Status WritePngFile(const GrayImage& image, const std::string& path);
 
 }  // namespace mt::client

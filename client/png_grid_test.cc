@@ -123,7 +123,7 @@ TEST(FeatureMapGrid, SixChannelsOfTwentyFourPixelsLikeLeNetConv1) {
   // ceil(sqrt(6)) = 3 columns, 2 rows, scale 3 → 72 px maps.
   EXPECT_EQ(grid->width, 3 * 72 + 4 * kSeparatorPx);
   EXPECT_EQ(grid->height, 2 * 72 + 3 * kSeparatorPx);
-  absl::StatusOr<std::string> png = EncodePng(*grid);
+  absl::StatusOr<std::string> png = io::EncodeGrayPng(*grid);
   ASSERT_TRUE(png.ok());
   GrayImage back = Decode(png->data(), png->size());
   EXPECT_EQ(back.width, grid->width);
@@ -138,7 +138,7 @@ TEST(ChannelRows, OneRowOfCellsPerChannel) {
   const int64_t cell = 16;  // 512/4 capped at 16
   EXPECT_EQ(img->width, 4 * cell + 2 * kSeparatorPx);
   EXPECT_EQ(img->height, 2 * cell + 3 * kSeparatorPx);
-  absl::StatusOr<std::string> png = EncodePng(*img);
+  absl::StatusOr<std::string> png = io::EncodeGrayPng(*img);
   ASSERT_TRUE(png.ok());
   GrayImage back = Decode(png->data(), png->size());
   EXPECT_EQ(back.at(kSeparatorPx + 3 * cell + 1, kSeparatorPx + 1), 255);
@@ -149,7 +149,7 @@ TEST(ChannelRows, OneRowOfCellsPerChannel) {
 TEST(FeatureMapGrid, RejectsNothingToDrawAndHugePictures) {
   float x = 0;
   EXPECT_FALSE(FeatureMapGrid(&x, 0, 1, 1).ok());
-  EXPECT_FALSE(EncodePng(GrayImage()).ok());
+  EXPECT_FALSE(io::EncodeGrayPng(GrayImage()).ok());
   // 2^20 maps of 64x64 would be a 2^32-pixel picture: refused before any allocation.
   EXPECT_FALSE(FeatureMapGrid(&x, int64_t{1} << 20, 64, 64).ok());
 }

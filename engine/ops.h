@@ -137,7 +137,8 @@ Tensor BinaryCrossEntropyWithLogits(const Tensor& logits, const Tensor& target);
 
 // ---------------------------------------------------------------- embeddings
 // weight (V, D), ids int64 of any shape with values in [0, V) → ids.shape + [D]. The backward
-// scatters into the rows that were used (cost O(ids * D), not O(V * D)).
+// scatters O(ids * D) values, with no one-hot matrix, into a dense (V, D) gradient that is zeroed
+// each time (O(V * D)); optimisers then update every row, as with PyTorch's dense gradients.
 Tensor Embedding(const Tensor& weight, const Tensor& ids);
 
 }  // namespace mt

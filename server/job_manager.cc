@@ -32,8 +32,6 @@
 #include <mutex>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -50,10 +48,14 @@
 #include "engine/train/datasets.h"
 #include "engine/train/trainer.h"
 #include "server/job_spec.h"
-#include "server/png_decode.h"
+#include "engine/io/png.h"
 #include "server/store.h"
 
 namespace mt::server {
+
+using io::DecodePngToGray;
+using io::EncodeGrayPng;
+using io::GrayImage;
 namespace {
 
 namespace fs = std::filesystem;
@@ -109,44 +111,12 @@ v1::EpochMetrics ToProto(const train::EpochMetrics& m) {
   return p;
 }
 
-// A checkpoint's metadata, read from its header alone: recovery and resume only need the epoch,
-// and a checkpoint can be many megabytes.
-absl::StatusOr<std::map<std::string, std::string>> ReadCheckpointMetadata(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::NotFoundError(absl::StrCat(path, ": no such checkpoint"));
-  unsigned char len_bytes[8];
-  if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated safetensors header"));
-  }
-  uint64_t len = 0;
-  for (int i = 7; i >= 0; --i) len = (len << 8) | len_bytes[i];
-  if (len > (uint64_t{1} << 30)) {
-    return absl::DataLossError(absl::StrCat(path, ": implausible safetensors header size ", len));
-  }
-  std::string header(len, '\0');
-  if (!f.read(header.data(), static_cast<std::streamsize>(len))) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated safetensors header"));
-  }
-  nlohmann::json j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::DataLossError(absl::StrCat(path, ": safetensors header is not JSON"));
-  }
-  std::map<std::string, std::string> meta;
-  auto it = j.find("__metadata__");
-  if (it != j.end() && it->is_object()) {
-    for (auto& [k, v] : it->items()) {
-      if (v.is_string()) meta[k] = v.get<std::string>();
-    }
-  }
-  return meta;
-}
-
 // The epoch a checkpoint was written after; 0 when there is none (or it is unreadable, which the
 // resumed run will then report properly).
 int64_t CheckpointEpoch(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return 0;
-  absl::StatusOr<std::map<std::string, std::string>> meta = ReadCheckpointMetadata(path);
+  absl::StatusOr<std::map<std::string, std::string>> meta = io::ReadSafetensorsMetadata(path);
   if (!meta.ok()) return 0;
   auto it = meta->find("mt.epoch");
   int64_t epoch = 0;
@@ -514,7 +484,7 @@ absl::Status JobManagerImpl::Recover() {
       // the event is recorded now instead of lost.
       if (epoch == entry->job.epochs_done() + 1) {
         absl::StatusOr<std::map<std::string, std::string>> meta =
-            ReadCheckpointMetadata(LatestCheckpoint(id));
+            io::ReadSafetensorsMetadata(LatestCheckpoint(id));
         if (meta.ok() && meta->count("mt.epoch_metrics")) {
           absl::StatusOr<train::EpochMetrics> m =
               train::EpochMetricsFromJson(meta->at("mt.epoch_metrics"));

@@ -19,11 +19,16 @@
 #include <numeric>
 #include <thread>
 
+#include "engine/data/mnist_fixture.h"
 #include "engine/io/safetensors.h"
-#include "server/png_decode.h"
+#include "engine/io/png.h"
 #include "server/store.h"
 
 namespace mt::server {
+
+using io::DecodePngToGray;
+using io::EncodeGrayPng;
+using io::GrayImage;
 namespace {
 
 namespace fs = std::filesystem;
@@ -47,51 +52,8 @@ std::string FreshDir(const std::string& name) {
   return dir;
 }
 
-// ---- Synthetic MNIST: class k lights a 4x4 block at a class-specific place, plus noise.
-
-struct Digits {
-  std::vector<uint8_t> pixels;
-  std::vector<uint8_t> labels;
-};
-
-Digits MakeDigits(int n, uint32_t seed) {
-  Digits d;
-  d.pixels.resize(static_cast<size_t>(n) * 784);
-  d.labels.resize(n);
-  uint32_t state = seed;
-  auto next = [&state](uint32_t below) {
-    state = state * 1664525u + 1013904223u;
-    return (state >> 8) % below;
-  };
-  for (int i = 0; i < n; ++i) {
-    const int k = static_cast<int>(next(10));
-    d.labels[i] = static_cast<uint8_t>(k);
-    for (int p = 0; p < 784; ++p) d.pixels[i * 784 + p] = static_cast<uint8_t>(next(60));
-    const int r0 = 2 + (k / 5) * 12, c0 = 2 + (k % 5) * 5;
-    for (int r = r0; r < r0 + 4; ++r) {
-      for (int c = c0; c < c0 + 4; ++c) d.pixels[i * 784 + r * 28 + c] = 255;
-    }
-  }
-  return d;
-}
-
-void PutBigEndian(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void WriteIdx(const std::string& path, uint32_t magic, const std::vector<uint32_t>& dims,
-              const std::vector<uint8_t>& data) {
-  std::string bytes;
-  PutBigEndian(&bytes, magic);
-  for (uint32_t d : dims) PutBigEndian(&bytes, d);
-  bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
-  std::ofstream f(path, std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(f.good()) << path;
-}
-
-const Digits& TestDigits() {
-  static const Digits* d = new Digits(MakeDigits(60, 2));
+const data::MnistSplit& TestDigits() {
+  static const data::MnistSplit* d = new data::MnistSplit(data::testing::SyntheticDigits(60, 2));
   return *d;
 }
 
@@ -99,13 +61,7 @@ const Digits& TestDigits() {
 const std::string& DataDir() {
   static const std::string* dir = [] {
     auto* d = new std::string(TmpRoot() + "/data");
-    fs::create_directories(*d + "/mnist");
-    Digits train = MakeDigits(240, 1);
-    const Digits& test = TestDigits();
-    WriteIdx(*d + "/mnist/train-images-idx3-ubyte", 2051, {240, 28, 28}, train.pixels);
-    WriteIdx(*d + "/mnist/train-labels-idx1-ubyte", 2049, {240}, train.labels);
-    WriteIdx(*d + "/mnist/t10k-images-idx3-ubyte", 2051, {60, 28, 28}, test.pixels);
-    WriteIdx(*d + "/mnist/t10k-labels-idx1-ubyte", 2049, {60}, test.labels);
+    data::testing::WriteMnistIdx(*d, data::testing::SyntheticDigits(240, 1), TestDigits());
     return d;
   }();
   return *dir;

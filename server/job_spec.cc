@@ -7,13 +7,6 @@
 #include "absl/strings/str_join.h"
 
 namespace mt::server {
-namespace {
-
-absl::Status Bad(const std::string& field, const std::string& value, const std::string& allowed) {
-  return absl::InvalidArgumentError(absl::StrCat("invalid ", field, " '", value, "': ", allowed));
-}
-
-}  // namespace
 
 train::TrainConfig ConfigFromResolvedSpec(const v1::JobSpec& s) {
   train::TrainConfig c = train::DefaultConfig(s.task(), s.model());
@@ -38,7 +31,7 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
   v1::JobSpec s = in;
   // The task decides every other default, so it is checked first.
   if (s.task() != "mnist" && s.task() != "sst2") {
-    return Bad("task", s.task(), "must be mnist or sst2");
+    return train::InvalidField("task", s.task(), "must be mnist or sst2");
   }
   if (s.model().empty()) s.set_model(s.task() == "sst2" ? "kim_cnn" : "lenet5");
   // DefaultConfig of an unknown model is still a usable base; Validate names the model below.
@@ -49,34 +42,37 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
     s.set_device(devices.front());
   } else if (std::find(devices.begin(), devices.end(), device) == devices.end()) {
     const bool cuda = device.rfind("cuda:", 0) == 0;
-    return Bad("device", device,
-               absl::StrCat(cuda ? "" : "must be auto, cpu or cuda:N; ", "available devices: ",
-                            absl::StrJoin(devices, ", "),
-                            cuda ? " (this build of mt has no CUDA kernels)" : ""));
+    return train::InvalidField("device", device,
+                               absl::StrCat(cuda ? "" : "must be auto, cpu or cuda:N; ",
+                                            "available devices: ", absl::StrJoin(devices, ", "),
+                                            cuda ? " (this build of mt has no CUDA kernels)" : ""));
   }
 
   if (s.threads() < 0) {
-    return Bad("threads", std::to_string(s.threads()), "must be >= 0 (0 = every core)");
+    return train::InvalidField("threads", std::to_string(s.threads()),
+                               "must be >= 0 (0 = every core)");
   }
   if (s.threads() == 0) s.set_threads(default_threads);
 
   if (!s.embeddings_file().empty()) {
     if (s.task() != "sst2") {
-      return Bad("embeddings_file", s.embeddings_file(), "word vectors apply to the sst2 task only");
+      return train::InvalidField("embeddings_file", s.embeddings_file(),
+                                 "word vectors apply to the sst2 task only");
     }
     std::error_code ec;
     std::filesystem::path p = std::filesystem::absolute(s.embeddings_file(), ec);
     if (ec || !std::filesystem::is_regular_file(p, ec)) {
-      return Bad("embeddings_file", s.embeddings_file(),
-                 "no such file on the daemon's machine (give a GloVe text file's path there)");
+      return train::InvalidField(
+          "embeddings_file", s.embeddings_file(),
+          "no such file on the daemon's machine (give a GloVe text file's path there)");
     }
     // Jobs may run long after submission; a relative path must not depend on where the daemon
     // happens to be then.
     s.set_embeddings_file(p.string());
   }
   if (s.task() != "sst2" && s.embedding_dim() != 0) {
-    return Bad("embedding_dim", std::to_string(s.embedding_dim()),
-               "applies to the sst2 task only (leave it 0)");
+    return train::InvalidField("embedding_dim", std::to_string(s.embedding_dim()),
+                               "applies to the sst2 task only (leave it 0)");
   }
 
   if (s.epochs() == 0) s.set_epochs(d.epochs);

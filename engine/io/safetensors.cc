@@ -43,6 +43,21 @@ absl::StatusOr<DType> ParseDType(const std::string& s, const std::string& origin
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+absl::Status ParseMetadata(const json& value, const std::string& origin,
+                           std::map<std::string, std::string>* out) {
+  if (!value.is_object()) {
+    return absl::DataLossError(absl::StrCat(origin, ": __metadata__ must be an object"));
+  }
+  for (auto m = value.begin(); m != value.end(); ++m) {
+    if (!m.value().is_string()) {
+      return absl::DataLossError(
+          absl::StrCat(origin, ": metadata '", m.key(), "' must be a string"));
+    }
+    (*out)[m.key()] = m.value().get<std::string>();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Tensor> TensorFile::Get(const std::string& name) const {
@@ -110,16 +125,7 @@ absl::StatusOr<TensorFile> DecodeSafetensors(const std::string& bytes, const std
   std::vector<std::pair<size_t, std::string>> order;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
-      if (!it.value().is_object()) {
-        return absl::DataLossError(absl::StrCat(origin, ": __metadata__ must be an object"));
-      }
-      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-        if (!m.value().is_string()) {
-          return absl::DataLossError(absl::StrCat(origin, ": metadata '", m.key(),
-                                                  "' must be a string"));
-        }
-        file.metadata[m.key()] = m.value().get<std::string>();
-      }
+      if (absl::Status s = ParseMetadata(it.value(), origin, &file.metadata); !s.ok()) return s;
       continue;
     }
     const json& e = it.value();
@@ -155,59 +161,6 @@ absl::StatusOr<TensorFile> DecodeSafetensors(const std::string& bytes, const std
   return file;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot create ", tmp, ": ", ErrnoText()));
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      std::string err = ErrnoText();
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::UnavailableError(absl::StrCat("cannot write ", tmp, ": ", err));
-    }
-    done += static_cast<size_t>(w);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  const std::string sync_err = synced ? "" : ErrnoText();
-  const bool closed = ::close(fd) == 0;  // always close, even when fsync failed
-  if (!synced || !closed) {
-    std::string err = synced ? ErrnoText() : sync_err;
-    ::unlink(tmp.c_str());
-    return absl::UnavailableError(absl::StrCat("cannot flush ", tmp, ": ", err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string err = ErrnoText();
-    ::unlink(tmp.c_str());
-    return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", err));
-  }
-  // Make the rename itself durable.
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                       ? 0
-                                       : path.find_last_of('/'));
-  if (dir.empty()) dir = ".";
-  // Callers record the file as durable on OK, so a rename that may not survive a crash is an
-  // error too.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open ", dir, " to sync the rename of ",
-                                               path, ": ", ErrnoText()));
-  }
-  const bool dir_synced = ::fsync(dfd) == 0;
-  const std::string dir_err = dir_synced ? "" : ErrnoText();
-  ::close(dfd);
-  if (!dir_synced) {
-    return absl::UnavailableError(absl::StrCat("cannot sync ", dir, " after renaming ", path,
-                                               ": ", dir_err));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
   absl::StatusOr<std::string> bytes = EncodeSafetensors(file);
   if (!bytes.ok()) return bytes.status();
@@ -220,6 +173,38 @@ absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return DecodeSafetensors(ss.str(), path);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadSafetensorsMetadata(
+    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", ErrnoText()));
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  unsigned char len_bytes[8];
+  if (size < 8 || !in.read(reinterpret_cast<char*>(len_bytes), 8)) {
+    return absl::DataLossError(absl::StrCat(path, ": too short for a safetensors file"));
+  }
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | len_bytes[i];
+  if (n > size - 8) {
+    return absl::DataLossError(absl::StrCat(path, ": header length ", n, " exceeds the file (",
+                                            size, " bytes); the file is truncated"));
+  }
+  std::string header(n, '\0');
+  if (!in.read(header.data(), static_cast<std::streamsize>(n))) {
+    return absl::DataLossError(absl::StrCat(path, ": cannot read the header"));
+  }
+  json j = json::parse(header, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError(absl::StrCat(path, ": the header is not a JSON object"));
+  }
+  std::map<std::string, std::string> meta;
+  if (auto it = j.find("__metadata__"); it != j.end()) {
+    if (absl::Status s = ParseMetadata(*it, path, &meta); !s.ok()) return s;
+  }
+  return meta;
 }
 
 }  // namespace mt::io

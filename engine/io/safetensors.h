@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/io/atomic_file.h"
 #include "engine/tensor.h"
 
 namespace mt::io {
@@ -34,8 +35,11 @@ absl::StatusOr<TensorFile> DecodeSafetensors(const std::string& bytes, const std
 absl::Status WriteSafetensors(const std::string& path, const TensorFile& file);
 absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path);
 
-// Atomic write of arbitrary bytes, as above.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+// Only the metadata, read from the header: for callers that need the epoch of a checkpoint that
+// may be many megabytes.
+absl::StatusOr<std::map<std::string, std::string>> ReadSafetensorsMetadata(
+    const std::string& path);
+
 
 }  // namespace mt::io
 

@@ -38,6 +38,9 @@ TEST(Safetensors, RoundTripKeepsNamesOrderDtypesAndMetadata) {
   EXPECT_EQ(r->tensors[3].second.shape(), (Shape{0, 4}));
   EXPECT_EQ(r->Get("t")->ToVector(), (std::vector<double>{1, 4, 2, 5, 3, 6}));
   EXPECT_EQ(r->metadata.at("epoch"), "3");
+  absl::StatusOr<std::map<std::string, std::string>> meta = ReadSafetensorsMetadata(path);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(*meta, f.metadata);
   EXPECT_FALSE(r->Get("nope").ok());
 }
 
@@ -69,6 +72,9 @@ TEST(Safetensors, CorruptFilesGiveClearErrors) {
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(ReadSafetensors(TmpPath("missing.safetensors")).status().code(),
             absl::StatusCode::kNotFound);
+  const std::string cut = TmpPath("cut.safetensors");
+  ASSERT_TRUE(WriteFileAtomically(cut, bytes.substr(0, 12)).ok());
+  EXPECT_EQ(ReadSafetensorsMetadata(cut).status().code(), absl::StatusCode::kDataLoss);
   TensorFile dup;
   dup.tensors = {{"x", Tensor::Zeros({1})}, {"x", Tensor::Zeros({1})}};
   EXPECT_FALSE(EncodeSafetensors(dup).ok());

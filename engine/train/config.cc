@@ -38,56 +38,61 @@ TrainConfig DefaultConfig(const std::string& task, const std::string& model) {
   return c;
 }
 
-namespace {
-absl::Status Bad(const std::string& field, const std::string& value, const std::string& allowed) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("invalid ", field, " '", value, "': ", allowed));
+absl::Status InvalidField(const std::string& field, const std::string& value,
+                          const std::string& allowed) {
+  return absl::InvalidArgumentError(absl::StrCat("invalid ", field, " '", value, "': ", allowed));
 }
-}  // namespace
 
 absl::Status Validate(const TrainConfig& c) {
-  if (c.task != "mnist" && c.task != "sst2") return Bad("task", c.task, "must be mnist or sst2");
+  if (c.task != "mnist" && c.task != "sst2")
+    return InvalidField("task", c.task, "must be mnist or sst2");
   std::vector<std::string> models = models::ModelNames(c.task);
   if (std::find(models.begin(), models.end(), c.model) == models.end()) {
-    return Bad("model", c.model,
-               absl::StrCat("task ", c.task, " supports ", absl::StrJoin(models, ", ")));
+    return InvalidField("model", c.model,
+                        absl::StrCat("task ", c.task, " supports ", absl::StrJoin(models, ", ")));
   }
   if (c.epochs < 1 || c.epochs > 10000) {
-    return Bad("epochs", std::to_string(c.epochs), "must be in [1, 10000]");
+    return InvalidField("epochs", std::to_string(c.epochs), "must be in [1, 10000]");
   }
   if (c.batch_size < 1 || c.batch_size > 65536) {
-    return Bad("batch_size", std::to_string(c.batch_size), "must be in [1, 65536]");
+    return InvalidField("batch_size", std::to_string(c.batch_size), "must be in [1, 65536]");
   }
   if (c.optimizer != "sgd" && c.optimizer != "adam") {
-    return Bad("optimizer", c.optimizer, "must be sgd or adam");
+    return InvalidField("optimizer", c.optimizer, "must be sgd or adam");
   }
-  if (!(c.lr > 0 && c.lr <= 10)) return Bad("learning_rate", absl::StrCat(c.lr), "must be in (0, 10]");
+  if (!(c.lr > 0 && c.lr <= 10))
+    return InvalidField("learning_rate", absl::StrCat(c.lr), "must be in (0, 10]");
   if (!(c.momentum >= 0 && c.momentum < 1)) {
-    return Bad("momentum", absl::StrCat(c.momentum), "must be in [0, 1)");
+    return InvalidField("momentum", absl::StrCat(c.momentum), "must be in [0, 1)");
   }
   if (!(c.weight_decay >= 0 && c.weight_decay < 1)) {
-    return Bad("weight_decay", absl::StrCat(c.weight_decay), "must be in [0, 1)");
+    return InvalidField("weight_decay", absl::StrCat(c.weight_decay), "must be in [0, 1)");
   }
   if (!(c.lr_decay > 0 && c.lr_decay <= 1)) {
-    return Bad("lr_decay", absl::StrCat(c.lr_decay), "must be in (0, 1]");
+    return InvalidField("lr_decay", absl::StrCat(c.lr_decay), "must be in (0, 1]");
   }
-  if (c.train_size < 0) return Bad("train_size", std::to_string(c.train_size), "must be >= 0 (0 = all)");
-  if (c.valid_size < 0) return Bad("valid_size", std::to_string(c.valid_size), "must be >= 0 (0 = all)");
+  if (c.train_size < 0)
+    return InvalidField("train_size", std::to_string(c.train_size), "must be >= 0 (0 = all)");
+  if (c.valid_size < 0)
+    return InvalidField("valid_size", std::to_string(c.valid_size), "must be >= 0 (0 = all)");
   if (c.threads < 0 || c.threads > 1024) {
-    return Bad("threads", std::to_string(c.threads), "must be in [0, 1024] (0 = every core)");
+    return InvalidField("threads", std::to_string(c.threads),
+                        "must be in [0, 1024] (0 = every core)");
   }
   if (c.embedding_dim < 1 || c.embedding_dim > 4096) {
-    return Bad("embedding_dim", std::to_string(c.embedding_dim), "must be in [1, 4096]");
+    return InvalidField("embedding_dim", std::to_string(c.embedding_dim), "must be in [1, 4096]");
   }
-  if (c.min_count < 1) return Bad("min_count", std::to_string(c.min_count), "must be >= 1");
+  if (c.min_count < 1)
+    return InvalidField("min_count", std::to_string(c.min_count), "must be >= 1");
   if (!(c.dropout >= 0 && c.dropout < 1)) {
-    return Bad("dropout", absl::StrCat(c.dropout), "must be in [0, 1)");
+    return InvalidField("dropout", absl::StrCat(c.dropout), "must be in [0, 1)");
   }
   if (c.task != "sst2" && !c.embeddings_path.empty()) {
-    return Bad("embeddings", c.embeddings_path, "word vectors apply to the sst2 task only");
+    return InvalidField("embeddings", c.embeddings_path,
+                        "word vectors apply to the sst2 task only");
   }
   if (c.freeze_embeddings && c.embeddings_path.empty()) {
-    return Bad("freeze_embeddings", "true", "needs an embeddings file");
+    return InvalidField("freeze_embeddings", "true", "needs an embeddings file");
   }
   return absl::OkStatus();
 }

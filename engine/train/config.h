@@ -39,6 +39,10 @@ TrainConfig DefaultConfig(const std::string& task, const std::string& model);
 // InvalidArgument naming the field, the value and what is allowed.
 absl::Status Validate(const TrainConfig& config);
 
+// The error Validate() and the daemon's spec checks give: "invalid <field> '<value>': <allowed>".
+absl::Status InvalidField(const std::string& field, const std::string& value,
+                          const std::string& allowed);
+
 std::string ToJson(const TrainConfig& config);
 
 }  // namespace mt::train

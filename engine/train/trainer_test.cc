@@ -8,28 +8,12 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "engine/data/mnist_fixture.h"
+
 namespace mt::train {
 namespace {
 
-// 28x28 "digits": class k lights a distinct 4x4 block, plus noise. Learnable in a few epochs.
-data::MnistSplit SyntheticDigits(int64_t n, uint64_t seed) {
-  Generator gen(seed);
-  data::MnistSplit s;
-  s.count = n;
-  s.rows = s.cols = 28;
-  s.pixels.resize(n * 784);
-  s.labels.resize(n);
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t k = gen.Below(10);
-    s.labels[i] = k;
-    for (int64_t p = 0; p < 784; ++p) s.pixels[i * 784 + p] = static_cast<uint8_t>(gen.Below(60));
-    int64_t r0 = 2 + (k / 5) * 12, c0 = 2 + (k % 5) * 5;
-    for (int64_t r = r0; r < r0 + 4; ++r) {
-      for (int64_t c = c0; c < c0 + 4; ++c) s.pixels[i * 784 + r * 28 + c] = 255;
-    }
-  }
-  return s;
-}
+using data::testing::SyntheticDigits;
 
 std::string TmpDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");

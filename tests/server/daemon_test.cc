@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "engine/data/mnist_fixture.h"
 #include "engine/io/safetensors.h"
 #include "proto/training.grpc.pb.h"
 #include "server/service.h"
@@ -29,7 +30,8 @@ class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
     data_dir_ = testing::FreshDir("data");
-    testing::WriteSyntheticMnist(data_dir_, 256, 64, 1);
+    data::testing::WriteMnistIdx(data_dir_, data::testing::SyntheticDigits(256, 1),
+                                 data::testing::SyntheticDigits(64, 2));
     state_dir_ = testing::FreshDir("state");
     Start();
   }
@@ -498,7 +500,8 @@ class KilledDaemonTest : public DaemonTest {
  protected:
   void SetUp() override {
     data_dir_ = testing::FreshDir("kdata");
-    testing::WriteSyntheticMnist(data_dir_, 256, 64, 2);
+    data::testing::WriteMnistIdx(data_dir_, data::testing::SyntheticDigits(256, 3),
+                                 data::testing::SyntheticDigits(64, 4));
     state_dir_ = testing::FreshDir("kstate");
   }
   void TearDown() override {

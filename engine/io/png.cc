@@ -1,4 +1,4 @@
-#include "server/png_decode.h"
+#include "engine/io/png.h"
 
 #include <png.h>
 
@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace mt::server {
+namespace mt::io {
 
 absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes, int64_t width,
                                           int64_t height) {
@@ -88,4 +88,4 @@ absl::StatusOr<std::string> EncodeGrayPng(const GrayImage& img) {
   return out;
 }
 
-}  // namespace mt::server
+}  // namespace mt::io

@@ -1,6 +1,7 @@
-// PNG → 8-bit grayscale for image inputs (mnist Predict / GetActivations), with libpng.
-#ifndef MT_SERVER_PNG_DECODE_H_
-#define MT_SERVER_PNG_DECODE_H_
+// 8-bit grayscale PNG decoding and encoding with libpng: image inputs for the daemon (mnist
+// Predict / GetActivations) and activation pictures written by mt-client.
+#ifndef MT_ENGINE_IO_PNG_H_
+#define MT_ENGINE_IO_PNG_H_
 
 #include <cstdint>
 #include <string>
@@ -8,11 +9,13 @@
 
 #include "absl/status/statusor.h"
 
-namespace mt::server {
+namespace mt::io {
 
 struct GrayImage {
   int64_t width = 0, height = 0;
   std::vector<uint8_t> pixels;  // (height, width) row-major
+
+  uint8_t at(int64_t x, int64_t y) const { return pixels[y * width + x]; }
 };
 
 // Accepts 8-bit gray, gray+alpha, RGB, RGBA and palette PNGs. Colour becomes luma as PIL's
@@ -27,6 +30,6 @@ absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes, int64_t widt
 // Encodes 8-bit grayscale as PNG (tests, and activation pictures).
 absl::StatusOr<std::string> EncodeGrayPng(const GrayImage& image);
 
-}  // namespace mt::server
+}  // namespace mt::io
 
-#endif  // MT_SERVER_PNG_DECODE_H_
+#endif  // MT_ENGINE_IO_PNG_H_
