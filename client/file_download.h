@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/io/atomic_file.h"
+#include "common/atomic_file.h"
 #include "proto/training.pb.h"
 
 namespace mt::client {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/io/atomic_file.h"
+#include "common/atomic_file.h"
 
 namespace mt::client {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/io/png.h"
+#include "common/png.h"
 
 namespace mt::client {
 

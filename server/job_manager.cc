@@ -48,7 +48,7 @@
 #include "engine/train/datasets.h"
 #include "engine/train/trainer.h"
 #include "server/job_spec.h"
-#include "engine/io/png.h"
+#include "common/png.h"
 #include "server/store.h"
 
 namespace mt::server {

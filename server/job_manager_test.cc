@@ -21,7 +21,7 @@
 
 #include "engine/data/mnist_fixture.h"
 #include "engine/io/safetensors.h"
-#include "engine/io/png.h"
+#include "common/png.h"
 #include "server/store.h"
 
 namespace mt::server {

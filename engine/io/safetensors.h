@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/io/atomic_file.h"
+#include "common/atomic_file.h"
 #include "engine/tensor.h"
 
 namespace mt::io {

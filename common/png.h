@@ -1,7 +1,7 @@
 // 8-bit grayscale PNG decoding and encoding with libpng: image inputs for the daemon (mnist
 // Predict / GetActivations) and activation pictures written by mt-client.
-#ifndef MT_ENGINE_IO_PNG_H_
-#define MT_ENGINE_IO_PNG_H_
+#ifndef MT_COMMON_PNG_H_
+#define MT_COMMON_PNG_H_
 
 #include <cstdint>
 #include <string>
@@ -32,4 +32,4 @@ absl::StatusOr<std::string> EncodeGrayPng(const GrayImage& image);
 
 }  // namespace mt::io
 
-#endif  // MT_ENGINE_IO_PNG_H_
+#endif  // MT_COMMON_PNG_H_

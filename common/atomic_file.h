@@ -2,8 +2,8 @@
 // which is synced, renamed over the destination, and the rename itself made durable by syncing
 // the directory. A crash leaves either the old file or the new one, never a torn one.
 // Used for checkpoints (the daemon) and downloads (mt-client).
-#ifndef MT_ENGINE_IO_ATOMIC_FILE_H_
-#define MT_ENGINE_IO_ATOMIC_FILE_H_
+#ifndef MT_COMMON_ATOMIC_FILE_H_
+#define MT_COMMON_ATOMIC_FILE_H_
 
 #include <memory>
 #include <string>
@@ -44,4 +44,4 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view byte
 
 }  // namespace mt::io
 
-#endif  // MT_ENGINE_IO_ATOMIC_FILE_H_
+#endif  // MT_COMMON_ATOMIC_FILE_H_

@@ -1,4 +1,4 @@
-#include "engine/io/png.h"
+#include "common/png.h"
 
 #include <png.h>
 
