@@ -1,7 +1,15 @@
 // The daemon's core, independent of gRPC (unit-testable without a network), in the spirit of
-// TensorFlow Serving's core/ vs model_servers/: it owns the devices, a FIFO queue per device,
-// the jobs' lifecycle, their event logs and their checkpoints. The gRPC service in service.cc is
-// thin glue that converts absl::Status to grpc::Status and streams what this returns.
+// TensorFlow Serving's core/ vs model_servers/. JobManager is a thin facade over parts that own
+// their state and are tested on their own:
+//   state_dir_lock.h  one daemon per state directory
+//   devices.h         what the machine offers (the CPU today)
+//   job_log.h         SQLite events + job rows, the in-memory job table, watch (store.h below)
+//   recovery.h        what start-up does with jobs a dead daemon left behind
+//   scheduler.h       a FIFO queue per device, max_running_per_device, waiting reasons
+//   runner.h          runs a job (a thread per job today), cancellation, progress and epochs
+//   inference.h       activations, predictions and exports from checkpoints
+// The gRPC service in service.cc is thin glue that converts absl::Status to grpc::Status and
+// streams what this returns.
 //
 // Proto messages (mt::v1::Job, JobEvent, ...) are used here as plain data types; nothing here
 // touches the network.
@@ -28,6 +36,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/training.pb.h"
+#include "server/inference_types.h"  // ModelInput, ActivationsResult
+#include "server/job_log.h"          // WatchBatch
 
 namespace mt::server {
 
@@ -36,40 +46,6 @@ struct Options {
   std::string data_dir;           // holds mnist/ and sst2/
   int max_running_per_device = 1;
   int cpu_threads = 0;            // default threads for a job (0 = every core)
-};
-
-// What a Watch call returns each time it wakes.
-struct WatchBatch {
-  std::vector<v1::JobEvent> events;  // persisted events with seq >= from_seq, in order
-  // A batch-progress event (not persisted, never replayed; its seq is the last persisted seq)
-  // when one newer than the caller's progress_version exists.
-  bool has_progress = false;
-  v1::JobEvent progress;
-  int64_t progress_version = 0;
-  // True when no more events will come on this stream: the job is in a terminal state and
-  // every event up to it has been returned, or the daemon is shutting down (then `events`
-  // ends with a non-persisted terminal event saying so).
-  bool finished = false;
-};
-
-// A named layer output (for GetActivations).
-struct Activation {
-  std::string layer;
-  std::vector<int64_t> shape;
-  std::vector<float> data;
-};
-
-struct ActivationsResult {
-  std::vector<Activation> layers;
-  int64_t label = -1;  // the example's label when the input was a held-out index
-};
-
-// Input for Predict / GetActivations: exactly one of the three is set.
-struct ModelInput {
-  enum class Kind { kValidIndex, kImagePng, kText } kind = Kind::kValidIndex;
-  int64_t valid_index = 0;
-  std::string image_png;  // PNG bytes (mnist): grayscale or RGB, 28x28
-  std::string text;       // a sentence (sst2)
 };
 
 class JobManager {

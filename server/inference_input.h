@@ -1,0 +1,35 @@
+// Task-specific input preparation for inference, kept apart from everything else so that it can
+// move to the task registry (engine/tasks) in one piece: a held-out example by index, a PNG
+// (mnist: 28x28, white ink on black) or a sentence (sst2, encoded with the checkpoint's
+// vocabulary) becomes the model's input tensor.
+#ifndef MT_SERVER_INFERENCE_INPUT_H_
+#define MT_SERVER_INFERENCE_INPUT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/data/sst2.h"
+#include "engine/tensor.h"
+#include "engine/train/config.h"
+#include "server/data_cache.h"
+#include "server/inference_types.h"
+
+namespace mt::server {
+
+struct PreparedInput {
+  Tensor input;       // a batch of one
+  int64_t label = -1;  // the example's label when the input was a held-out index
+};
+
+// `config`: the job's; `vocab`: the checkpoint's (text tasks; may be null otherwise); `data`:
+// where a held-out mnist example is loaded from. Errors name the job, what was sent and what
+// its task takes.
+absl::StatusOr<PreparedInput> PrepareInput(const std::string& job_id,
+                                           const train::TrainConfig& config,
+                                           const data::Vocab* vocab, DataCache& data,
+                                           const ModelInput& input);
+
+}  // namespace mt::server
+
+#endif  // MT_SERVER_INFERENCE_INPUT_H_

@@ -1,0 +1,172 @@
+#include "server/runner.h"
+
+#include <filesystem>
+#include <new>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/error.h"
+#include "engine/train/datasets.h"
+#include "server/checkpoint_meta.h"
+
+namespace mt::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kLatestCheckpoint[] = "latest.safetensors";
+
+// Bridges the trainer's callbacks to the run's.
+class Bridge : public train::TrainerCallback {
+ public:
+  Bridge(const RunCallbacks* callbacks, RunControl* control)
+      : callbacks_(callbacks), control_(control) {}
+  void OnBatch(const train::BatchProgress& p) override {
+    if (callbacks_->on_progress) callbacks_->on_progress(BatchProgressProto(p));
+  }
+  void OnEpoch(const train::EpochMetrics& m) override {
+    if (!callbacks_->on_epoch) return;
+    absl::Status s = callbacks_->on_epoch(EpochMetricsProto(m));
+    if (!s.ok() && persist_error_.ok()) {
+      persist_error_ = s;
+      control_->cancel = true;
+    }
+  }
+  const absl::Status& persist_error() const { return persist_error_; }
+
+ private:
+  const RunCallbacks* callbacks_;
+  RunControl* control_;
+  absl::Status persist_error_;
+};
+
+}  // namespace
+
+v1::EpochMetrics EpochMetricsProto(const train::EpochMetrics& m) {
+  v1::EpochMetrics p;
+  p.set_epoch(m.epoch);
+  p.set_train_loss(m.train_loss);
+  p.set_train_accuracy(m.train_accuracy);
+  p.set_valid_accuracy(m.valid_accuracy);
+  p.set_valid_correct(m.valid_correct);
+  p.set_valid_total(m.valid_total);
+  p.set_seconds(m.seconds);
+  p.set_samples_per_second(m.samples_per_second);
+  p.set_learning_rate(m.lr);
+  return p;
+}
+
+v1::BatchProgress BatchProgressProto(const train::BatchProgress& p) {
+  v1::BatchProgress bp;
+  bp.set_epoch(p.epoch);
+  bp.set_batch(p.batch);
+  bp.set_num_batches(p.num_batches);
+  bp.set_mean_loss(p.mean_loss);
+  return bp;
+}
+
+void ThreadRunner::Start(RunRequest request, std::shared_ptr<RunControl> control,
+                         RunCallbacks callbacks) {
+  std::unique_lock<std::mutex> lock(mu_);
+  JoinFinished(lock);
+  const int64_t id = next_++;
+  ++live_;
+  threads_[id] = std::thread([this, id, request = std::move(request),
+                              control = std::move(control),
+                              callbacks = std::move(callbacks)]() {
+    RunOutcome o = Train(request, control.get(), callbacks);
+    callbacks.on_finished(o);
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_.push_back(id);
+    --live_;
+    idle_cv_.notify_all();
+  });
+}
+
+void ThreadRunner::JoinFinished(std::unique_lock<std::mutex>& lock) {
+  std::vector<std::thread> done;
+  for (int64_t id : finished_) {
+    auto it = threads_.find(id);
+    if (it == threads_.end()) continue;
+    done.push_back(std::move(it->second));
+    threads_.erase(it);
+  }
+  finished_.clear();
+  // These threads have nothing left to do but return.
+  lock.unlock();
+  for (std::thread& t : done) t.join();
+  lock.lock();
+}
+
+void ThreadRunner::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [&] { return live_ == 0; });
+  JoinFinished(lock);
+}
+
+RunOutcome ThreadRunner::Train(const RunRequest& request, RunControl* control,
+                               const RunCallbacks& callbacks) {
+  RunOutcome o;
+  const train::TrainConfig& config = request.config;
+  try {
+    const std::string& dir = request.checkpoint_dir;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      o.status = absl::PermissionDeniedError(
+          absl::StrCat("cannot create checkpoint folder ", dir, ": ", ec.message()));
+      return o;
+    }
+    absl::StatusOr<std::shared_ptr<const train::TaskData>> data = data_->Get(config);
+    if (!data.ok()) {
+      o.status = data.status();
+      if (absl::IsNotFound(o.status)) {
+        o.status = absl::NotFoundError(absl::StrCat(
+            o.status.message(), " (the daemon reads datasets from ", config.data_dir,
+            "; fetch them with scripts/fetch_data.sh)"));
+      }
+      return o;
+    }
+    absl::StatusOr<std::unique_ptr<models::Model>> model = train::BuildModel(config, **data);
+    if (!model.ok()) {
+      o.status = model.status();
+      return o;
+    }
+    train::Trainer trainer(config, model->get(), (*data)->train.get(), (*data)->valid.get());
+    trainer.set_checkpoint_dir(dir);
+    if ((*data)->vocab) trainer.set_extra_metadata(VocabMetadata(*(*data)->vocab));
+    const std::string latest = LatestCheckpointPath(dir);
+    if (fs::exists(latest, ec)) {
+      if (absl::Status s = trainer.Restore(latest); !s.ok()) {
+        o.status = absl::Status(s.code(), absl::StrCat("cannot resume from ", latest, ": ",
+                                                       s.message()));
+        return o;
+      }
+    }
+    Bridge bridge(&callbacks, control);
+    absl::StatusOr<train::TrainResult> r = trainer.Run(&bridge, &control->cancel);
+    o.completed_epochs = trainer.completed_epochs();
+    if (!bridge.persist_error().ok()) {
+      o.status = bridge.persist_error();
+    } else if (!r.ok()) {
+      o.status = r.status();
+    } else {
+      o.cancelled = r->cancelled;
+      o.best_valid_accuracy = r->best_valid_accuracy;
+      o.best_epoch = r->best_epoch;
+    }
+  } catch (const Error& e) {
+    o.status = absl::InvalidArgumentError(e.what());
+  } catch (const std::bad_alloc&) {
+    o.status = absl::ResourceExhaustedError("out of memory; try a smaller batch_size");
+  } catch (const std::exception& e) {
+    o.status = absl::InternalError(e.what());
+  }
+  return o;
+}
+
+std::string LatestCheckpointPath(const std::string& checkpoint_dir) {
+  return absl::StrCat(checkpoint_dir, "/", kLatestCheckpoint);
+}
+
+}  // namespace mt::server

@@ -1,0 +1,106 @@
+// Runs jobs: given a job's config and its checkpoint folder, trains (resuming from the latest
+// checkpoint when there is one), reports batch progress and finished epochs as they happen,
+// and stops between batches when asked.
+//
+// JobRunner is the seam between the job manager and how a job runs. ThreadRunner runs each job
+// on a thread of the daemon; a runner that starts a worker process per job (isolation, GPUs)
+// implements the same interface, sending the same protos over a pipe. The callbacks therefore
+// carry protos, not engine types.
+#ifndef MT_SERVER_RUNNER_H_
+#define MT_SERVER_RUNNER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/train/config.h"
+#include "engine/train/trainer.h"
+#include "proto/training.pb.h"
+#include "server/data_cache.h"
+
+namespace mt::server {
+
+struct RunRequest {
+  std::string job_id;
+  train::TrainConfig config;   // data_dir set
+  std::string checkpoint_dir;  // created if missing; holds latest.safetensors
+};
+
+struct RunOutcome {
+  absl::Status status;  // why the run failed
+  bool cancelled = false;
+  int64_t completed_epochs = 0;
+  double best_valid_accuracy = 0;
+  int64_t best_epoch = 0;
+};
+
+// What a run tells the manager. All are called from the run's own context (its thread); a
+// callback may block briefly (e.g. on a database write).
+struct RunCallbacks {
+  std::function<void(const v1::BatchProgress&)> on_progress;
+  // Called after the epoch's checkpoint is durable. A non-OK status stops the run (an epoch
+  // nobody can see again is worse than a stopped job) and becomes its outcome.
+  std::function<absl::Status(const v1::EpochMetrics&)> on_epoch;
+  // Last, exactly once.
+  std::function<void(const RunOutcome&)> on_finished;
+};
+
+// Shared by the manager and a run: set `cancel` and the run stops between batches.
+struct RunControl {
+  std::atomic<bool> cancel{false};
+};
+
+class JobRunner {
+ public:
+  virtual ~JobRunner() = default;
+  // Starts the run and returns at once. `control` may be cancelled at any time, before the run
+  // has begun included.
+  virtual void Start(RunRequest request, std::shared_ptr<RunControl> control,
+                     RunCallbacks callbacks) = 0;
+  // Blocks until every started run has returned from on_finished, and releases them.
+  virtual void WaitIdle() = 0;
+};
+
+// One thread per job, training in the daemon's process.
+class ThreadRunner : public JobRunner {
+ public:
+  // `data`: loaded datasets shared between jobs; must outlive this.
+  explicit ThreadRunner(DataCache* data) : data_(data) {}
+  ~ThreadRunner() override { WaitIdle(); }
+
+  void Start(RunRequest request, std::shared_ptr<RunControl> control,
+             RunCallbacks callbacks) override;
+  void WaitIdle() override;
+
+ private:
+  RunOutcome Train(const RunRequest& request, RunControl* control,
+                   const RunCallbacks& callbacks);
+  void JoinFinished(std::unique_lock<std::mutex>& lock);
+
+  DataCache* data_;
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::map<int64_t, std::thread> threads_;  // guarded by mu_
+  std::vector<int64_t> finished_;           // threads that have nothing left but to return
+  int64_t next_ = 1;
+  int live_ = 0;
+};
+
+// The checkpoint the trainer keeps current in `checkpoint_dir` (resumes start from it).
+std::string LatestCheckpointPath(const std::string& checkpoint_dir);
+
+// The engine's per-epoch and per-batch reports as the service's protos.
+v1::EpochMetrics EpochMetricsProto(const train::EpochMetrics& m);
+v1::BatchProgress BatchProgressProto(const train::BatchProgress& p);
+
+}  // namespace mt::server
+
+#endif  // MT_SERVER_RUNNER_H_

@@ -1,0 +1,63 @@
+#include "server/state_dir_lock.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace mt::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string FreshDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(base ? base : "/tmp") + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(StateDirLock, SecondHolderIsRefusedNamingTheFirstsPid) {
+  const std::string dir = FreshDir("lock_second");
+  absl::StatusOr<std::unique_ptr<StateDirLock>> first = StateDirLock::Acquire(dir);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // flock locks belong to open files, so a second open in this same process conflicts like a
+  // second daemon would.
+  absl::StatusOr<std::unique_ptr<StateDirLock>> second = StateDirLock::Acquire(dir);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(second.status().message(),
+            "state directory " + dir + " is in use by another mt daemon (pid " +
+                std::to_string(getpid()) + ")");
+}
+
+TEST(StateDirLock, PidFileHoldsTheOwnersPidAndReleaseLetsTheNextOneIn) {
+  const std::string dir = FreshDir("lock_release");
+  {
+    absl::StatusOr<std::unique_ptr<StateDirLock>> first = StateDirLock::Acquire(dir);
+    ASSERT_TRUE(first.ok()) << first.status();
+    std::ifstream f(dir + "/daemon.lock");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    EXPECT_EQ(ss.str(), std::to_string(getpid()));
+  }
+  absl::StatusOr<std::unique_ptr<StateDirLock>> again = StateDirLock::Acquire(dir);
+  EXPECT_TRUE(again.ok()) << again.status();
+}
+
+TEST(StateDirLock, MissingDirectoryIsPermissionDeniedNamingThePath) {
+  const std::string dir = FreshDir("lock_missing") + "/absent";
+  absl::StatusOr<std::unique_ptr<StateDirLock>> lock = StateDirLock::Acquire(dir);
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(lock.status().message(), HasSubstr(dir + "/daemon.lock"));
+}
+
+}  // namespace
+}  // namespace mt::server
