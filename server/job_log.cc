@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace mt::server {
 
@@ -64,6 +65,16 @@ absl::StatusOr<std::vector<StoredJob>> JobLog::Load() {
     creation_order_.push_back(id);
   }
   return rows;
+}
+
+absl::StatusOr<std::string> JobLog::NewJobId(
+    const std::function<bool(const std::string&)>& taken) {
+  for (;;) {
+    absl::StatusOr<int64_t> number = store_->NextJobNumber();
+    if (!number.ok()) return number.status();
+    std::string id = absl::StrFormat("job-%06d", *number);
+    if (!taken || !taken(id)) return id;
+  }
 }
 
 JobLog::Entry* JobLog::FindEntryLocked(const std::string& id) const {
@@ -242,6 +253,11 @@ void JobLog::BeginShutdown(const Apply& apply) {
   shutting_down_ = true;
   if (apply) apply();
   for (auto& [id, e] : jobs_) e->cv.notify_all();
+}
+
+bool JobLog::ShuttingDown() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutting_down_;
 }
 
 void JobLog::MarkStopped() {

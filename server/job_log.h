@@ -58,8 +58,9 @@ class JobLog {
   // rows, oldest first (each job's last_seq taken from its log).
   absl::StatusOr<std::vector<StoredJob>> Load();
 
-  // Reserves a job number (never the same one twice for this database).
-  absl::StatusOr<int64_t> NextJobNumber() { return store_->NextJobNumber(); }
+  // A new job id, "job-000042", from a counter in the database (never the same one twice for
+  // this database), skipping ids for which `taken` is true.
+  absl::StatusOr<std::string> NewJobId(const std::function<bool(const std::string&)>& taken);
 
   // Records a new job with its first event (seq 1), then makes it visible and runs `apply`.
   absl::Status Insert(const v1::Job& job, int64_t queue_order, v1::JobEvent first,
@@ -86,6 +87,7 @@ class JobLog {
   // Drops the job's batch progress (an epoch's event or the job's end supersedes it).
   void ClearProgressLocked(const std::string& job_id);
   bool ShuttingDownLocked() const { return shutting_down_; }
+  bool ShuttingDown() const;  // takes mu_
 
   // Publishes a batch progress (not persisted) and wakes the job's watchers.
   void SetProgress(const std::string& job_id, const v1::BatchProgress& progress);

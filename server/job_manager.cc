@@ -10,18 +10,17 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "server/checkpoint_meta.h"
 #include "server/data_cache.h"
 #include "server/devices.h"
 #include "server/inference.h"
 #include "server/job_spec.h"
+#include "server/lifecycle.h"
 #include "server/recovery.h"
 #include "server/runner.h"
 #include "server/scheduler.h"
@@ -33,8 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kDatabaseName[] = "mt.db";
-
-std::string Percent(double fraction) { return absl::StrFormat("%.2f%%", 100 * fraction); }
 
 class JobManagerImpl : public JobManager {
  public:
@@ -62,10 +59,9 @@ class JobManagerImpl : public JobManager {
  private:
   // What the manager keeps about a job besides its row.
   struct Runtime {
-    train::TrainConfig config;         // data_dir set
-    std::shared_ptr<RunControl> run;   // while RUNNING
-    bool user_cancelled = false;       // this run: CANCELLED rather than INTERRUPTED
-    int64_t resume_epoch = 0;          // the checkpoint's epoch when the next run resumes
+    train::TrainConfig config;    // data_dir set
+    bool user_cancelled = false;  // this run: CANCELLED rather than INTERRUPTED
+    int64_t resume_epoch = 0;     // the checkpoint's epoch when the next run resumes
   };
 
   std::string JobDir(const std::string& id) const {
@@ -73,7 +69,6 @@ class JobManagerImpl : public JobManager {
   }
   std::string Checkpoint(const std::string& id) const { return LatestCheckpointPath(JobDir(id)); }
   v1::Job DecoratedLocked(const v1::Job& job) const;  // table lock held
-  absl::StatusOr<v1::Job> Decorated(const std::string& job_id) const;
   absl::StatusOr<train::TrainConfig> ConfigOf(const std::string& job_id) const;
 
   void ScheduleLocked();  // write_mu_ held: starts queued jobs where a device has a free slot
@@ -100,30 +95,11 @@ class JobManagerImpl : public JobManager {
 };
 
 absl::Status JobManagerImpl::Init() {
-  if (options_.state_dir.empty()) return absl::InvalidArgumentError("Options.state_dir is empty");
-  if (options_.max_running_per_device < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid max_running_per_device '",
-                                                   options_.max_running_per_device,
-                                                   "': must be >= 1"));
-  }
-  if (options_.cpu_threads < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid cpu_threads '", options_.cpu_threads, "': must be >= 0 (0 = every core)"));
-  }
-  std::error_code ec;
-  fs::create_directories(absl::StrCat(options_.state_dir, "/jobs"), ec);
-  if (ec) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot create state directory ", options_.state_dir, "/jobs: ", ec.message()));
-  }
+  if (absl::Status s = ValidateOptions(options_); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<StateDirLock>> lock = StateDirLock::Acquire(options_.state_dir);
   if (!lock.ok()) return lock.status();
   lock_ = std::move(*lock);
-  data_dir_ = options_.data_dir;
-  if (data_dir_.empty()) {
-    const char* env = std::getenv("MT_DATA_DIR");
-    data_dir_ = env && *env ? env : "data";
-  }
+  data_dir_ = DataDir(options_);
   const std::vector<v1::Device> devices = DiscoverDevices(options_.max_running_per_device);
   default_threads_ = DefaultThreads(devices, options_.cpu_threads);
   scheduler_ = std::make_unique<Scheduler>(devices);
@@ -142,25 +118,12 @@ absl::Status JobManagerImpl::Init() {
     rt.config.data_dir = data_dir_;
     next_queue_order_ = std::max(next_queue_order_, row.queue_order + 1);
   }
-  absl::StatusOr<Recovery> recovered = RecoverJobs(
-      *log_, *rows,
-      [&](const std::string& id) {
-        CheckpointInfo ck;
-        ck.epoch = CheckpointEpoch(Checkpoint(id));
-        if (std::optional<train::EpochMetrics> m = CheckpointEpochMetrics(Checkpoint(id))) {
-          ck.metrics = EpochMetricsProto(*m);
-        }
-        return ck;
-      },
-      [&](const std::string& device) { return scheduler_->HasDevice(device); },
-      scheduler_->device_names());
-  if (!recovered.ok()) return recovered.status();
-  log_->Locked([&] {
-    for (const auto& [id, epoch] : recovered->resume_epoch) runtimes_[id].resume_epoch = epoch;
-    for (const std::string& id : recovered->queued) {
-      scheduler_->Enqueue(log_->FindLocked(id)->device(), id);
-    }
-  });
+  // Nobody else sees the scheduler yet: RecoverJobs may queue jobs without the table lock.
+  absl::StatusOr<std::map<std::string, int64_t>> resume_epochs = RecoverJobs(
+      *log_, *rows, [&](const std::string& id) { return InspectCheckpoint(Checkpoint(id)); },
+      *scheduler_);
+  if (!resume_epochs.ok()) return resume_epochs.status();
+  for (const auto& [id, epoch] : *resume_epochs) runtimes_[id].resume_epoch = epoch;
   ScheduleLocked();
   return absl::OkStatus();
 }
@@ -176,16 +139,12 @@ v1::Job JobManagerImpl::DecoratedLocked(const v1::Job& j) const {
   return job;
 }
 
-absl::StatusOr<v1::Job> JobManagerImpl::Decorated(const std::string& job_id) const {
+absl::StatusOr<v1::Job> JobManagerImpl::Get(const std::string& job_id) const {
   absl::StatusOr<v1::Job> out = JobLog::NoSuchJob(job_id);
   log_->Locked([&] {
     if (const v1::Job* j = log_->FindLocked(job_id)) out = DecoratedLocked(*j);
   });
   return out;
-}
-
-absl::StatusOr<v1::Job> JobManagerImpl::Get(const std::string& job_id) const {
-  return Decorated(job_id);
 }
 
 std::vector<v1::Job> JobManagerImpl::List(v1::JobState state) const {
@@ -215,32 +174,20 @@ absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
       ResolveSpec(spec, scheduler_->device_names(), default_threads_);
   if (!resolved.ok()) return resolved.status();
   std::lock_guard<std::mutex> wlock(write_mu_);
-  bool shutting_down = false;
-  log_->Locked([&] { shutting_down = log_->ShuttingDownLocked(); });
-  if (shutting_down) {
+  if (log_->ShuttingDown()) {
     return absl::UnavailableError("the daemon is shutting down; submit again after restart");
   }
-  // Ids come from a counter in the database; a folder left by an older database (e.g. one that
-  // was deleted) is skipped rather than mistaken for this job's checkpoints.
-  std::string id;
-  for (;;) {
-    absl::StatusOr<int64_t> number = log_->NextJobNumber();
-    if (!number.ok()) return number.status();
-    id = absl::StrFormat("job-%06d", *number);
+  // A folder left by an older database (e.g. one that was deleted) is skipped rather than
+  // mistaken for this job's checkpoints.
+  absl::StatusOr<std::string> new_id = log_->NewJobId([&](const std::string& id) {
     std::error_code ec;
-    if (!fs::exists(JobDir(id), ec)) break;
-  }
+    return fs::exists(JobDir(id), ec);
+  });
+  if (!new_id.ok()) return new_id.status();
+  const std::string id = *new_id;
   const int64_t now = NowMs();
-  v1::Job job;
-  job.set_id(id);
-  *job.mutable_spec() = resolved->spec;
-  job.set_state(v1::QUEUED);
-  job.set_device(resolved->spec.device());
-  job.set_created_unix_ms(now);
-  job.set_updated_unix_ms(now);
-  job.set_last_seq(1);
-  v1::JobEvent event =
-      StateEvent(v1::QUEUED, absl::StrCat("submitted; queued for ", job.device()), false);
+  const v1::Job job = NewJob(id, resolved->spec, now);
+  v1::JobEvent event = StateEvent(v1::QUEUED, SubmittedMessage(job), false);
   event.set_unix_ms(now);
   Runtime rt;
   rt.config = resolved->config;
@@ -251,7 +198,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
   });
   if (!s.ok()) return s;
   ScheduleLocked();
-  return Decorated(id);
+  return Get(id);
 }
 
 absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id) {
@@ -262,10 +209,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id) {
   if (row->job.state() == v1::QUEUED) {
     v1::Job job = row->job;
     job.set_state(v1::CANCELLED);
-    const std::string message =
-        rt.resume_epoch > 0
-            ? absl::StrCat("cancelled while queued (", CheckpointPhrase(rt.resume_epoch), ")")
-            : "cancelled while queued";
+    const std::string message = CancelledWhileQueuedMessage(rt.resume_epoch);
     absl::Status s =
         log_->Append(job, row->queue_order, StateEvent(v1::CANCELLED, message, true), false,
                      [&] { scheduler_->Remove(job.device(), job_id); });
@@ -273,54 +217,28 @@ absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id) {
   } else if (row->job.state() == v1::RUNNING) {
     log_->Locked([&] {
       rt.user_cancelled = true;
-      rt.run->cancel = true;
+      runner_->Cancel(job_id);
     });
     wlock.unlock();  // the run needs it to record that it stopped
     log_->WaitUntil(job_id, [](const v1::Job& j) { return j.state() != v1::RUNNING; });
   }
-  return Decorated(job_id);
+  return Get(job_id);
 }
 
 absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
   std::lock_guard<std::mutex> wlock(write_mu_);
   absl::StatusOr<StoredJob> row = log_->Row(job_id);
   if (!row.ok()) return row.status();
-  bool shutting_down = false;
-  log_->Locked([&] { shutting_down = log_->ShuttingDownLocked(); });
-  if (shutting_down) {
+  if (log_->ShuttingDown()) {
     return absl::UnavailableError("the daemon is shutting down; resume the job after restart");
   }
-  const v1::Job& cur = row->job;
-  switch (cur.state()) {
-    case v1::INTERRUPTED:
-    case v1::CANCELLED:
-      break;
-    case v1::QUEUED:
-    case v1::RUNNING:
-      return absl::FailedPreconditionError(
-          absl::StrCat("job ", job_id, " is already ", v1::JobState_Name(cur.state())));
-    case v1::SUCCEEDED:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "job ", job_id, " has SUCCEEDED: all ", cur.spec().epochs(),
-          " epochs are done; submit a new job to train further"));
-    case v1::FAILED:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "job ", job_id, " FAILED (", cur.error(),
-          "); only INTERRUPTED or CANCELLED jobs can be resumed: submit a new job"));
-    default:
-      return absl::FailedPreconditionError(
-          absl::StrCat("job ", job_id, " is in state ", v1::JobState_Name(cur.state())));
-  }
+  if (absl::Status s = CheckResumable(row->job); !s.ok()) return s;
   // A small header read; only this job's writers wait on it.
   const int64_t epoch = CheckpointEpoch(Checkpoint(job_id));
-  v1::Job job = cur;
+  v1::Job job = row->job;
   job.set_state(v1::QUEUED);
   job.clear_error();
-  const std::string message =
-      epoch > 0 ? absl::StrCat("resumed; queued for ", job.device(), "; continues after epoch ",
-                               epoch)
-                : absl::StrCat("resumed; queued for ", job.device(),
-                               "; no epoch had finished, so it starts from the beginning");
+  const std::string message = ResumedMessage(job, epoch);
   absl::Status s = log_->Append(job, next_queue_order_++, StateEvent(v1::QUEUED, message, false),
                                 false, [&] {
                                   runtimes_.at(job_id).resume_epoch = epoch;
@@ -328,7 +246,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
                                 });
   if (!s.ok()) return s;
   ScheduleLocked();
-  return Decorated(job_id);
+  return Get(job_id);
 }
 
 absl::StatusOr<WatchBatch> JobManagerImpl::Watch(const std::string& job_id, int64_t from_seq,
@@ -355,21 +273,16 @@ void JobManagerImpl::ScheduleLocked() {
       Runtime& rt = runtimes_.at(id);
       v1::Job job = row->job;
       job.set_state(v1::RUNNING);
-      const std::string where = absl::StrCat(name, " (", rt.config.threads,
-                                             rt.config.threads == 1 ? " thread)" : " threads)");
-      const std::string message =
-          rt.resume_epoch > 0 ? absl::StrCat("resumed after epoch ", rt.resume_epoch, " on ", where)
-                              : absl::StrCat("running on ", where);
+      const std::string message = RunningMessage(name, rt.config.threads, rt.resume_epoch);
       absl::Status s = log_->Append(job, row->queue_order, StateEvent(v1::RUNNING, message, false),
                                     false, [&] {
         scheduler_->Started(name);
-        rt.run = std::make_shared<RunControl>();
         rt.user_cancelled = false;
-        // Shutdown may have begun while the RUNNING row was being written; its cancel sweep
-        // missed this run, so stop it at once.
-        rt.run->cancel = log_->ShuttingDownLocked();
         log_->ClearProgressLocked(id);
-        runner_->Start(RunRequest{id, rt.config, JobDir(id)}, rt.run, CallbacksFor(id));
+        // Shutdown may have begun while the RUNNING row was being written; its cancel sweep
+        // missed this run, so it stops at once.
+        runner_->Start(RunRequest{id, rt.config, JobDir(id)}, log_->ShuttingDownLocked(),
+                       CallbacksFor(id));
       });
       // The job stays queued; the next change (a submit, a job ending) tries again.
       if (!s.ok()) break;
@@ -408,34 +321,12 @@ void JobManagerImpl::Finish(const std::string& id, const RunOutcome& o) {
     shutting_down = log_->ShuttingDownLocked();
     epoch_in_progress = log_->ProgressEpochLocked(id);
   });
-  v1::Job job = row->job;
   std::string message;
-  if (!o.status.ok()) {
-    job.set_state(v1::FAILED);
-    job.set_error(std::string(o.status.message()));
-    message = job.error();
-  } else if (o.cancelled) {
-    const std::string during =
-        epoch_in_progress > 0 ? absl::StrCat(" during epoch ", epoch_in_progress) : "";
-    if (rt.user_cancelled || !shutting_down) {
-      job.set_state(v1::CANCELLED);
-      message = absl::StrCat("cancelled", during, " (", CheckpointPhrase(o.completed_epochs), ")");
-    } else {
-      job.set_state(v1::INTERRUPTED);
-      message = absl::StrCat("the daemon is shutting down: stopped", during, " (",
-                             CheckpointPhrase(o.completed_epochs),
-                             "); ResumeJob continues from there");
-    }
-  } else {
-    job.set_state(v1::SUCCEEDED);
-    message = absl::StrCat("finished ", o.completed_epochs,
-                           o.completed_epochs == 1 ? " epoch" : " epochs", "; best valid accuracy ",
-                           Percent(o.best_valid_accuracy), " at epoch ", o.best_epoch);
-  }
+  const v1::Job job =
+      EndedJob(row->job, o, rt.user_cancelled, shutting_down, epoch_in_progress, &message);
   log_->Append(job, row->queue_order, StateEvent(job.state(), message, /*terminal=*/true),
                /*force=*/true, [&] {
                  scheduler_->Finished(job.device());
-                 rt.run.reset();
                  log_->ClearProgressLocked(id);
                  // A run that failed before restoring knows no epoch; the checkpoint still exists.
                  rt.resume_epoch = std::max(rt.resume_epoch, o.completed_epochs);
@@ -448,11 +339,7 @@ void JobManagerImpl::Shutdown() {
   // A second caller waits here until the first has finished.
   std::lock_guard<std::mutex> guard(shutdown_mu_);
   if (stopped_ || !log_) return;
-  log_->BeginShutdown([&] {
-    for (auto& [id, rt] : runtimes_) {
-      if (rt.run) rt.run->cancel = true;
-    }
-  });
+  log_->BeginShutdown([&] { runner_->CancelAll(); });
   // A scheduling pass under way has started its run (already cancelled) once this is free.
   { std::lock_guard<std::mutex> barrier(write_mu_); }
   runner_->WaitIdle();

@@ -38,15 +38,9 @@
 #include "proto/training.pb.h"
 #include "server/inference_types.h"  // ModelInput, ActivationsResult
 #include "server/job_log.h"          // WatchBatch
+#include "server/options.h"
 
 namespace mt::server {
-
-struct Options {
-  std::string state_dir;          // SQLite database + per-job checkpoint folders
-  std::string data_dir;           // holds mnist/ and sst2/
-  int max_running_per_device = 1;
-  int cpu_threads = 0;            // default threads for a job (0 = every core)
-};
 
 class JobManager {
  public:
@@ -69,7 +63,7 @@ class JobManager {
   virtual absl::StatusOr<v1::Job> Resume(const std::string& job_id) = 0;
 
   // Waits up to `timeout` for events with seq >= from_seq (or a progress newer than
-  // progress_version, when follow) and returns them. NotFound for an unknown job;
+  // progress_version, when follow) and returns them; wakes as soon as one is recorded. NotFound for an unknown job;
   // InvalidArgument for from_seq < 1 or beyond last_seq + 1. When !follow, never waits and
   // finished is true after the replay.
   virtual absl::StatusOr<WatchBatch> Watch(const std::string& job_id, int64_t from_seq,

@@ -13,11 +13,11 @@ std::string CheckpointPhrase(int64_t epoch) {
                    : "no checkpoint: no epoch had finished";
 }
 
-absl::StatusOr<Recovery> RecoverJobs(JobLog& log, const std::vector<StoredJob>& rows,
-                                     const CheckpointLookup& checkpoint,
-                                     const std::function<bool(const std::string&)>& has_device,
-                                     const std::vector<std::string>& device_names) {
-  Recovery r;
+absl::StatusOr<std::map<std::string, int64_t>> RecoverJobs(JobLog& log,
+                                                           const std::vector<StoredJob>& rows,
+                                                           const CheckpointLookup& checkpoint,
+                                                           Scheduler& scheduler) {
+  std::map<std::string, int64_t> resume_epoch;
   std::vector<std::pair<int64_t, std::string>> queued;
   for (const StoredJob& row : rows) {
     const std::string& id = row.job.id();
@@ -38,7 +38,7 @@ absl::StatusOr<Recovery> RecoverJobs(JobLog& log, const std::vector<StoredJob>& 
         if (!now.ok()) return now.status();
         job = now->job;
       }
-      r.resume_epoch[id] = ck.epoch;
+      resume_epoch[id] = ck.epoch;
       job.set_state(v1::INTERRUPTED);
       absl::Status s = log.Append(
           job, row.queue_order,
@@ -51,28 +51,28 @@ absl::StatusOr<Recovery> RecoverJobs(JobLog& log, const std::vector<StoredJob>& 
     } else if (state == v1::QUEUED) {
       queued.emplace_back(row.queue_order, id);
     } else if (state == v1::INTERRUPTED || state == v1::CANCELLED) {
-      r.resume_epoch[id] = checkpoint(id).epoch;
+      resume_epoch[id] = checkpoint(id).epoch;
     }
   }
   std::sort(queued.begin(), queued.end());
   for (const auto& [order, id] : queued) {
-    r.resume_epoch[id] = checkpoint(id).epoch;
+    resume_epoch[id] = checkpoint(id).epoch;
     absl::StatusOr<StoredJob> row = log.Row(id);
     if (!row.ok()) return row.status();
-    if (has_device(row->job.device())) {
-      r.queued.push_back(id);
+    if (scheduler.HasDevice(row->job.device())) {
+      scheduler.Enqueue(row->job.device(), id);
       continue;
     }
     // Queued for a device this machine (or build) no longer has.
     v1::Job job = row->job;
     job.set_state(v1::FAILED);
     job.set_error(absl::StrCat("device ", job.device(), " is not available (available: ",
-                               absl::StrJoin(device_names, ", "), ")"));
+                               absl::StrJoin(scheduler.device_names(), ", "), ")"));
     absl::Status s = log.Append(job, row->queue_order,
                                 StateEvent(v1::FAILED, job.error(), /*terminal=*/true), false);
     if (!s.ok()) return s;
   }
-  return r;
+  return resume_epoch;
 }
 
 }  // namespace mt::server

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "proto/training.pb.h"
 #include "server/job_log.h"
+#include "server/scheduler.h"
 #include "server/store.h"
 
 namespace mt::server {
@@ -29,17 +30,13 @@ struct CheckpointInfo {
 };
 using CheckpointLookup = std::function<CheckpointInfo(const std::string& job_id)>;
 
-struct Recovery {
-  std::vector<std::string> queued;              // to queue again, in this order
-  std::map<std::string, int64_t> resume_epoch;  // the latest checkpoint's epoch, per job
-};
-
-// `rows`: what log.Load() returned. `has_device`: whether this machine has a device.
+// `rows`: what log.Load() returned. Queued jobs go to `scheduler` (which nobody else uses yet).
+// Returns the epoch a resume would continue after (the latest checkpoint's), per job.
 // Errors: the log refused a write (the database is read-only or full).
-absl::StatusOr<Recovery> RecoverJobs(JobLog& log, const std::vector<StoredJob>& rows,
-                                     const CheckpointLookup& checkpoint,
-                                     const std::function<bool(const std::string&)>& has_device,
-                                     const std::vector<std::string>& device_names);
+absl::StatusOr<std::map<std::string, int64_t>> RecoverJobs(JobLog& log,
+                                                           const std::vector<StoredJob>& rows,
+                                                           const CheckpointLookup& checkpoint,
+                                                           Scheduler& scheduler);
 
 // "last checkpoint: epoch 3" / "no checkpoint: no epoch had finished".
 std::string CheckpointPhrase(int64_t epoch);

@@ -19,8 +19,8 @@ constexpr char kLatestCheckpoint[] = "latest.safetensors";
 // Bridges the trainer's callbacks to the run's.
 class Bridge : public train::TrainerCallback {
  public:
-  Bridge(const RunCallbacks* callbacks, RunControl* control)
-      : callbacks_(callbacks), control_(control) {}
+  Bridge(const RunCallbacks* callbacks, std::atomic<bool>* cancel)
+      : callbacks_(callbacks), cancel_(cancel) {}
   void OnBatch(const train::BatchProgress& p) override {
     if (callbacks_->on_progress) callbacks_->on_progress(BatchProgressProto(p));
   }
@@ -29,14 +29,14 @@ class Bridge : public train::TrainerCallback {
     absl::Status s = callbacks_->on_epoch(EpochMetricsProto(m));
     if (!s.ok() && persist_error_.ok()) {
       persist_error_ = s;
-      control_->cancel = true;
+      *cancel_ = true;
     }
   }
   const absl::Status& persist_error() const { return persist_error_; }
 
  private:
   const RunCallbacks* callbacks_;
-  RunControl* control_;
+  std::atomic<bool>* cancel_;
   absl::Status persist_error_;
 };
 
@@ -65,16 +65,23 @@ v1::BatchProgress BatchProgressProto(const train::BatchProgress& p) {
   return bp;
 }
 
-void ThreadRunner::Start(RunRequest request, std::shared_ptr<RunControl> control,
-                         RunCallbacks callbacks) {
+void ThreadRunner::Start(RunRequest request, bool cancelled, RunCallbacks callbacks) {
   std::unique_lock<std::mutex> lock(mu_);
   JoinFinished(lock);
   const int64_t id = next_++;
   ++live_;
-  threads_[id] = std::thread([this, id, request = std::move(request),
-                              control = std::move(control),
+  auto cancel = std::make_shared<CancelFlag>(cancelled);
+  cancel_[request.job_id] = cancel;
+  threads_[id] = std::thread([this, id, request = std::move(request), cancel,
                               callbacks = std::move(callbacks)]() {
-    RunOutcome o = Train(request, control.get(), callbacks);
+    RunOutcome o = Train(request, cancel.get(), callbacks);
+    {
+      // Before on_finished: once the job has ended, a new run of it may start at any moment.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = cancel_.find(request.job_id); it != cancel_.end() && it->second == cancel) {
+        cancel_.erase(it);
+      }
+    }
     callbacks.on_finished(o);
     std::lock_guard<std::mutex> lock(mu_);
     finished_.push_back(id);
@@ -98,13 +105,23 @@ void ThreadRunner::JoinFinished(std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
+void ThreadRunner::Cancel(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = cancel_.find(job_id); it != cancel_.end()) *it->second = true;
+}
+
+void ThreadRunner::CancelAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [job, flag] : cancel_) *flag = true;
+}
+
 void ThreadRunner::WaitIdle() {
   std::unique_lock<std::mutex> lock(mu_);
   idle_cv_.wait(lock, [&] { return live_ == 0; });
   JoinFinished(lock);
 }
 
-RunOutcome ThreadRunner::Train(const RunRequest& request, RunControl* control,
+RunOutcome ThreadRunner::Train(const RunRequest& request, CancelFlag* cancel,
                                const RunCallbacks& callbacks) {
   RunOutcome o;
   const train::TrainConfig& config = request.config;
@@ -143,8 +160,8 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, RunControl* control,
         return o;
       }
     }
-    Bridge bridge(&callbacks, control);
-    absl::StatusOr<train::TrainResult> r = trainer.Run(&bridge, &control->cancel);
+    Bridge bridge(&callbacks, cancel);
+    absl::StatusOr<train::TrainResult> r = trainer.Run(&bridge, cancel);
     o.completed_epochs = trainer.completed_epochs();
     if (!bridge.persist_error().ok()) {
       o.status = bridge.persist_error();
@@ -163,6 +180,15 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, RunControl* control,
     o.status = absl::InternalError(e.what());
   }
   return o;
+}
+
+CheckpointInfo InspectCheckpoint(const std::string& path) {
+  CheckpointInfo ck;
+  ck.epoch = CheckpointEpoch(path);
+  if (std::optional<train::EpochMetrics> m = CheckpointEpochMetrics(path)) {
+    ck.metrics = EpochMetricsProto(*m);
+  }
+  return ck;
 }
 
 std::string LatestCheckpointPath(const std::string& checkpoint_dir) {

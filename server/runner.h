@@ -25,6 +25,7 @@
 #include "engine/train/trainer.h"
 #include "proto/training.pb.h"
 #include "server/data_cache.h"
+#include "server/recovery.h"  // CheckpointInfo
 
 namespace mt::server {
 
@@ -53,18 +54,16 @@ struct RunCallbacks {
   std::function<void(const RunOutcome&)> on_finished;
 };
 
-// Shared by the manager and a run: set `cancel` and the run stops between batches.
-struct RunControl {
-  std::atomic<bool> cancel{false};
-};
-
 class JobRunner {
  public:
   virtual ~JobRunner() = default;
-  // Starts the run and returns at once. `control` may be cancelled at any time, before the run
-  // has begun included.
-  virtual void Start(RunRequest request, std::shared_ptr<RunControl> control,
-                     RunCallbacks callbacks) = 0;
+  // Starts the run and returns at once; `cancelled`: it stops before its first batch. A job
+  // has at most one run at a time.
+  virtual void Start(RunRequest request, bool cancelled, RunCallbacks callbacks) = 0;
+  // Asks the job's run to stop between batches (it then finishes with cancelled = true); no-op
+  // when the job has no run.
+  virtual void Cancel(const std::string& job_id) = 0;
+  virtual void CancelAll() = 0;
   // Blocks until every started run has returned from on_finished, and releases them.
   virtual void WaitIdle() = 0;
 };
@@ -76,12 +75,15 @@ class ThreadRunner : public JobRunner {
   explicit ThreadRunner(DataCache* data) : data_(data) {}
   ~ThreadRunner() override { WaitIdle(); }
 
-  void Start(RunRequest request, std::shared_ptr<RunControl> control,
-             RunCallbacks callbacks) override;
+  void Start(RunRequest request, bool cancelled, RunCallbacks callbacks) override;
+  void Cancel(const std::string& job_id) override;
+  void CancelAll() override;
   void WaitIdle() override;
 
  private:
-  RunOutcome Train(const RunRequest& request, RunControl* control,
+  // Polled by the trainer between batches.
+  using CancelFlag = std::atomic<bool>;
+  RunOutcome Train(const RunRequest& request, CancelFlag* cancel,
                    const RunCallbacks& callbacks);
   void JoinFinished(std::unique_lock<std::mutex>& lock);
 
@@ -89,6 +91,7 @@ class ThreadRunner : public JobRunner {
   std::mutex mu_;
   std::condition_variable idle_cv_;
   std::map<int64_t, std::thread> threads_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<CancelFlag>> cancel_;  // by job, while it runs
   std::vector<int64_t> finished_;           // threads that have nothing left but to return
   int64_t next_ = 1;
   int live_ = 0;
@@ -96,6 +99,9 @@ class ThreadRunner : public JobRunner {
 
 // The checkpoint the trainer keeps current in `checkpoint_dir` (resumes start from it).
 std::string LatestCheckpointPath(const std::string& checkpoint_dir);
+
+// What a run left in its latest checkpoint (for recovery after a crash).
+CheckpointInfo InspectCheckpoint(const std::string& path);
 
 // The engine's per-epoch and per-batch reports as the service's protos.
 v1::EpochMetrics EpochMetricsProto(const train::EpochMetrics& m);

@@ -12,6 +12,12 @@
 namespace mt::server {
 namespace {
 
+// How long a WatchJob wait lasts at most before it looks whether its client is still there.
+// Events, progress and shutdown wake the wait at once (the job log's condition variable), so
+// this is no poll for them; it only bounds how long the stream of a client that vanished
+// without a deadline lingers, since the synchronous API has no cancellation callback.
+constexpr std::chrono::milliseconds kClientCheckInterval(1000);
+
 // Each RPC gets one log line: method, code, latency. Enough to see what the daemon did.
 class CallLog {
  public:
@@ -23,11 +29,32 @@ class CallLog {
                  s.ok() ? "" : " ", s.ok() ? "" : s.error_message().c_str(), ms);
     return s;
   }
+  grpc::Status Done(const absl::Status& s) { return Done(ToGrpcStatus(s)); }
+  // The client cancelled, its deadline passed, or its connection broke.
+  grpc::Status ClientGone() {
+    return Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+  }
 
  private:
   const char* method_;
   std::chrono::steady_clock::time_point start_;
 };
+
+// A unary handler: logs the call, runs `f` (the response, or why not) and converts its status.
+template <typename Response, typename F>
+grpc::Status Unary(const char* method, Response* response, F&& f) {
+  CallLog log(method);
+  absl::StatusOr<Response> r = f();
+  if (r.ok()) *response = std::move(*r);
+  return log.Done(r.status());
+}
+
+// The time left before the client's deadline (none: system_clock's max), at most `cap`.
+std::chrono::milliseconds TimeLeft(const grpc::ServerContext& ctx, std::chrono::milliseconds cap) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      ctx.deadline() - std::chrono::system_clock::now());
+  return std::clamp(left, std::chrono::milliseconds(0), cap);
+}
 
 template <typename Req>
 absl::StatusOr<ModelInput> InputOf(const Req& r) {
@@ -62,45 +89,53 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
 
 grpc::Status TrainingServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
                                             v1::Job* job) {
-  CallLog log("SubmitJob");
-  absl::StatusOr<v1::Job> r = manager_->Submit(req->spec());
-  if (r.ok()) *job = std::move(*r);
-  return log.Done(ToGrpcStatus(r.status()));
+  return Unary("SubmitJob", job, [&] { return manager_->Submit(req->spec()); });
 }
 
 grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* req,
                                          v1::Job* job) {
-  CallLog log("GetJob");
-  absl::StatusOr<v1::Job> r = manager_->Get(req->job_id());
-  if (r.ok()) *job = std::move(*r);
-  return log.Done(ToGrpcStatus(r.status()));
+  return Unary("GetJob", job, [&] { return manager_->Get(req->job_id()); });
 }
 
 grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* req,
                                            v1::ListJobsResponse* resp) {
-  CallLog log("ListJobs");
-  if (!v1::JobState_IsValid(req->state())) {
-    return log.Done(ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("invalid state filter ", req->state(), ": use a JobState value"))));
-  }
-  for (v1::Job& j : manager_->List(req->state())) *resp->add_jobs() = std::move(j);
-  return log.Done(grpc::Status::OK);
+  return Unary("ListJobs", resp, [&]() -> absl::StatusOr<v1::ListJobsResponse> {
+    if (!v1::JobState_IsValid(req->state())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid state filter ", req->state(), ": use a JobState value"));
+    }
+    v1::ListJobsResponse r;
+    for (v1::Job& j : manager_->List(req->state())) *r.add_jobs() = std::move(j);
+    return r;
+  });
 }
 
 grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
                                             v1::Job* job) {
-  CallLog log("CancelJob");
-  absl::StatusOr<v1::Job> r = manager_->Cancel(req->job_id());
-  if (r.ok()) *job = std::move(*r);
-  return log.Done(ToGrpcStatus(r.status()));
+  return Unary("CancelJob", job, [&] { return manager_->Cancel(req->job_id()); });
 }
 
 grpc::Status TrainingServiceImpl::ResumeJob(grpc::ServerContext*, const v1::ResumeJobRequest* req,
                                             v1::Job* job) {
-  CallLog log("ResumeJob");
-  absl::StatusOr<v1::Job> r = manager_->Resume(req->job_id());
-  if (r.ok()) *job = std::move(*r);
-  return log.Done(ToGrpcStatus(r.status()));
+  return Unary("ResumeJob", job, [&] { return manager_->Resume(req->job_id()); });
+}
+
+grpc::Status TrainingServiceImpl::Predict(grpc::ServerContext*, const v1::PredictRequest* req,
+                                          v1::PredictResponse* resp) {
+  return Unary("Predict", resp, [&]() -> absl::StatusOr<v1::PredictResponse> {
+    absl::StatusOr<ModelInput> in = InputOf(*req);
+    if (!in.ok()) return in.status();
+    return manager_->Predict(req->job_id(), *in);
+  });
+}
+
+grpc::Status TrainingServiceImpl::ListDevices(grpc::ServerContext*, const v1::ListDevicesRequest*,
+                                              v1::ListDevicesResponse* resp) {
+  return Unary("ListDevices", resp, [&]() -> absl::StatusOr<v1::ListDevicesResponse> {
+    v1::ListDevicesResponse r;
+    for (v1::Device& d : manager_->Devices()) *r.add_devices() = std::move(d);
+    return r;
+  });
 }
 
 grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx,
@@ -111,19 +146,24 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx,
   int64_t progress_version = 0;
   while (true) {
     // A client that left (or whose deadline passed) stops the stream at once.
-    if (ctx->IsCancelled()) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
-    absl::StatusOr<WatchBatch> b = manager_->Watch(req->job_id(), next, req->follow(),
-                                                   progress_version, std::chrono::milliseconds(250));
-    if (!b.ok()) return log.Done(ToGrpcStatus(b.status()));
+    if (ctx->IsCancelled()) return log.ClientGone();
+    if (std::chrono::system_clock::now() >= ctx->deadline()) {
+      return log.Done(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "the client's deadline passed while following the job"));
+    }
+    // The wait ends at the first new event, at the client's deadline, or when it is time to
+    // look whether the client is still there.
+    absl::StatusOr<WatchBatch> b =
+        manager_->Watch(req->job_id(), next, req->follow(), progress_version,
+                        TimeLeft(*ctx, kClientCheckInterval));
+    if (!b.ok()) return log.Done(b.status());
     for (const v1::JobEvent& e : b->events) {
-      if (!writer->Write(e)) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      if (!writer->Write(e)) return log.ClientGone();
       next = std::max(next, e.seq() + 1);
     }
     if (b->has_progress) {
       progress_version = b->progress_version;
-      if (!writer->Write(b->progress)) {
-        return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
-      }
+      if (!writer->Write(b->progress)) return log.ClientGone();
     }
     if (b->finished) return log.Done(grpc::Status::OK);
   }
@@ -134,14 +174,14 @@ grpc::Status TrainingServiceImpl::GetActivations(grpc::ServerContext* ctx,
                                                  grpc::ServerWriter<v1::ActivationChunk>* writer) {
   CallLog log("GetActivations");
   absl::StatusOr<ModelInput> in = InputOf(*req);
-  if (!in.ok()) return log.Done(ToGrpcStatus(in.status()));
+  if (!in.ok()) return log.Done(in.status());
   absl::StatusOr<ActivationsResult> r = manager_->Activations(req->job_id(), *in);
-  if (!r.ok()) return log.Done(ToGrpcStatus(r.status()));
+  if (!r.ok()) return log.Done(r.status());
   const size_t per_chunk = kChunkBytes / sizeof(float);
   for (const Activation& a : r->layers) {
     size_t offset = 0;
     do {
-      if (ctx->IsCancelled()) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      if (ctx->IsCancelled()) return log.ClientGone();
       const size_t n = std::min(per_chunk, a.data.size() - offset);
       v1::ActivationChunk c;
       c.set_layer(a.layer);
@@ -153,20 +193,10 @@ grpc::Status TrainingServiceImpl::GetActivations(grpc::ServerContext* ctx,
       offset += n;
       c.set_last(offset == a.data.size());
       c.set_label(r->label);
-      if (!writer->Write(c)) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      if (!writer->Write(c)) return log.ClientGone();
     } while (offset < a.data.size());
   }
   return log.Done(grpc::Status::OK);
-}
-
-grpc::Status TrainingServiceImpl::Predict(grpc::ServerContext*, const v1::PredictRequest* req,
-                                          v1::PredictResponse* resp) {
-  CallLog log("Predict");
-  absl::StatusOr<ModelInput> in = InputOf(*req);
-  if (!in.ok()) return log.Done(ToGrpcStatus(in.status()));
-  absl::StatusOr<v1::PredictResponse> r = manager_->Predict(req->job_id(), *in);
-  if (r.ok()) *resp = std::move(*r);
-  return log.Done(ToGrpcStatus(r.status()));
 }
 
 grpc::Status TrainingServiceImpl::ExportModel(grpc::ServerContext* ctx,
@@ -174,25 +204,18 @@ grpc::Status TrainingServiceImpl::ExportModel(grpc::ServerContext* ctx,
                                               grpc::ServerWriter<v1::FileChunk>* writer) {
   CallLog log("ExportModel");
   absl::StatusOr<std::string> bytes = manager_->Export(req->job_id());
-  if (!bytes.ok()) return log.Done(ToGrpcStatus(bytes.status()));
+  if (!bytes.ok()) return log.Done(bytes.status());
   size_t offset = 0;
   do {
-    if (ctx->IsCancelled()) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    if (ctx->IsCancelled()) return log.ClientGone();
     const size_t n = std::min(kChunkBytes, bytes->size() - offset);
     v1::FileChunk c;
     c.set_data(bytes->substr(offset, n));
     c.set_offset(static_cast<int64_t>(offset));
     c.set_total_size(static_cast<int64_t>(bytes->size()));
     offset += n;
-    if (!writer->Write(c)) return log.Done(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    if (!writer->Write(c)) return log.ClientGone();
   } while (offset < bytes->size());
-  return log.Done(grpc::Status::OK);
-}
-
-grpc::Status TrainingServiceImpl::ListDevices(grpc::ServerContext*, const v1::ListDevicesRequest*,
-                                              v1::ListDevicesResponse* resp) {
-  CallLog log("ListDevices");
-  for (v1::Device& d : manager_->Devices()) *resp->add_devices() = std::move(d);
   return log.Done(grpc::Status::OK);
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
@@ -17,6 +18,12 @@ constexpr char kLockName[] = "daemon.lock";
 
 absl::StatusOr<std::unique_ptr<StateDirLock>> StateDirLock::Acquire(
     const std::string& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(absl::StrCat(state_dir, "/jobs"), ec);
+  if (ec) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create state directory ", state_dir,
+                                                    "/jobs: ", ec.message()));
+  }
   const std::string path = absl::StrCat(state_dir, "/", kLockName);
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {

@@ -16,8 +16,9 @@ namespace mt::server {
 
 class StateDirLock {
  public:
-  // `state_dir` must exist. FailedPrecondition "state directory D is in use by another mt
-  // daemon (pid N)" when another holder has it; PermissionDenied when the file cannot be opened.
+  // Creates `state_dir` and its jobs/ folder when missing, then locks it. FailedPrecondition
+  // "state directory D is in use by another mt daemon (pid N)" when another holder has it;
+  // PermissionDenied when the folders cannot be created or the lock file cannot be opened.
   static absl::StatusOr<std::unique_ptr<StateDirLock>> Acquire(const std::string& state_dir);
   ~StateDirLock();  // releases the lock (the pid file stays; the next holder overwrites it)
   StateDirLock(const StateDirLock&) = delete;

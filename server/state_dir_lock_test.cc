@@ -51,12 +51,21 @@ TEST(StateDirLock, PidFileHoldsTheOwnersPidAndReleaseLetsTheNextOneIn) {
   EXPECT_TRUE(again.ok()) << again.status();
 }
 
-TEST(StateDirLock, MissingDirectoryIsPermissionDeniedNamingThePath) {
-  const std::string dir = FreshDir("lock_missing") + "/absent";
+TEST(StateDirLock, CreatesTheStateDirectoryAndItsJobsFolder) {
+  const std::string dir = FreshDir("lock_create") + "/new/state";
   absl::StatusOr<std::unique_ptr<StateDirLock>> lock = StateDirLock::Acquire(dir);
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  EXPECT_TRUE(std::filesystem::is_directory(dir + "/jobs"));
+}
+
+TEST(StateDirLock, UncreatableDirectoryIsPermissionDeniedNamingThePath) {
+  const std::string file = FreshDir("lock_uncreatable") + "/a_file";
+  std::ofstream(file) << "x";
+  absl::StatusOr<std::unique_ptr<StateDirLock>> lock = StateDirLock::Acquire(file + "/state");
   ASSERT_FALSE(lock.ok());
   EXPECT_EQ(lock.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(lock.status().message(), HasSubstr(dir + "/daemon.lock"));
+  EXPECT_THAT(lock.status().message(),
+              HasSubstr("cannot create state directory " + file + "/state/jobs"));
 }
 
 }  // namespace

@@ -1,0 +1,29 @@
+#include "server/options.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+
+namespace mt::server {
+
+absl::Status ValidateOptions(const Options& options) {
+  if (options.state_dir.empty()) return absl::InvalidArgumentError("Options.state_dir is empty");
+  if (options.max_running_per_device < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid max_running_per_device '",
+                                                   options.max_running_per_device,
+                                                   "': must be >= 1"));
+  }
+  if (options.cpu_threads < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid cpu_threads '", options.cpu_threads, "': must be >= 0 (0 = every core)"));
+  }
+  return absl::OkStatus();
+}
+
+std::string DataDir(const Options& options) {
+  if (!options.data_dir.empty()) return options.data_dir;
+  const char* env = std::getenv("MT_DATA_DIR");
+  return env && *env ? env : "data";
+}
+
+}  // namespace mt::server

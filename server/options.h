@@ -1,0 +1,26 @@
+// The daemon's settings (from main.cc's flags) and their checks.
+#ifndef MT_SERVER_OPTIONS_H_
+#define MT_SERVER_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace mt::server {
+
+struct Options {
+  std::string state_dir;          // SQLite database + per-job checkpoint folders
+  std::string data_dir;           // holds mnist/ and sst2/
+  int max_running_per_device = 1;
+  int cpu_threads = 0;            // default threads for a job (0 = every core)
+};
+
+// InvalidArgument naming the setting, its value and what is allowed.
+absl::Status ValidateOptions(const Options& options);
+
+// options.data_dir, else $MT_DATA_DIR, else "data".
+std::string DataDir(const Options& options);
+
+}  // namespace mt::server
+
+#endif  // MT_SERVER_OPTIONS_H_
