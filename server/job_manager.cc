@@ -1,5 +1,6 @@
-// JobManager's implementation: a facade that wires the parts together and owns the rules of
-// the job lifecycle (which transition is allowed, what its event says).
+// JobManager's implementation: a facade that wires the parts together. Each call reads a job's
+// row from the log, asks lifecycle.h whether and how it changes, appends the change, and tells
+// the scheduler and the runner.
 //
 // Locking. write_mu_ serialises every change to a job (read its row, decide, append to the log)
 // and every scheduling decision. It is taken before the job log's table lock, which guards what
@@ -9,7 +10,6 @@
 #include "server/job_manager.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>

@@ -54,6 +54,8 @@ struct RunCallbacks {
   std::function<void(const RunOutcome&)> on_finished;
 };
 
+// Callers may hold their own locks while calling Start/Cancel/CancelAll: a runner calls the
+// callbacks only from the run's own context and never while holding a lock of its own.
 class JobRunner {
  public:
   virtual ~JobRunner() = default;
