@@ -42,13 +42,12 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& job_id,
   absl::StatusOr<io::TensorFile> file = ReadCheckpoint(job_id, path);
   if (!file.ok()) return file.status();
   LoadedModel m;
+  absl::StatusOr<std::shared_ptr<data::Vocab>> vocab =
+      InputVocabulary(config, file->metadata, path);
+  if (!vocab.ok()) return vocab.status();
+  m.vocab = *vocab;
   train::TaskData shell;  // BuildModel only needs the vocabulary from it
-  if (config.task == "sst2") {
-    absl::StatusOr<std::shared_ptr<data::Vocab>> vocab = VocabFromMetadata(file->metadata, path);
-    if (!vocab.ok()) return vocab.status();
-    m.vocab = *vocab;
-    shell.vocab = m.vocab;
-  }
+  shell.vocab = m.vocab;
   // The checkpoint's weights replace whatever the embeddings file would have provided.
   train::TrainConfig build = config;
   build.embeddings_path.clear();

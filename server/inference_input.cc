@@ -8,8 +8,16 @@
 #include "common/png.h"
 #include "engine/data/mnist.h"
 #include "engine/train/datasets.h"
+#include "server/checkpoint_meta.h"
 
 namespace mt::server {
+
+absl::StatusOr<std::shared_ptr<data::Vocab>> InputVocabulary(
+    const train::TrainConfig& config, const std::map<std::string, std::string>& metadata,
+    const std::string& path) {
+  if (config.task != "sst2") return std::shared_ptr<data::Vocab>();
+  return VocabFromMetadata(metadata, path);
+}
 
 absl::StatusOr<PreparedInput> PrepareInput(const std::string& job_id,
                                            const train::TrainConfig& config,

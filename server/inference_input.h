@@ -1,11 +1,13 @@
 // Task-specific input preparation for inference, kept apart from everything else so that it can
-// move to the task registry (engine/tasks) in one piece: a held-out example by index, a PNG
-// (mnist: 28x28, white ink on black) or a sentence (sst2, encoded with the checkpoint's
-// vocabulary) becomes the model's input tensor.
+// move to the task registry (engine/tasks) in one piece: which tasks need a vocabulary from the
+// checkpoint, and how a held-out example by index, a PNG (mnist: 28x28, white ink on black) or
+// a sentence (sst2, encoded with the checkpoint's vocabulary) becomes the model's input tensor.
 #ifndef MT_SERVER_INFERENCE_INPUT_H_
 #define MT_SERVER_INFERENCE_INPUT_H_
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,6 +18,12 @@
 #include "server/inference_types.h"
 
 namespace mt::server {
+
+// The vocabulary the task's inputs are encoded with, from the checkpoint's metadata (sst2);
+// null for tasks without one (mnist). DataLoss naming `path` when it is missing or damaged.
+absl::StatusOr<std::shared_ptr<data::Vocab>> InputVocabulary(
+    const train::TrainConfig& config, const std::map<std::string, std::string>& metadata,
+    const std::string& path);
 
 struct PreparedInput {
   Tensor input;       // a batch of one

@@ -75,5 +75,21 @@ TEST(InferenceInput, TextBecomesIdsPaddedToTheMinimumLength) {
             "image_png input is for mnist jobs; job job-2 is sst2 (send text)");
 }
 
+TEST(InferenceInput, OnlyTextTasksTakeAVocabularyFromTheCheckpoint) {
+  train::TrainConfig mnist;
+  mnist.task = "mnist";
+  absl::StatusOr<std::shared_ptr<data::Vocab>> v = InputVocabulary(mnist, {}, "ck");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, nullptr);
+  train::TrainConfig sst2;
+  sst2.task = "sst2";
+  v = InputVocabulary(sst2, {{"mt.vocab", "<pad>\n<unk>\ngood\n"}}, "ck");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ((*v)->tokens(), (std::vector<std::string>{"<pad>", "<unk>", "good"}));
+  v = InputVocabulary(sst2, {}, "ck");
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(v.status().message(), "ck: checkpoint lacks the vocabulary (mt.vocab metadata)");
+}
+
 }  // namespace
 }  // namespace mt::server
