@@ -178,12 +178,19 @@ void JobLog::SetProgress(const std::string& job_id, const v1::BatchProgress& pro
   e->cv.notify_all();
 }
 
-void JobLog::WaitUntil(const std::string& job_id,
-                       const std::function<bool(const v1::Job&)>& done) {
+bool JobLog::WaitUntil(const std::string& job_id,
+                       const std::function<bool(const v1::Job&)>& done,
+                       std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   Entry* e = FindEntryLocked(job_id);
-  if (!e) return;
-  e->cv.wait(lock, [&] { return done(e->job); });
+  if (!e) return false;
+  // No deadline: a plain wait, since waiting until time_point::max() may overflow inside the
+  // library's clock conversion.
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
+    e->cv.wait(lock, [&] { return done(e->job); });
+    return true;
+  }
+  return e->cv.wait_until(lock, deadline, [&] { return done(e->job); });
 }
 
 absl::StatusOr<WatchBatch> JobLog::Watch(const std::string& job_id, int64_t from_seq,

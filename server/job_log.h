@@ -92,8 +92,11 @@ class JobLog {
   // Publishes a batch progress (not persisted) and wakes the job's watchers.
   void SetProgress(const std::string& job_id, const v1::BatchProgress& progress);
 
-  // Blocks until `done(job)` holds for the job's row (checked at every change of the job).
-  void WaitUntil(const std::string& job_id, const std::function<bool(const v1::Job&)>& done);
+  // Blocks until `done(job)` holds for the job's row (checked at every change of the job), or
+  // until `deadline` (time_point::max(): none); false at the deadline.
+  bool WaitUntil(const std::string& job_id, const std::function<bool(const v1::Job&)>& done,
+                 std::chrono::steady_clock::time_point deadline =
+                     std::chrono::steady_clock::time_point::max());
 
   // Waits until `deadline` for events with seq >= from_seq (or a progress newer than
   // progress_version, when follow) and returns them; returns at once when there are some.

@@ -189,5 +189,17 @@ TEST(JobLog, WaitUntilReturnsWhenTheRowChanges) {
   EXPECT_EQ(log->Row("job-1")->job.state(), v1::CANCELLED);
 }
 
+TEST(JobLog, WaitUntilGivesUpAtItsDeadline) {
+  std::unique_ptr<JobLog> log = MustOpen(FreshDb("log_wait_deadline"));
+  MustInsert(*log, "job-1");
+  const auto start = steady_clock::now();
+  EXPECT_FALSE(log->WaitUntil(
+      "job-1", [](const v1::Job& j) { return j.state() == v1::CANCELLED; },
+      start + milliseconds(100)));
+  EXPECT_GE(steady_clock::now() - start, milliseconds(100));
+  EXPECT_TRUE(log->WaitUntil(
+      "job-1", [](const v1::Job& j) { return j.state() == v1::QUEUED; }, start));
+}
+
 }  // namespace
 }  // namespace mt::server

@@ -43,7 +43,9 @@ class JobManagerImpl : public JobManager {
   absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec) override;
   absl::StatusOr<v1::Job> Get(const std::string& job_id) const override;
   std::vector<v1::Job> List(v1::JobState state) const override;
-  absl::StatusOr<v1::Job> Cancel(const std::string& job_id) override;
+  using JobManager::Cancel;
+  absl::StatusOr<v1::Job> Cancel(const std::string& job_id,
+                                 std::chrono::steady_clock::time_point deadline) override;
   absl::StatusOr<v1::Job> Resume(const std::string& job_id) override;
   absl::StatusOr<WatchBatch> Watch(const std::string& job_id, int64_t from_seq, bool follow,
                                    int64_t progress_version,
@@ -201,7 +203,8 @@ absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
   return Get(id);
 }
 
-absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id) {
+absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id,
+                                               std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> wlock(write_mu_);
   absl::StatusOr<StoredJob> row = log_->Row(job_id);
   if (!row.ok()) return row.status();
@@ -220,7 +223,11 @@ absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id) {
       runner_->Cancel(job_id);
     });
     wlock.unlock();  // the run needs it to record that it stopped
-    log_->WaitUntil(job_id, [](const v1::Job& j) { return j.state() != v1::RUNNING; });
+    if (!log_->WaitUntil(job_id, [](const v1::Job& j) { return j.state() != v1::RUNNING; },
+                         deadline)) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "job ", job_id, " is still stopping; it stops after its current batch (GetJob shows it)"));
+    }
   }
   return Get(job_id);
 }

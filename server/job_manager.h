@@ -8,6 +8,8 @@
 //   scheduler.h       a FIFO queue per device, max_running_per_device, waiting reasons
 //   runner.h          runs a job (a thread per job today), cancellation, progress and epochs
 //   inference.h       activations, predictions and exports from checkpoints
+//   lifecycle.h       which transitions a job may make and what their events say
+//   options.h         the daemon's settings
 // The gRPC service in service.cc is thin glue that converts absl::Status to grpc::Status and
 // streams what this returns.
 //
@@ -57,8 +59,13 @@ class JobManager {
   // state == JOB_STATE_UNSPECIFIED lists every job; newest first.
   virtual std::vector<v1::Job> List(v1::JobState state) const = 0;
   // Idempotent: cancelling a finished job returns it unchanged. QUEUED → CANCELLED at once;
-  // RUNNING → stops between batches (the call returns once the job has left RUNNING).
-  virtual absl::StatusOr<v1::Job> Cancel(const std::string& job_id) = 0;
+  // RUNNING → stops between batches (the call returns once the job has left RUNNING, or with
+  // DeadlineExceeded at `deadline` while it is still stopping: the cancellation stands).
+  absl::StatusOr<v1::Job> Cancel(const std::string& job_id) {
+    return Cancel(job_id, std::chrono::steady_clock::time_point::max());
+  }
+  virtual absl::StatusOr<v1::Job> Cancel(const std::string& job_id,
+                                         std::chrono::steady_clock::time_point deadline) = 0;
   // INTERRUPTED / CANCELLED → QUEUED; other states: FailedPrecondition saying why.
   virtual absl::StatusOr<v1::Job> Resume(const std::string& job_id) = 0;
 

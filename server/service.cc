@@ -56,6 +56,15 @@ std::chrono::milliseconds TimeLeft(const grpc::ServerContext& ctx, std::chrono::
   return std::clamp(left, std::chrono::milliseconds(0), cap);
 }
 
+// The client's deadline on the steady clock; time_point::max() when it set none.
+std::chrono::steady_clock::time_point SteadyDeadline(const grpc::ServerContext& ctx) {
+  const auto left = ctx.deadline() - std::chrono::system_clock::now();
+  // Beyond a day is "no deadline" for a wait here (and keeps the sum below finite).
+  if (left > std::chrono::hours(24)) return std::chrono::steady_clock::time_point::max();
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+}
+
 template <typename Req>
 absl::StatusOr<ModelInput> InputOf(const Req& r) {
   ModelInput in;
@@ -110,9 +119,11 @@ grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJ
   });
 }
 
-grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
+grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext* ctx,
+                                            const v1::CancelJobRequest* req,
                                             v1::Job* job) {
-  return Unary("CancelJob", job, [&] { return manager_->Cancel(req->job_id()); });
+  return Unary("CancelJob", job,
+               [&] { return manager_->Cancel(req->job_id(), SteadyDeadline(*ctx)); });
 }
 
 grpc::Status TrainingServiceImpl::ResumeJob(grpc::ServerContext*, const v1::ResumeJobRequest* req,
