@@ -72,6 +72,18 @@ void PrintEpoch(const mt::train::EpochMetrics& m) {
   std::fflush(stdout);
 }
 
+// The registered tasks, for --help: "  mnist  handwritten digits ...; models: lenet5 (default), ...".
+std::string TaskList() {
+  std::string out = "Tasks:\n";
+  for (const mt::tasks::Task* t : mt::tasks::AllTasks()) {
+    absl::StrAppend(&out, "  ", t->name(), "  ", t->info().description, "; models: ",
+                    t->default_model(), " (default)");
+    for (size_t i = 1; i < t->models().size(); ++i) absl::StrAppend(&out, ", ", t->models()[i]);
+    absl::StrAppend(&out, "\n");
+  }
+  return out;
+}
+
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "mt-train: %s\n", std::string(s.message()).c_str());
   return 1;
@@ -80,10 +92,11 @@ int Fail(const absl::Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  absl::SetProgramUsageMessage(absl::StrCat(
       "Trains an mt network without the daemon.\n"
       "  mt-train --task=mnist [--model=lenet5|minitorch_mnist] [--epochs=N] ...\n"
-      "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...");
+      "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...\n",
+      TaskList()));
   // --help lists this file's flags (absl's default looks for a file named after the binary).
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
