@@ -30,6 +30,10 @@ bool Task::HasModel(const std::string& model) const {
   return std::find(info_.models.begin(), info_.models.end(), model) != info_.models.end();
 }
 
+std::string Task::DataKey(const train::TrainConfig& c) const {
+  return absl::StrCat(c.task, "|", c.data_dir, "|", c.train_size, "|", c.valid_size);
+}
+
 absl::StatusOr<Example> Task::ImageExample(const InputContext& context, int64_t, int64_t,
                                            const std::vector<uint8_t>&) const {
   return absl::InvalidArgumentError(absl::StrCat(

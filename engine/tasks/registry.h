@@ -88,6 +88,11 @@ class Task {
   virtual absl::StatusOr<std::unique_ptr<models::Model>> BuildModel(
       const train::TrainConfig& config, const train::TaskData& data) const = 0;
 
+  // What of `config` the loaded data depends on, as a key for caching loaded data: two configs
+  // with the same key load the same TaskData. The base covers task, data_dir, train_size and
+  // valid_size; tasks whose loading reads more fields add them.
+  virtual std::string DataKey(const train::TrainConfig& config) const;
+
   // Serving inputs. Each returns a batch of one, or an error naming what was wrong.
   // Held-out example `index` (0-based) of the split the model was validated on.
   virtual absl::StatusOr<Example> ValidExample(const InputContext& context,

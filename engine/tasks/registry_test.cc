@@ -115,6 +115,21 @@ TEST(Registry, DefaultsPerTaskAndModel) {
               HasSubstr("invalid model 'resnet': task mnist supports lenet5, minitorch_mnist"));
 }
 
+// The keys the daemon's data cache used before the registry: loading depends on these fields.
+TEST(Registry, DataKeyNamesWhatLoadingReads) {
+  train::TrainConfig m = train::DefaultConfig("mnist", "lenet5");
+  m.data_dir = "/d";
+  m.train_size = 100;
+  EXPECT_EQ(FindTask("mnist")->DataKey(m), "mnist|/d|100|0");
+  train::TrainConfig s = train::DefaultConfig("sst2", "kim_cnn");
+  s.data_dir = "/d";
+  s.seed = 7;
+  EXPECT_EQ(FindTask("sst2")->DataKey(s), "sst2|/d|0|0|2||128");
+  s.embeddings_path = "/g.txt";
+  s.embedding_dim = 50;
+  EXPECT_EQ(FindTask("sst2")->DataKey(s), "sst2|/d|0|0|2|/g.txt|50|7");
+}
+
 InputContext Context(const std::string& task) {
   InputContext c;
   c.who = "job j1";

@@ -57,6 +57,14 @@ class Sst2Task : public Task {
     return c;
   }
 
+  std::string DataKey(const train::TrainConfig& c) const override {
+    std::string key = Task::DataKey(c);
+    absl::StrAppend(&key, "|", c.min_count, "|", c.embeddings_path, "|", c.embedding_dim);
+    // Words missing from the embeddings file get seeded random vectors.
+    if (!c.embeddings_path.empty()) absl::StrAppend(&key, "|", c.seed);
+    return key;
+  }
+
   absl::StatusOr<train::TaskData> Load(const train::TrainConfig& c) const override {
     absl::StatusOr<std::vector<data::SentenceExample>> train =
         data::LoadSst2(c.data_dir, data::Sst2Split::kTrain);

@@ -116,6 +116,10 @@ CheckpointSummary SummarizeCheckpoint(const std::map<std::string, std::string>& 
   s.task = Value(metadata, kTaskKey);
   s.model = Value(metadata, kModelKey);
   if (!absl::SimpleAtoi(Value(metadata, kEpochKey), &s.epoch)) s.epoch = 0;
+  if (auto it = metadata.find(kEpochMetricsKey); it != metadata.end()) {
+    absl::StatusOr<EpochMetrics> m = EpochMetricsFromJson(it->second);
+    if (m.ok()) s.epoch_metrics = *m;
+  }
   return s;
 }
 

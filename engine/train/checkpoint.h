@@ -66,6 +66,7 @@ absl::StatusOr<CheckpointMeta> ReadCheckpointMeta(const io::TensorFile& file,
 struct CheckpointSummary {
   std::string task, model;
   int64_t epoch = 0;
+  std::optional<EpochMetrics> epoch_metrics;  // unset when missing or unreadable
 };
 CheckpointSummary SummarizeCheckpoint(const std::map<std::string, std::string>& metadata);
 

@@ -93,6 +93,9 @@ TEST(Checkpoint, RoundTripOfEveryKey) {
   EXPECT_EQ(s.task, "sst2");
   EXPECT_EQ(s.model, "kim_cnn");
   EXPECT_EQ(s.epoch, 3);
+  ASSERT_TRUE(s.epoch_metrics.has_value());
+  EXPECT_EQ(s.epoch_metrics->epoch, 3);
+  EXPECT_FALSE(SummarizeCheckpoint({{"mt.epoch_metrics", "{"}}).epoch_metrics.has_value());
   EXPECT_EQ(SummarizeCheckpoint({}).epoch, 0);
   EXPECT_EQ(SummarizeCheckpoint({{"mt.epoch", "x"}}).epoch, 0);
 }
