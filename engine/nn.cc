@@ -1,5 +1,6 @@
 #include "engine/nn.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -82,6 +83,13 @@ const Module::FlatBuffer* Module::FindFlat(DType dtype) const {
   return nullptr;
 }
 
+Module::FlatBuffer* Module::FindFlat(DType dtype) {
+  for (FlatBuffer& b : flat_) {
+    if (b.dtype == dtype) return &b;
+  }
+  return nullptr;
+}
+
 Tensor Module::FlatParameters(DType dtype) const {
   const FlatBuffer* b = FindFlat(dtype);
   return b ? b->values : Tensor();
@@ -89,7 +97,7 @@ Tensor Module::FlatParameters(DType dtype) const {
 
 Tensor Module::GatherGradients(DType dtype) {
   MT_CHECK(is_flat(), "GatherGradients: call FlattenParameters first");
-  FlatBuffer* b = const_cast<FlatBuffer*>(FindFlat(dtype));
+  FlatBuffer* b = FindFlat(dtype);
   if (!b) return Tensor();
   if (!b->grads.defined()) b->grads = Tensor::Zeros(b->values.shape(), dtype);
   const size_t es = ElementSize(dtype);

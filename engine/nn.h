@@ -70,6 +70,7 @@ class Module {
     std::vector<std::pair<Tensor, int64_t>> params;  // (parameter, offset)
   };
   const FlatBuffer* FindFlat(DType dtype) const;
+  FlatBuffer* FindFlat(DType dtype);
 
   NamedTensors params_;
   std::vector<FlatBuffer> flat_;

@@ -42,6 +42,15 @@ Trainer::Trainer(const TrainConfig& config, models::Model* model, const Dataset*
   }
 }
 
+absl::Status Trainer::SetShard(int rank, int world_size) {
+  if (world_size < 1 || rank < 0 || rank >= world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid shard: rank ", rank, " of ",
+                                                   world_size, " (need 0 <= rank < world_size)"));
+  }
+  sampler_ = Sampler(train_->size(), config_.seed, rank, world_size);
+  return absl::OkStatus();
+}
+
 std::pair<double, int64_t> Trainer::Evaluate(const Dataset& data) {
   NoGradGuard no_grad;
   const bool was_training = model_->is_training();

@@ -73,6 +73,12 @@ class Trainer {
   void AddAfterBatchHook(AfterBatchHook hook) { after_batch_.push_back(std::move(hook)); }
   void AddAfterEpochHook(AfterEpochHook hook) { after_epoch_.push_back(std::move(hook)); }
 
+  // Trains on this rank's share of every epoch (Sampler): rank in [0, world_size). Call before
+  // Run and Restore. The default is rank 0 of 1: every example. Shards differ in size by at
+  // most one example, so ranks may run different batch counts; a data-parallel caller that
+  // needs equal counts chooses sizes that divide evenly. InvalidArgument for a bad rank.
+  absl::Status SetShard(int rank, int world_size);
+
   // Continues from a checkpoint written by this trainer's configuration: the next Run starts
   // at the epoch after the checkpoint's.
   absl::Status Restore(const std::string& checkpoint_path);

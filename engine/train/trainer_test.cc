@@ -232,6 +232,21 @@ TEST(TrainerHooks, AHookThatLeavesGradientsAloneChangesNothing) {
   EXPECT_EQ(plain_net.FlatParameters().ToVector(), hooked_net.FlatParameters().ToVector());
 }
 
+TEST(Trainer, AShardTrainsOnItsShareOfTheEpoch) {
+  MnistDataset train(SyntheticDigits(40, 1)), valid(SyntheticDigits(10, 2));
+  TrainConfig c = SmallConfig("lenet5");
+  c.epochs = 1;
+  models::Lenet5 net(c.seed);
+  Trainer t(c, &net, &train, &valid);
+  ASSERT_TRUE(t.SetShard(1, 2).ok());
+  EXPECT_EQ(t.sampler().shard_size(), 20);
+  Recorder rec;
+  ASSERT_TRUE(t.Run(&rec).ok());
+  EXPECT_EQ(rec.batches, 2);  // 16 + 4 of its 20 examples
+  EXPECT_EQ(rec.last.num_batches, 2);
+  EXPECT_EQ(t.SetShard(2, 2).message(), "invalid shard: rank 2 of 2 (need 0 <= rank < world_size)");
+}
+
 TEST(Config, ValidationNamesFieldValueAndAllowed) {
   TrainConfig c = DefaultConfig("mnist", "lenet5");
   EXPECT_TRUE(Validate(c).ok());
