@@ -221,7 +221,8 @@ std::string JobDetails(const v1::Job& job, bool utc) {
                           {"seed", absl::StrCat(s.seed())},
                           {"threads", OrDefault(s.threads(), "all cores")},
                       });
-  if (s.task() == "sst2") {
+  // Only tasks with word vectors accept these; the daemon fills embedding_dim in for them.
+  if (s.embedding_dim() != 0 || !s.embeddings_file().empty()) {
     kv.push_back(
         {"embeddings", s.embeddings_file().empty() ? std::string("learned") : s.embeddings_file()});
     kv.push_back({"embedding dim", OrDefault(s.embedding_dim(), "default")});
@@ -229,23 +230,40 @@ std::string JobDetails(const v1::Job& job, bool utc) {
   return KeyValues(kv);
 }
 
+namespace {
+// The classes' names when they say more than the class ids: the daemon's (class_names), or,
+// from a daemon too old to send them, SST-2's for a two-class answer. Empty = ids only.
+std::vector<std::string> ClassNames(const v1::PredictResponse& r) {
+  std::vector<std::string> names(r.class_names().begin(), r.class_names().end());
+  if (names.empty()) {
+    if (r.probabilities_size() == 2) return {"negative", "positive"};
+    return {};
+  }
+  if (static_cast<int>(names.size()) != r.probabilities_size()) return {};
+  for (size_t c = 0; c < names.size(); ++c) {
+    if (names[c] != absl::StrCat(c)) return names;
+  }
+  return {};  // e.g. digits named "0".."9": the ids already say it
+}
+}  // namespace
+
 std::string PredictionText(const v1::PredictResponse& r) {
-  // Two classes can only be SST-2 here, whose labels have names.
-  static const char* const kSentiment[] = {"negative", "positive"};
-  const bool named = r.probabilities_size() == 2;
+  const std::vector<std::string> names = ClassNames(r);
+  const bool named = !names.empty();
   std::vector<std::vector<std::string>> rows;
   for (int c = 0; c < r.probabilities_size(); ++c) {
     double p = r.probabilities(c);
     std::string bar(static_cast<size_t>(std::lround(std::clamp(p, 0.0, 1.0) * 30)), '#');
     if (c == r.predicted_class()) absl::StrAppend(&bar, bar.empty() ? "" : "  ", "<- predicted");
-    rows.push_back({named ? absl::StrCat(c, " ", kSentiment[c]) : absl::StrCat(c),
+    rows.push_back({named ? absl::StrCat(c, " ", names[c]) : absl::StrCat(c),
                     absl::StrFormat("%.4f", p), bar});
   }
   std::string out = Table({"CLASS", "PROBABILITY", ""}, rows,
                           {named ? Align::kLeft : Align::kRight, Align::kRight});
   absl::StrAppend(&out, "predicted class: ", r.predicted_class());
-  if (named && r.predicted_class() >= 0 && r.predicted_class() < 2) {
-    absl::StrAppend(&out, " (", kSentiment[r.predicted_class()], ")");
+  if (named && r.predicted_class() >= 0 &&
+      r.predicted_class() < static_cast<int64_t>(names.size())) {
+    absl::StrAppend(&out, " (", names[r.predicted_class()], ")");
   }
   if (r.label() >= 0) {
     absl::StrAppend(&out, "; true label: ", r.label(),

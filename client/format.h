@@ -44,7 +44,8 @@ std::string JobsTable(const std::vector<v1::Job>& jobs, bool utc);
 std::string DevicesTable(const std::vector<v1::Device>& devices);
 // `status`: "key:  value" lines, keys padded to one width.
 std::string JobDetails(const v1::Job& job, bool utc);
-// `predict`: one line per class with its probability and a bar, then the verdict.
+// `predict`: one line per class with its probability and a bar, then the verdict. Classes are
+// named by the daemon's class_names (digits, which are their own names, are shown as ids).
 std::string PredictionText(const v1::PredictResponse& r);
 
 // Protobuf's canonical JSON with snake_case names and every field present (so scripts need not

@@ -227,6 +227,48 @@ TEST(PredictionText, SentimentNamesWithoutLabel) {
             "predicted class: 1 (positive)\n");
 }
 
+TEST(PredictionText, ClassNamesFromTheDaemon) {
+  v1::PredictResponse r;
+  for (double p : {0.2, 0.5, 0.3}) r.add_probabilities(p);
+  for (const char* n : {"cat", "dog", "bird"}) r.add_class_names(n);
+  r.set_predicted_class(1);
+  r.set_label(1);
+  EXPECT_EQ(PredictionText(r),
+            "CLASS   PROBABILITY\n"
+            "0 cat        0.2000  ######\n"
+            "1 dog        0.5000  ###############  <- predicted\n"
+            "2 bird       0.3000  #########\n"
+            "predicted class: 1 (dog); true label: 1 (correct)\n");
+  // SST-2's names from the daemon read as the built-in fallback does.
+  v1::PredictResponse s;
+  s.add_probabilities(0.1);
+  s.add_probabilities(0.9);
+  s.add_class_names("negative");
+  s.add_class_names("positive");
+  s.set_predicted_class(1);
+  s.set_label(-1);
+  EXPECT_EQ(PredictionText(s),
+            "CLASS       PROBABILITY\n"
+            "0 negative       0.1000  ###\n"
+            "1 positive       0.9000  ###########################  <- predicted\n"
+            "predicted class: 1 (positive)\n");
+}
+
+TEST(PredictionText, DigitsNamedByTheirIdsStayIds) {
+  v1::PredictResponse r;
+  for (double p : {0.0, 0.25, 0.75}) r.add_probabilities(p);
+  for (const char* n : {"0", "1", "2"}) r.add_class_names(n);
+  r.set_predicted_class(2);
+  r.set_label(1);
+  r.set_checkpoint_epoch(4);
+  EXPECT_EQ(PredictionText(r),
+            "CLASS  PROBABILITY\n"
+            "    0       0.0000\n"
+            "    1       0.2500  ########\n"
+            "    2       0.7500  #######################  <- predicted\n"
+            "predicted class: 2; true label: 1 (wrong); checkpoint of epoch 4\n");
+}
+
 TEST(ToJson, SnakeCaseWithDefaultsAndEnumNames) {
   v1::JobEvent e;
   e.set_job_id("j");

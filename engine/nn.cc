@@ -1,6 +1,8 @@
 #include "engine/nn.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace mt::nn {
 
@@ -25,6 +27,97 @@ int64_t Module::NumParameters() const {
   int64_t n = 0;
   for (const Tensor& t : Parameters()) n += t.numel();
   return n;
+}
+
+namespace {
+// Offsets start at 64-byte boundaries, like Storage's own allocations, so kernels see the same
+// alignment (and take the same code paths) as before flattening.
+int64_t AlignUp(int64_t elements, DType dtype) {
+  const int64_t per_line = std::max<int64_t>(1, 64 / static_cast<int64_t>(ElementSize(dtype)));
+  return (elements + per_line - 1) / per_line * per_line;
+}
+}  // namespace
+
+void Module::FlattenParameters() {
+  MT_CHECK(flat_.empty(), "FlattenParameters: the parameters are already flat");
+  std::vector<Tensor> params = Parameters();
+  for (const Tensor& p : params) {
+    FlatBuffer* buffer = nullptr;
+    for (FlatBuffer& b : flat_) {
+      if (b.dtype == p.dtype()) buffer = &b;
+    }
+    if (!buffer) {
+      flat_.push_back(FlatBuffer{p.dtype(), Tensor(), Tensor(), {}});
+      buffer = &flat_.back();
+    }
+    MT_CHECK(p.device() == Device::CPU(), "FlattenParameters: parameters must be on the CPU, got ",
+             p.device().ToString());
+    const int64_t offset =
+        buffer->params.empty()
+            ? 0
+            : AlignUp(buffer->params.back().second + buffer->params.back().first.numel(),
+                      p.dtype());
+    buffer->params.emplace_back(p, offset);
+  }
+  for (FlatBuffer& b : flat_) {
+    const auto& [last, last_offset] = b.params.back();
+    const size_t es = ElementSize(b.dtype);
+    b.values = Tensor::Zeros({last_offset + last.numel()}, b.dtype);
+    char* base = static_cast<char*>(b.values.raw_data());
+    for (auto& [p, offset] : b.params) {
+      std::memcpy(base + offset * es, Contiguous(p).raw_data(), p.numel() * es);
+      // Re-pointing the shared TensorImpl moves every handle to the parameter (modules, the
+      // optimiser) at once.
+      TensorImpl* impl = p.impl();
+      impl->storage = b.values.impl()->storage;
+      impl->offset = offset;
+      impl->strides = ContiguousStrides(impl->shape);
+    }
+  }
+}
+
+const Module::FlatBuffer* Module::FindFlat(DType dtype) const {
+  for (const FlatBuffer& b : flat_) {
+    if (b.dtype == dtype) return &b;
+  }
+  return nullptr;
+}
+
+Module::FlatBuffer* Module::FindFlat(DType dtype) {
+  for (FlatBuffer& b : flat_) {
+    if (b.dtype == dtype) return &b;
+  }
+  return nullptr;
+}
+
+Tensor Module::FlatParameters(DType dtype) const {
+  const FlatBuffer* b = FindFlat(dtype);
+  return b ? b->values : Tensor();
+}
+
+Tensor Module::GatherGradients(DType dtype) {
+  MT_CHECK(is_flat(), "GatherGradients: call FlattenParameters first");
+  FlatBuffer* b = FindFlat(dtype);
+  if (!b) return Tensor();
+  if (!b->grads.defined()) b->grads = Tensor::Zeros(b->values.shape(), dtype);
+  const size_t es = ElementSize(dtype);
+  char* base = static_cast<char*>(b->grads.raw_data());
+  for (auto& [p, offset] : b->params) {
+    char* slot = base + offset * es;
+    Tensor g = p.grad();
+    if (g.defined() && g.impl()->storage == b->grads.impl()->storage &&
+        g.offset() == offset && g.is_contiguous()) {
+      continue;  // already gathered, and not replaced since
+    }
+    if (g.defined()) {
+      std::memcpy(slot, Contiguous(g).raw_data(), p.numel() * es);
+    } else {
+      std::memset(slot, 0, p.numel() * es);
+    }
+    p.impl()->grad =
+        MakeView(b->grads, p.shape(), ContiguousStrides(p.shape()), offset).impl_ptr();
+  }
+  return b->grads;
 }
 
 void Module::Train(bool on) {

@@ -29,6 +29,23 @@ class Module {
     return children_;
   }
 
+  // Moves every parameter of this module and its children into one contiguous buffer per
+  // dtype: each parameter becomes a view of its buffer (every handle to it sees the move) with
+  // its values unchanged, starting at a 64-byte boundary as freshly allocated tensors do. Call
+  // once, after initialisation, on the root module; a checkpoint or a gradient all-reduce then
+  // touches one buffer. Parameters registered later are not included.
+  void FlattenParameters();
+  bool is_flat() const { return !flat_.empty(); }
+  // The buffer holding every parameter of `dtype` (padding between them is zero); undefined
+  // before FlattenParameters or when no parameter has that dtype.
+  Tensor FlatParameters(DType dtype = DType::kFloat32) const;
+  // Gathers the parameters' gradients into one gradient buffer laid out like FlatParameters
+  // (zero where a parameter has no gradient yet), makes each parameter's gradient a view of it,
+  // and returns it: reducing it (e.g. averaging across data-parallel ranks) changes the
+  // gradients the optimiser steps with. Autograd replaces gradients as it accumulates, so call
+  // this after backward, before the step. Needs FlattenParameters.
+  Tensor GatherGradients(DType dtype = DType::kFloat32);
+
   void Train(bool on = true);
   void Eval() { Train(false); }
   bool is_training() const { return training_; }
@@ -46,7 +63,17 @@ class Module {
  private:
   void CollectParameters(const std::string& prefix, NamedTensors* out) const;
 
+  // One buffer per dtype, and where each parameter sits in it (in elements).
+  struct FlatBuffer {
+    DType dtype;
+    Tensor values, grads;
+    std::vector<std::pair<Tensor, int64_t>> params;  // (parameter, offset)
+  };
+  const FlatBuffer* FindFlat(DType dtype) const;
+  FlatBuffer* FindFlat(DType dtype);
+
   NamedTensors params_;
+  std::vector<FlatBuffer> flat_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/tasks/registry.h"
 
 namespace mt::server {
 
@@ -19,7 +20,8 @@ train::TrainConfig ConfigFromResolvedSpec(const v1::JobSpec& s) {
   c.seed = s.seed();
   c.threads = s.threads();
   c.embeddings_path = s.embeddings_file();
-  if (s.task() == "sst2") c.embedding_dim = s.embedding_dim();
+  const tasks::Task* task = tasks::FindTask(s.task());
+  if (task && task->info().word_vectors) c.embedding_dim = s.embedding_dim();
   c.momentum = s.momentum();
   c.lr_decay = s.lr_decay();
   return c;
@@ -30,10 +32,11 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
                                          int default_threads) {
   v1::JobSpec s = in;
   // The task decides every other default, so it is checked first.
-  if (s.task() != "mnist" && s.task() != "sst2") {
-    return train::InvalidField("task", s.task(), "must be mnist or sst2");
-  }
-  if (s.model().empty()) s.set_model(s.task() == "sst2" ? "kim_cnn" : "lenet5");
+  absl::StatusOr<const tasks::Task*> found = tasks::GetTask(s.task());
+  if (!found.ok()) return found.status();
+  const tasks::Task& task = **found;
+  const bool word_vectors = task.info().word_vectors;
+  if (s.model().empty()) s.set_model(task.default_model());
   // DefaultConfig of an unknown model is still a usable base; Validate names the model below.
   const train::TrainConfig d = train::DefaultConfig(s.task(), s.model());
 
@@ -55,9 +58,10 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
   if (s.threads() == 0) s.set_threads(default_threads);
 
   if (!s.embeddings_file().empty()) {
-    if (s.task() != "sst2") {
-      return train::InvalidField("embeddings_file", s.embeddings_file(),
-                                 "word vectors apply to the sst2 task only");
+    if (!word_vectors) {
+      return train::InvalidField(
+          "embeddings_file", s.embeddings_file(),
+          absl::StrCat("word vectors apply to ", train::WordVectorTasks(), " only"));
     }
     std::error_code ec;
     std::filesystem::path p = std::filesystem::absolute(s.embeddings_file(), ec);
@@ -70,9 +74,10 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
     // happens to be then.
     s.set_embeddings_file(p.string());
   }
-  if (s.task() != "sst2" && s.embedding_dim() != 0) {
-    return train::InvalidField("embedding_dim", std::to_string(s.embedding_dim()),
-                               "applies to the sst2 task only (leave it 0)");
+  if (!word_vectors && s.embedding_dim() != 0) {
+    return train::InvalidField(
+        "embedding_dim", std::to_string(s.embedding_dim()),
+        absl::StrCat("applies to ", train::WordVectorTasks(), " only (leave it 0)"));
   }
 
   if (s.epochs() == 0) s.set_epochs(d.epochs);
@@ -80,7 +85,7 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
   if (s.learning_rate() == 0) s.set_learning_rate(d.lr);
   if (s.optimizer().empty()) s.set_optimizer(d.optimizer);
   if (s.seed() == 0) s.set_seed(1);
-  if (s.task() == "sst2" && s.embedding_dim() == 0) s.set_embedding_dim(d.embedding_dim);
+  if (word_vectors && s.embedding_dim() == 0) s.set_embedding_dim(d.embedding_dim);
   if (s.momentum() < 0) s.set_momentum(d.momentum);
   if (s.lr_decay() == 0) s.set_lr_decay(d.lr_decay);
 

@@ -1,6 +1,7 @@
 // JobSpec (what a client asks for) → train::TrainConfig (what the engine runs), with the
-// model's defaults filled in. train::Validate stays the one place that says which values are
-// allowed; this adds what only the daemon knows (devices, files on its machine).
+// task's and model's defaults (from the task registry, engine/tasks) filled in.
+// train::Validate stays the one place that says which values are allowed; this adds what only
+// the daemon knows (devices, files on its machine).
 #ifndef MT_SERVER_JOB_SPEC_H_
 #define MT_SERVER_JOB_SPEC_H_
 

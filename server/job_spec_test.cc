@@ -115,6 +115,29 @@ TEST(ResolveSpec, EveryBadFieldIsNamedWithItsValue) {
   }
 }
 
+// The client passes task names through (client/args_test.cc), so this message is what a user
+// who mistypes one sees.
+TEST(ResolveSpec, UnknownTaskListsTheRegisteredTasks) {
+  v1::JobSpec spec;
+  spec.set_task("cifar");
+  absl::StatusOr<ResolvedSpec> r = ResolveSpec(spec, kDevices, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "invalid task 'cifar': must be mnist or sst2");
+}
+
+TEST(ResolveSpec, TaskOnlyFieldsNameTheTasksTheyApplyTo) {
+  v1::JobSpec spec;
+  spec.set_task("mnist");
+  spec.set_embedding_dim(50);
+  EXPECT_EQ(ResolveSpec(spec, kDevices, 1).status().message(),
+            "invalid embedding_dim '50': applies to the sst2 task only (leave it 0)");
+  spec.set_embedding_dim(0);
+  spec.set_embeddings_file("/glove.txt");
+  EXPECT_EQ(ResolveSpec(spec, kDevices, 1).status().message(),
+            "invalid embeddings_file '/glove.txt': word vectors apply to the sst2 task only");
+}
+
 TEST(ResolveSpec, UnavailableDeviceListsTheAvailableOnes) {
   v1::JobSpec spec;
   spec.set_task("mnist");

@@ -18,6 +18,7 @@ MinitorchMnist::MinitorchMnist(uint64_t seed) : Model(seed) {
   fc1_ = RegisterModule("fc1", std::make_shared<nn::Linear>(392, 64, gen));
   fc2_ = RegisterModule("fc2", std::make_shared<nn::Linear>(64, 10, gen));
   dropout_ = RegisterModule("dropout", std::make_shared<nn::Dropout>(0.25, &dropout_gen_));
+  FlattenParameters();
 }
 
 Tensor MinitorchMnist::Forward(const Tensor& x, Activations* a) {
@@ -45,6 +46,7 @@ Lenet5::Lenet5(uint64_t seed) : Model(seed) {
   fc1_ = RegisterModule("fc1", std::make_shared<nn::Linear>(400, 120, gen));
   fc2_ = RegisterModule("fc2", std::make_shared<nn::Linear>(120, 84, gen));
   fc3_ = RegisterModule("fc3", std::make_shared<nn::Linear>(84, 10, gen));
+  FlattenParameters();
 }
 
 Tensor Lenet5::Forward(const Tensor& x, Activations* a) {
@@ -105,6 +107,7 @@ KimCnn::KimCnn(const KimCnnOptions& o, uint64_t seed) : Model(seed), options_(o)
   dropout_ = RegisterModule("dropout", std::make_shared<nn::Dropout>(o.dropout, &dropout_gen_));
   fc_ = RegisterModule("fc", std::make_shared<nn::Linear>(
                                  o.feature_maps * static_cast<int64_t>(o.widths.size()), 2, gen));
+  FlattenParameters();  // after the embedding table got its values
 }
 
 Tensor KimCnn::Forward(const Tensor& ids, Activations* a) {
@@ -153,12 +156,6 @@ Tensor KimCnn::Forward(const Tensor& ids, Activations* a) {
   Tensor logits = fc_->Forward(dropout_->Forward(features));
   Record(a, "logits", logits);
   return LogSoftmax(logits, 1);
-}
-
-std::vector<std::string> ModelNames(const std::string& task) {
-  if (task == "mnist") return {"lenet5", "minitorch_mnist"};
-  if (task == "sst2") return {"kim_cnn"};
-  return {};
 }
 
 }  // namespace mt::models

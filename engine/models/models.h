@@ -1,6 +1,8 @@
 // The networks mt trains: MiniTorch Module 4's MNIST CNN, LeNet-5, and Kim's (2014) CNN for
 // sentence classification. Every model maps an input batch to log-probabilities (N, classes)
-// and can report each layer's output by name (for activation pictures).
+// and can report each layer's output by name (for activation pictures). Each constructor ends by
+// flattening the parameters (nn::Module::FlattenParameters): one buffer per model. Which task
+// uses which model is the task registry's business (engine/tasks).
 #ifndef MT_ENGINE_MODELS_MODELS_H_
 #define MT_ENGINE_MODELS_MODELS_H_
 
@@ -92,9 +94,6 @@ class KimCnn : public Model {
   std::shared_ptr<nn::Dropout> dropout_;
   std::shared_ptr<nn::Linear> fc_;
 };
-
-// Names the factory accepts, per task.
-std::vector<std::string> ModelNames(const std::string& task);
 
 }  // namespace mt::models
 

@@ -4,52 +4,33 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/models/models.h"
+#include "engine/tasks/registry.h"
 
 namespace mt::train {
 
+std::string WordVectorTasks() {
+  std::vector<std::string> names;
+  for (const tasks::Task* t : tasks::AllTasks()) {
+    if (t->info().word_vectors) names.push_back(t->name());
+  }
+  return absl::StrCat("the ", tasks::JoinNames(names, "and"), " task", names.size() == 1 ? "" : "s");
+}
+
 TrainConfig DefaultConfig(const std::string& task, const std::string& model) {
+  if (const tasks::Task* t = tasks::FindTask(task)) return t->Defaults(model);
   TrainConfig c;
   c.task = task;
   c.model = model;
-  if (task == "sst2") {
-    // Measured on the full GLUE data (dev accuracy, best epoch): lr 1e-3 peaks at 82.9% after
-    // one epoch and overfits; lr 5e-4 reaches 83.4%, min_count 2 (rare words → <unk>) 83.5%.
-    c.epochs = 4;
-    c.batch_size = 50;
-    c.optimizer = "adam";
-    c.lr = 5e-4;
-    c.momentum = 0.0;
-    c.min_count = 2;
-  } else if (model == "minitorch_mnist") {
-    c.epochs = 10;
-    c.batch_size = 64;
-    c.optimizer = "adam";
-    c.lr = 2e-3;
-    c.momentum = 0.0;
-  } else {
-    c.epochs = 10;
-    c.batch_size = 64;
-    c.optimizer = "sgd";
-    c.lr = 0.05;
-    c.momentum = 0.9;
-    c.lr_decay = 0.7;
-  }
   return c;
 }
 
-absl::Status InvalidField(const std::string& field, const std::string& value,
-                          const std::string& allowed) {
-  return absl::InvalidArgumentError(absl::StrCat("invalid ", field, " '", value, "': ", allowed));
-}
-
 absl::Status Validate(const TrainConfig& c) {
-  if (c.task != "mnist" && c.task != "sst2")
-    return InvalidField("task", c.task, "must be mnist or sst2");
-  std::vector<std::string> models = models::ModelNames(c.task);
-  if (std::find(models.begin(), models.end(), c.model) == models.end()) {
+  absl::StatusOr<const tasks::Task*> task = tasks::GetTask(c.task);
+  if (!task.ok()) return task.status();
+  if (!(*task)->HasModel(c.model)) {
     return InvalidField("model", c.model,
-                        absl::StrCat("task ", c.task, " supports ", absl::StrJoin(models, ", ")));
+                        absl::StrCat("task ", c.task, " supports ",
+                                     absl::StrJoin((*task)->models(), ", ")));
   }
   if (c.epochs < 1 || c.epochs > 10000) {
     return InvalidField("epochs", std::to_string(c.epochs), "must be in [1, 10000]");
@@ -87,9 +68,8 @@ absl::Status Validate(const TrainConfig& c) {
   if (!(c.dropout >= 0 && c.dropout < 1)) {
     return InvalidField("dropout", absl::StrCat(c.dropout), "must be in [0, 1)");
   }
-  if (c.task != "sst2" && !c.embeddings_path.empty()) {
-    return InvalidField("embeddings", c.embeddings_path,
-                        "word vectors apply to the sst2 task only");
+  if (!(*task)->info().word_vectors && !c.embeddings_path.empty()) {
+    return InvalidField("embeddings", c.embeddings_path, absl::StrCat("word vectors apply to ", WordVectorTasks(), " only"));
   }
   if (c.freeze_embeddings && c.embeddings_path.empty()) {
     return InvalidField("freeze_embeddings", "true", "needs an embeddings file");
@@ -111,7 +91,8 @@ std::string ToJson(const TrainConfig& c) {
                       {"valid_size", c.valid_size},
                       {"seed", c.seed},
                       {"threads", c.threads}};
-  if (c.task == "sst2") {
+  const tasks::Task* task = tasks::FindTask(c.task);
+  if (task && task->info().word_vectors) {
     j["embeddings"] = c.embeddings_path;
     j["embedding_dim"] = c.embedding_dim;
     j["freeze_embeddings"] = c.freeze_embeddings;

@@ -1,47 +1,25 @@
-// Everything that defines a training run. Shared by mt-train's flags and the daemon's JobSpec;
-// Validate() is the single place that says which values are allowed.
+// Everything that defines a training run (TrainConfig, train_config.h). Shared by mt-train's
+// flags and the daemon's JobSpec; Validate() is the single place that says which values are
+// allowed, asking the task registry (engine/tasks) about tasks, models and task-only fields.
 #ifndef MT_ENGINE_TRAIN_CONFIG_H_
 #define MT_ENGINE_TRAIN_CONFIG_H_
 
-#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
+#include "engine/train/train_config.h"
 
 namespace mt::train {
 
-struct TrainConfig {
-  std::string task = "mnist";    // mnist | sst2
-  std::string model = "lenet5";  // mnist: lenet5 | minitorch_mnist; sst2: kim_cnn
-  int64_t epochs = 10;
-  int64_t batch_size = 64;
-  std::string optimizer = "sgd";  // sgd | adam
-  double lr = 0.05;
-  double momentum = 0.9;         // sgd only
-  double weight_decay = 0.0;
-  double lr_decay = 1.0;         // lr is multiplied by this after every epoch
-  int64_t train_size = 0;        // 0 = the full training split, else its first N examples
-  int64_t valid_size = 0;        // 0 = the full held-out split (MNIST test, SST-2 dev)
-  uint64_t seed = 1;
-  int threads = 0;               // 0 = every core
-  std::string data_dir;          // holds mnist/ and sst2/ (scripts/fetch_data.sh)
-  // sst2 only.
-  std::string embeddings_path;   // GloVe text file; empty = learn embeddings from scratch
-  int64_t embedding_dim = 128;   // must match the file when embeddings_path is set
-  bool freeze_embeddings = false;
-  int64_t min_count = 1;         // vocabulary: keep tokens seen at least this often
-  double dropout = 0.5;          // kim_cnn
-};
-
-// Defaults that suit a task/model pair (what mt-train and the daemon start from).
+// Defaults that suit a task/model pair (what mt-train and the daemon start from): the task's
+// entry in the registry. An unknown task gets TrainConfig's own defaults (Validate rejects it).
 TrainConfig DefaultConfig(const std::string& task, const std::string& model);
 
 // InvalidArgument naming the field, the value and what is allowed.
 absl::Status Validate(const TrainConfig& config);
 
-// The error Validate() and the daemon's spec checks give: "invalid <field> '<value>': <allowed>".
-absl::Status InvalidField(const std::string& field, const std::string& value,
-                          const std::string& allowed);
+// "the sst2 task": the tasks that take word vectors, for messages about their fields.
+std::string WordVectorTasks();
 
 std::string ToJson(const TrainConfig& config);
 

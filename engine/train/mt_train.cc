@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/tasks/registry.h"
 #include "engine/train/trainer.h"
 
 ABSL_FLAG(std::string, task, "mnist", "mnist or sst2");
@@ -61,18 +62,27 @@ std::string UserPath(const std::string& p) {
   return p;
 }
 
-class PrintEpochs : public mt::train::TrainerCallback {
- public:
-  void OnEpoch(const mt::train::EpochMetrics& m) override {
-    std::printf(
-        "Epoch %lld loss %.4f train acc %.2f%% valid acc %.2f%% (%lld/%lld) time %.1fs "
-        "(%.0f samples/s)\n",
-        static_cast<long long>(m.epoch), m.train_loss, 100 * m.train_accuracy,
-        100 * m.valid_accuracy, static_cast<long long>(m.valid_correct),
-        static_cast<long long>(m.valid_total), m.seconds, m.samples_per_second);
-    std::fflush(stdout);
+void PrintEpoch(const mt::train::EpochMetrics& m) {
+  std::printf(
+      "Epoch %lld loss %.4f train acc %.2f%% valid acc %.2f%% (%lld/%lld) time %.1fs "
+      "(%.0f samples/s)\n",
+      static_cast<long long>(m.epoch), m.train_loss, 100 * m.train_accuracy,
+      100 * m.valid_accuracy, static_cast<long long>(m.valid_correct),
+      static_cast<long long>(m.valid_total), m.seconds, m.samples_per_second);
+  std::fflush(stdout);
+}
+
+// The registered tasks, for --help: "  mnist  handwritten digits ...; models: lenet5 (default), ...".
+std::string TaskList() {
+  std::string out = "Tasks:\n";
+  for (const mt::tasks::Task* t : mt::tasks::AllTasks()) {
+    absl::StrAppend(&out, "  ", t->name(), "  ", t->info().description, "; models: ",
+                    t->default_model(), " (default)");
+    for (size_t i = 1; i < t->models().size(); ++i) absl::StrAppend(&out, ", ", t->models()[i]);
+    absl::StrAppend(&out, "\n");
   }
-};
+  return out;
+}
 
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "mt-train: %s\n", std::string(s.message()).c_str());
@@ -82,10 +92,11 @@ int Fail(const absl::Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  absl::SetProgramUsageMessage(absl::StrCat(
       "Trains an mt network without the daemon.\n"
       "  mt-train --task=mnist [--model=lenet5|minitorch_mnist] [--epochs=N] ...\n"
-      "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...");
+      "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...\n",
+      TaskList()));
   // --help lists this file's flags (absl's default looks for a file named after the binary).
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
@@ -95,7 +106,10 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string task = absl::GetFlag(FLAGS_task);
   std::string model = absl::GetFlag(FLAGS_model);
-  if (model.empty()) model = task == "sst2" ? "kim_cnn" : "lenet5";
+  // An unknown task keeps the model empty; Validate below names the task.
+  if (const mt::tasks::Task* t = mt::tasks::FindTask(task); t && model.empty()) {
+    model = t->default_model();
+  }
   mt::train::TrainConfig c = mt::train::DefaultConfig(task, model);
   if (absl::GetFlag(FLAGS_epochs) >= 0) c.epochs = absl::GetFlag(FLAGS_epochs);
   if (absl::GetFlag(FLAGS_batch_size) >= 0) c.batch_size = absl::GetFlag(FLAGS_batch_size);
@@ -127,9 +141,7 @@ int main(int argc, char** argv) {
   if (!net.ok()) return Fail(net.status());
   mt::train::Trainer trainer(c, net->get(), data->train.get(), data->valid.get());
   if (data->vocab) {
-    std::string vocab;
-    for (const std::string& t : data->vocab->tokens()) absl::StrAppend(&vocab, t, "\n");
-    trainer.set_extra_metadata({{"mt.vocab", vocab}});
+    trainer.set_extra_metadata({{mt::train::kVocabKey, mt::train::JoinVocab(*data->vocab)}});
   }
   const std::string ckpt = UserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   if (!ckpt.empty()) trainer.set_checkpoint_dir(ckpt);
@@ -145,8 +157,8 @@ int main(int argc, char** argv) {
               c.threads ? c.threads : omp_get_max_threads());
   if (!data->notes.empty()) std::printf("%s\n", data->notes.c_str());
   std::fflush(stdout);
-  PrintEpochs printer;
-  absl::StatusOr<mt::train::TrainResult> r = trainer.Run(&printer);
+  trainer.AddAfterEpochHook(PrintEpoch);
+  absl::StatusOr<mt::train::TrainResult> r = trainer.Run();
   if (!r.ok()) return Fail(r.status());
   std::printf("Best valid acc: %.2f%% (epoch %lld)\n", 100 * r->best_valid_accuracy,
               static_cast<long long>(r->best_epoch));

@@ -1,12 +1,16 @@
-// The training loop: seeded shuffling, mini-batches, per-epoch metrics on the full held-out
-// split, callbacks for live publishing, cooperative cancellation between batches, and a
-// checkpoint per epoch (weights + optimiser state + epoch + RNG states) that a later run resumes
-// from at the next epoch, with the same results as an uninterrupted run (same seed and threads).
+// The training loop: seeded shuffling (Sampler), mini-batches, per-epoch metrics on the full
+// held-out split, hooks (after backward, after each batch, after each epoch) for gradient
+// communication and live publishing, cooperative cancellation between batches, and a
+// checkpoint per epoch (checkpoint.h: weights + optimiser state + epoch + RNG states) that a
+// later run resumes from at the next epoch, with the same results as an uninterrupted run (same seed and threads).
 #ifndef MT_ENGINE_TRAIN_TRAINER_H_
 #define MT_ENGINE_TRAIN_TRAINER_H_
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,33 +18,30 @@
 #include "engine/io/safetensors.h"
 #include "engine/models/models.h"
 #include "engine/optim.h"
-#include "engine/random.h"
+#include "engine/train/checkpoint.h"
 #include "engine/train/config.h"
 #include "engine/train/datasets.h"
+#include "engine/train/metrics.h"
+#include "engine/train/sampler.h"
 
 namespace mt::train {
 
-struct EpochMetrics {
-  int64_t epoch = 0;  // 1-based
-  double train_loss = 0;      // mean over the epoch's batches
-  double train_accuracy = 0;  // fraction, in training mode (dropout on), as PyTorch logs do
-  double valid_accuracy = 0;  // fraction, eval mode, full held-out split
-  int64_t valid_correct = 0, valid_total = 0;
-  double seconds = 0;           // training + evaluation wall time
-  double samples_per_second = 0;  // training samples / training seconds
-  double lr = 0;
-};
-
-// The metrics as JSON (stored in each checkpoint's "mt.epoch_metrics", so the epoch's record
-// survives even if the process dies before anyone else wrote it down).
-std::string EpochMetricsToJson(const EpochMetrics& m);
-absl::StatusOr<EpochMetrics> EpochMetricsFromJson(const std::string& json);
-
-struct BatchProgress {
+// What an after-backward hook sees: the batch's gradients are in the parameters' .grad (and
+// the model's flat gradient, see nn::Module::GatherGradients), the optimiser has not stepped yet.
+// A hook may change the gradients (e.g. average them across data-parallel ranks).
+struct StepContext {
   int64_t epoch = 0, batch = 0, num_batches = 0;  // batch is 1-based
-  double mean_loss = 0;  // over this epoch's batches so far
+  models::Model* model = nullptr;
+  optim::Optimizer* optimizer = nullptr;
+  const Tensor* loss = nullptr;  // the batch's mean loss (0-dim)
 };
 
+using AfterBackwardHook = std::function<void(const StepContext&)>;
+using AfterBatchHook = std::function<void(const BatchProgress&)>;
+// Called after the epoch's checkpoint is durable (when checkpointing is on).
+using AfterEpochHook = std::function<void(const EpochMetrics&)>;
+
+// The callback interface the daemon implements; Run(callback) calls it after the hooks.
 class TrainerCallback {
  public:
   virtual ~TrainerCallback() = default;
@@ -64,8 +65,19 @@ class Trainer {
 
   // Writes `<dir>/epoch-<N>.safetensors` and `<dir>/latest.safetensors` after every epoch.
   void set_checkpoint_dir(const std::string& dir) { checkpoint_dir_ = dir; }
-  // Extra metadata stored in every checkpoint (e.g. the vocabulary).
+  // Extra metadata stored in every checkpoint (e.g. the vocabulary as mt.vocab).
   void set_extra_metadata(std::map<std::string, std::string> m) { extra_metadata_ = std::move(m); }
+
+  // Hooks, called in the order they were added (before Run's callback). Several may be added.
+  void AddAfterBackwardHook(AfterBackwardHook hook) { after_backward_.push_back(std::move(hook)); }
+  void AddAfterBatchHook(AfterBatchHook hook) { after_batch_.push_back(std::move(hook)); }
+  void AddAfterEpochHook(AfterEpochHook hook) { after_epoch_.push_back(std::move(hook)); }
+
+  // Trains on this rank's share of every epoch (Sampler): rank in [0, world_size). Call before
+  // Run and Restore. The default is rank 0 of 1: every example. Shards differ in size by at
+  // most one example, so ranks may run different batch counts; a data-parallel caller that
+  // needs equal counts chooses sizes that divide evenly. InvalidArgument for a bad rank.
+  absl::Status SetShard(int rank, int world_size);
 
   // Continues from a checkpoint written by this trainer's configuration: the next Run starts
   // at the epoch after the checkpoint's.
@@ -78,29 +90,35 @@ class Trainer {
   std::pair<double, int64_t> Evaluate(const Dataset& data);
 
   int64_t completed_epochs() const { return completed_epochs_; }
+  const Sampler& sampler() const { return sampler_; }
   // The checkpoint contents for the current state (also what ExportModel writes, minus state).
   io::TensorFile Snapshot() const;
 
  private:
   absl::StatusOr<TrainResult> RunEpochs(TrainerCallback* callback,
                                         const std::atomic<bool>* cancel);
+  // One optimiser step on `batch`; adds its loss and correct count to the epoch's sums.
+  void TrainStep(const Batch& batch, const StepContext& where, double* loss_sum,
+                 int64_t* correct);
+  absl::Status WriteCheckpoint(int64_t epoch) const;
+  CheckpointMeta Meta() const;
 
   TrainConfig config_;
   models::Model* model_;
   const Dataset* train_;
   const Dataset* valid_;
   std::unique_ptr<optim::Optimizer> optimizer_;
-  Generator shuffle_gen_;
+  Sampler sampler_;
   int64_t completed_epochs_ = 0;
   double best_valid_accuracy_ = 0;
   int64_t best_epoch_ = 0;
   std::string checkpoint_dir_;
   std::map<std::string, std::string> extra_metadata_;
-  std::string last_epoch_metrics_;  // JSON of the newest finished epoch, for Snapshot()
+  std::optional<EpochMetrics> last_epoch_metrics_;  // the newest finished epoch, for Snapshot()
+  std::vector<AfterBackwardHook> after_backward_;
+  std::vector<AfterBatchHook> after_batch_;
+  std::vector<AfterEpochHook> after_epoch_;
 };
-
-// Loads a checkpoint's weights (by dotted name) into a model; extra or missing names are errors.
-absl::Status LoadWeights(const io::TensorFile& file, models::Model* model);
 
 }  // namespace mt::train
 

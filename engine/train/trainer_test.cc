@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+
+#include "absl/strings/str_cat.h"
 
 #include "engine/data/mnist_fixture.h"
 
@@ -140,6 +143,108 @@ TEST(Trainer, RestoreRejectsAnotherModelsCheckpoint) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("mnist/lenet5"));
   EXPECT_EQ(t2.Restore(dir + "/missing.safetensors").code(), absl::StatusCode::kNotFound);
+}
+
+TEST(TrainerHooks, RunInOrderAfterBackwardBeforeTheStep) {
+  MnistDataset train(SyntheticDigits(40, 1)), valid(SyntheticDigits(10, 2));
+  TrainConfig c = SmallConfig("lenet5");
+  c.epochs = 2;
+  c.batch_size = 16;  // 3 batches: 16, 16, 8
+  models::Lenet5 net(c.seed);
+  Trainer t(c, &net, &train, &valid);
+  std::vector<std::string> log;
+  t.AddAfterBackwardHook([&](const StepContext& s) {
+    // The gradients are there and the optimiser has not stepped for this batch yet.
+    EXPECT_TRUE(s.model->NamedParameters()[0].second.grad().defined());
+    EXPECT_EQ(s.optimizer->steps(), (s.epoch - 1) * 3 + s.batch - 1);
+    EXPECT_EQ(s.num_batches, 3);
+    ASSERT_NE(s.loss, nullptr);
+    EXPECT_EQ(s.loss->numel(), 1);
+    log.push_back(absl::StrCat("backward ", s.epoch, ".", s.batch));
+  });
+  t.AddAfterBatchHook([&](const BatchProgress& p) {
+    log.push_back(absl::StrCat("batch ", p.epoch, ".", p.batch, "/", p.num_batches));
+  });
+  t.AddAfterBatchHook([&](const BatchProgress& p) { log.push_back("second batch hook"); });
+  t.AddAfterEpochHook([&](const EpochMetrics& m) { log.push_back(absl::StrCat("epoch ", m.epoch)); });
+  t.AddAfterEpochHook([&](const EpochMetrics& m) { log.push_back("second epoch hook"); });
+  struct Callback : TrainerCallback {
+    std::vector<std::string>* log;
+    void OnBatch(const BatchProgress& p) override { log->push_back("callback batch"); }
+    void OnEpoch(const EpochMetrics& m) override { log->push_back("callback epoch"); }
+  } callback;
+  callback.log = &log;
+  ASSERT_TRUE(t.Run(&callback).ok());
+  std::vector<std::string> want;
+  for (int e = 1; e <= 2; ++e) {
+    for (int b = 1; b <= 3; ++b) {
+      want.push_back(absl::StrCat("backward ", e, ".", b));
+      want.push_back(absl::StrCat("batch ", e, ".", b, "/3"));
+      want.push_back("second batch hook");
+      want.push_back("callback batch");
+    }
+    want.push_back(absl::StrCat("epoch ", e));
+    want.push_back("second epoch hook");
+    want.push_back("callback epoch");
+  }
+  EXPECT_EQ(log, want);
+}
+
+TEST(TrainerHooks, ZeroingGradientsAfterBackwardMakesTheStepANoOp) {
+  MnistDataset train(SyntheticDigits(32, 1)), valid(SyntheticDigits(10, 2));
+  TrainConfig c = SmallConfig("lenet5");
+  c.epochs = 1;
+  c.momentum = 0;  // plain SGD: a zero gradient moves nothing
+  for (bool flat : {false, true}) {
+    models::Lenet5 net(c.seed), untouched(c.seed);
+    Trainer t(c, &net, &train, &valid);
+    int calls = 0;
+    t.AddAfterBackwardHook([&](const StepContext& s) {
+      ++calls;
+      if (flat) {
+        // Where a data-parallel all-reduce would go: one call on the flat gradient.
+        Tensor g = s.model->GatherGradients();
+        std::memset(g.raw_data(), 0, g.numel() * sizeof(float));
+      } else {
+        s.model->ZeroGrad();
+      }
+    });
+    ASSERT_TRUE(t.Run().ok());
+    EXPECT_EQ(calls, 2);
+    auto a = net.NamedParameters(), b = untouched.NamedParameters();
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].second.ToVector(), b[i].second.ToVector()) << a[i].first;
+    }
+  }
+}
+
+TEST(TrainerHooks, AHookThatLeavesGradientsAloneChangesNothing) {
+  MnistDataset train(SyntheticDigits(48, 3)), valid(SyntheticDigits(16, 4));
+  TrainConfig c = SmallConfig("minitorch_mnist");
+  c.epochs = 2;
+  models::MinitorchMnist plain_net(c.seed), hooked_net(c.seed);
+  Trainer plain(c, &plain_net, &train, &valid), hooked(c, &hooked_net, &train, &valid);
+  // Gathering into the flat gradient (as an all-reduce over one rank would) is exact.
+  hooked.AddAfterBackwardHook([](const StepContext& s) { s.model->GatherGradients(); });
+  absl::StatusOr<TrainResult> a = plain.Run(), b = hooked.Run();
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int e = 0; e < 2; ++e) EXPECT_EQ(a->epochs[e].train_loss, b->epochs[e].train_loss);
+  EXPECT_EQ(plain_net.FlatParameters().ToVector(), hooked_net.FlatParameters().ToVector());
+}
+
+TEST(Trainer, AShardTrainsOnItsShareOfTheEpoch) {
+  MnistDataset train(SyntheticDigits(40, 1)), valid(SyntheticDigits(10, 2));
+  TrainConfig c = SmallConfig("lenet5");
+  c.epochs = 1;
+  models::Lenet5 net(c.seed);
+  Trainer t(c, &net, &train, &valid);
+  ASSERT_TRUE(t.SetShard(1, 2).ok());
+  EXPECT_EQ(t.sampler().shard_size(), 20);
+  Recorder rec;
+  ASSERT_TRUE(t.Run(&rec).ok());
+  EXPECT_EQ(rec.batches, 2);  // 16 + 4 of its 20 examples
+  EXPECT_EQ(rec.last.num_batches, 2);
+  EXPECT_EQ(t.SetShard(2, 2).message(), "invalid shard: rank 2 of 2 (need 0 <= rank < world_size)");
 }
 
 TEST(Config, ValidationNamesFieldValueAndAllowed) {
