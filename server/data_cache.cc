@@ -3,18 +3,15 @@
 #include <iterator>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "engine/tasks/registry.h"
 
 namespace mt::server {
 
 absl::StatusOr<std::shared_ptr<const train::TaskData>> DataCache::Get(
     const train::TrainConfig& c) {
-  std::string key = absl::StrCat(c.task, "|", c.data_dir, "|", c.train_size, "|", c.valid_size);
-  if (c.task == "sst2") {
-    absl::StrAppend(&key, "|", c.min_count, "|", c.embeddings_path, "|", c.embedding_dim);
-    // Words missing from the embeddings file get seeded random vectors.
-    if (!c.embeddings_path.empty()) absl::StrAppend(&key, "|", c.seed);
-  }
+  const tasks::Task* task = tasks::FindTask(c.task);
+  if (task == nullptr) return tasks::GetTask(c.task).status();
+  const std::string key = task->DataKey(c);
   // Held while loading, so that two jobs wanting the same data load it once.
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = cache_.find(key); it != cache_.end()) {

@@ -12,6 +12,8 @@
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/models.h"
+#include "engine/tasks/registry.h"
+#include "engine/train/checkpoint.h"
 #include "engine/train/datasets.h"
 #include "engine/train/trainer.h"
 #include "server/checkpoint_meta.h"
@@ -121,6 +123,9 @@ absl::StatusOr<v1::PredictResponse> Inference::Predict(const std::string& job_id
   r.set_predicted_class(best);
   r.set_label(in->label);
   r.set_checkpoint_epoch(m->epoch);
+  if (const tasks::Task* task = tasks::FindTask(config.task)) {
+    for (const std::string& name : task->class_names()) r.add_class_names(name);
+  }
   return r;
 }
 
@@ -128,13 +133,7 @@ absl::StatusOr<std::string> Inference::Export(const std::string& job_id,
                                               const std::string& checkpoint) {
   absl::StatusOr<io::TensorFile> file = ReadCheckpoint(job_id, checkpoint);
   if (!file.ok()) return file.status();
-  io::TensorFile out;
-  for (auto& [name, t] : file->tensors) {
-    if (name.rfind("optim.", 0) != 0) out.tensors.emplace_back(name, t);
-  }
-  out.metadata = ModelMetadata(file->metadata);
-  out.metadata["format"] = "pt";
-  return io::EncodeSafetensors(out);
+  return io::EncodeSafetensors(train::ExportedModel(*file));
 }
 
 }  // namespace mt::server

@@ -1,7 +1,6 @@
-// Task-specific input preparation for inference, kept apart from everything else so that it can
-// move to the task registry (engine/tasks) in one piece: which tasks need a vocabulary from the
-// checkpoint, and how a held-out example by index, a PNG (mnist: 28x28, white ink on black) or
-// a sentence (sst2, encoded with the checkpoint's vocabulary) becomes the model's input tensor.
+// Inference input: a request's held-out index, PNG or sentence becomes the model's input tensor
+// through the job's task entry (engine/tasks); this file only decodes the PNG (to the size the
+// task takes) and hands over the checkpoint's vocabulary and the daemon's data cache.
 #ifndef MT_SERVER_INFERENCE_INPUT_H_
 #define MT_SERVER_INFERENCE_INPUT_H_
 

@@ -166,8 +166,13 @@ absl::Status LoadWeights(const io::TensorFile& file, models::Model* model) {
 
 absl::StatusOr<std::shared_ptr<data::Vocab>> CheckpointVocab(const io::TensorFile& file,
                                                              const std::string& path) {
-  auto it = file.metadata.find(kVocabKey);
-  if (it == file.metadata.end()) {
+  return CheckpointVocab(file.metadata, path);
+}
+
+absl::StatusOr<std::shared_ptr<data::Vocab>> CheckpointVocab(
+    const std::map<std::string, std::string>& metadata, const std::string& path) {
+  auto it = metadata.find(kVocabKey);
+  if (it == metadata.end()) {
     return absl::DataLossError(absl::StrCat(path, ": checkpoint lacks the vocabulary (",
                                             kVocabKey, " metadata)"));
   }

@@ -86,6 +86,8 @@ absl::Status LoadWeights(const io::TensorFile& file, models::Model* model);
 // damaged.
 absl::StatusOr<std::shared_ptr<data::Vocab>> CheckpointVocab(const io::TensorFile& file,
                                                              const std::string& path);
+absl::StatusOr<std::shared_ptr<data::Vocab>> CheckpointVocab(
+    const std::map<std::string, std::string>& metadata, const std::string& path);
 
 // One vocabulary as mt.vocab stores it: each token followed by a newline.
 std::string JoinVocab(const data::Vocab& vocab);
