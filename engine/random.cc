@@ -3,12 +3,13 @@
 #include <cmath>
 #include <sstream>
 
+#include "kernels/cpu/random.h"
+
 namespace mt {
 
 double Generator::Uniform() {
-  // 53 random bits → a double in [0, 1), independent of the standard library's distributions
-  // (whose algorithms differ between implementations).
-  return static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);
+  // The same draw as the dropout-mask kernel's, so masks made there continue this stream.
+  return kernels::cpu::Uniform01(engine_);
 }
 
 double Generator::Normal() {

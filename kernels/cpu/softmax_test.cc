@@ -65,8 +65,8 @@ TYPED_TEST(SoftmaxTest, ForwardMatchesReference) {
     std::vector<double> ref(log_ref.size());
     for (size_t i = 0; i < ref.size(); ++i) ref[i] = std::exp(log_ref[i]);
     std::vector<T> y(x.size()), log_y(x.size());
-    SoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, y.data());
-    LogSoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, log_y.data());
+    SoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, y.data());
+    LogSoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, log_y.data());
     ExpectAllClose(y, ref, 16 * Eps<T>(), 0, "softmax " + Describe(d));
     ExpectAllClose(log_y, log_ref, 16 * Eps<T>(), 16 * Eps<T>(), "log_softmax " + Describe(d));
   }
@@ -77,8 +77,8 @@ TYPED_TEST(SoftmaxTest, StableForHugeLogits) {
   // exp(1e4) overflows any float type; subtracting the max first keeps everything finite.
   const std::vector<T> x = {T(1e4), T(1e4 - 1), T(-1e4), T(1e4)};
   std::vector<T> y(4), log_y(4);
-  SoftmaxForward<T>(x.data(), 1, 4, 1, y.data());
-  LogSoftmaxForward<T>(x.data(), 1, 4, 1, log_y.data());
+  SoftmaxForward<T>(testing::Ctx(), x.data(), 1, 4, 1, y.data());
+  LogSoftmaxForward<T>(testing::Ctx(), x.data(), 1, 4, 1, log_y.data());
   const double e = std::exp(-1.0), s = 2 + e;
   ExpectAllClose(y, {1 / s, e / s, 0, 1 / s}, 8 * Eps<T>(), 0, "softmax");
   ExpectAllClose(log_y, {-std::log(s), -1 - std::log(s), -2e4 - std::log(s), -std::log(s)},
@@ -92,10 +92,11 @@ TYPED_TEST(SoftmaxTest, BackwardMatchesReference) {
     const auto x = RandomVector<T>(d.outer * d.n * d.inner, rng, -3, 3);
     const auto g = RandomVector<T>(x.size(), rng);
     std::vector<T> y(x.size()), log_y(x.size()), gi(x.size()), log_gi(x.size());
-    SoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, y.data());
-    LogSoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, log_y.data());
-    SoftmaxBackward<T>(y.data(), g.data(), d.outer, d.n, d.inner, gi.data());
-    LogSoftmaxBackward<T>(log_y.data(), g.data(), d.outer, d.n, d.inner, log_gi.data());
+    SoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, y.data());
+    LogSoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, log_y.data());
+    SoftmaxBackward<T>(testing::Ctx(), y.data(), g.data(), d.outer, d.n, d.inner, gi.data());
+    LogSoftmaxBackward<T>(testing::Ctx(), log_y.data(), g.data(), d.outer, d.n, d.inner,
+                          log_gi.data());
     // The Jacobian-vector products, written out: dy_j/dx_k = y_j (delta_jk - y_k) and
     // d(log y_j)/dx_k = delta_jk - y_k.
     std::vector<double> ref(x.size()), log_ref(x.size());
@@ -129,9 +130,9 @@ TEST(SoftmaxGradTest, BackwardMatchesFiniteDifferences) {
   for (bool log : {false, true}) {
     auto forward = [&](const std::vector<double>& in, std::vector<double>& out) {
       if (log) {
-        LogSoftmaxForward<double>(in.data(), d.outer, d.n, d.inner, out.data());
+        LogSoftmaxForward<double>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data());
       } else {
-        SoftmaxForward<double>(in.data(), d.outer, d.n, d.inner, out.data());
+        SoftmaxForward<double>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data());
       }
     };
     auto loss = [&](const std::vector<double>& in) {
@@ -144,9 +145,11 @@ TEST(SoftmaxGradTest, BackwardMatchesFiniteDifferences) {
     std::vector<double> y(x.size()), grad(x.size());
     forward(x, y);
     if (log) {
-      LogSoftmaxBackward<double>(y.data(), g.data(), d.outer, d.n, d.inner, grad.data());
+      LogSoftmaxBackward<double>(testing::Ctx(), y.data(), g.data(), d.outer, d.n, d.inner,
+                                 grad.data());
     } else {
-      SoftmaxBackward<double>(y.data(), g.data(), d.outer, d.n, d.inner, grad.data());
+      SoftmaxBackward<double>(testing::Ctx(), y.data(), g.data(), d.outer, d.n, d.inner,
+                              grad.data());
     }
     const double h = 1e-6;
     for (size_t i = 0; i < x.size(); ++i) {
