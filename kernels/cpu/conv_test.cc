@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -30,56 +31,6 @@ std::string Describe(const Conv2dShape& s) {
          " pad(t,b,l,r)=" + str(s.pad_top) + "," + str(s.pad_bottom) + "," + str(s.pad_left) +
          "," + str(s.pad_right);
 }
-
-// The three convolution sums written straight from the definition
-//   out[b,o,y,x] = bias[o] + sum_{c,i,j} in[b,c,y*sh+i-pt, x*sw+j-pl] * w[o,c,i,j]
-// in double, along with sum |term| per output element for the tolerance.
-template <typename T>
-struct Reference {
-  std::vector<double> out, out_mag, grad_input, grad_input_mag, grad_weight, grad_weight_mag,
-      grad_bias;
-
-  Reference(const Conv2dShape& s, const std::vector<T>& in, const std::vector<T>& w,
-            const std::vector<T>& bias, const std::vector<T>& g) {
-    const int64_t oh = s.out_h(), ow = s.out_w();
-    out.assign(s.batch * s.out_channels * oh * ow, 0);
-    out_mag = out;
-    grad_input.assign(in.size(), 0);
-    grad_input_mag = grad_input;
-    grad_weight.assign(w.size(), 0);
-    grad_weight_mag = grad_weight;
-    grad_bias.assign(s.out_channels, 0);
-    for (int64_t b = 0; b < s.batch; ++b) {
-      for (int64_t o = 0; o < s.out_channels; ++o) {
-        for (int64_t y = 0; y < oh; ++y) {
-          for (int64_t x = 0; x < ow; ++x) {
-            const int64_t oi = ((b * s.out_channels + o) * oh + y) * ow + x;
-            out[oi] = bias.empty() ? 0 : bias[o];
-            out_mag[oi] = std::abs(out[oi]);
-            grad_bias[o] += g[oi];
-            for (int64_t c = 0; c < s.in_channels; ++c) {
-              for (int64_t i = 0; i < s.kernel_h; ++i) {
-                for (int64_t j = 0; j < s.kernel_w; ++j) {
-                  const int64_t iy = y * s.stride_h + i - s.pad_top;
-                  const int64_t ix = x * s.stride_w + j - s.pad_left;
-                  if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-                  const int64_t ii = ((b * s.in_channels + c) * s.in_h + iy) * s.in_w + ix;
-                  const int64_t wi = ((o * s.in_channels + c) * s.kernel_h + i) * s.kernel_w + j;
-                  out[oi] += double(in[ii]) * w[wi];
-                  out_mag[oi] += std::abs(double(in[ii]) * w[wi]);
-                  grad_input[ii] += double(g[oi]) * w[wi];
-                  grad_input_mag[ii] += std::abs(double(g[oi]) * w[wi]);
-                  grad_weight[wi] += double(g[oi]) * in[ii];
-                  grad_weight_mag[wi] += std::abs(double(g[oi]) * in[ii]);
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-};
 
 // |got - expected| <= c * eps * (terms + 2) * sum|term|, the bound of a dot product.
 template <typename T>
@@ -105,7 +56,7 @@ void CheckConv(const Conv2dShape& s, std::mt19937_64& rng, bool with_bias = true
   const auto w = RandomVector<T>(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w, rng);
   const auto bias = with_bias ? RandomVector<T>(s.out_channels, rng) : std::vector<T>();
   const auto g = RandomVector<T>(s.batch * s.out_channels * oh * ow, rng);
-  const Reference<T> ref(s, in, w, bias, g);
+  const reference::Conv2dResult ref = reference::Conv2d(s, in, w, bias, g);
   const T nan = std::numeric_limits<T>::quiet_NaN();
   // Outputs start as NaN: every kernel must overwrite all of its output.
   std::vector<T> out(ref.out.size(), nan), gi(in.size(), nan), gw(w.size(), nan),

@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -88,38 +89,6 @@ void ForEachIndex(const std::vector<int64_t>& shape, F f) {
   }
 }
 
-double UnaryRef(UnaryOp op, double x) {
-  switch (op) {
-    case UnaryOp::kCopy: return x;
-    case UnaryOp::kNeg: return -x;
-    case UnaryOp::kExp: return std::exp(x);
-    case UnaryOp::kLog: return std::log(x);
-    case UnaryOp::kRelu: return x > 0 ? x : 0;
-    case UnaryOp::kSigmoid: return 1 / (1 + std::exp(-x));
-    case UnaryOp::kSoftplus: return std::log(1 + std::exp(x));
-    case UnaryOp::kTanh: return std::tanh(x);
-    case UnaryOp::kSqrt: return std::sqrt(x);
-    case UnaryOp::kAbs: return std::abs(x);
-  }
-  return 0;
-}
-
-double BinaryRef(BinaryOp op, double a, double b) {
-  switch (op) {
-    case BinaryOp::kAdd: return a + b;
-    case BinaryOp::kSub: return a - b;
-    case BinaryOp::kMul: return a * b;
-    case BinaryOp::kDiv: return a / b;
-    case BinaryOp::kLt: return a < b ? 1 : 0;
-    case BinaryOp::kEq: return a == b ? 1 : 0;
-    case BinaryOp::kGt: return a > b ? 1 : 0;
-    case BinaryOp::kMaximum: return a > b ? a : b;
-    case BinaryOp::kReluBackward: return b > 0 ? a : 0;
-    case BinaryOp::kPow: return std::pow(a, b);
-  }
-  return 0;
-}
-
 const UnaryOp kUnaryOps[] = {UnaryOp::kCopy,    UnaryOp::kNeg,      UnaryOp::kExp,
                              UnaryOp::kLog,     UnaryOp::kRelu,     UnaryOp::kSigmoid,
                              UnaryOp::kSoftplus, UnaryOp::kTanh,    UnaryOp::kSqrt,
@@ -144,7 +113,7 @@ void CheckUnary(UnaryOp op, const std::vector<int64_t>& shape, std::mt19937_64& 
            in.strides.data(), out.data());
   std::vector<double> ref(n);
   ForEachIndex(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
-    ref[i] = UnaryRef(op, in.At(idx));
+    ref[i] = reference::Unary(op, in.At(idx));
   });
   ExpectAllClose(out, ref, 8 * Eps<T>(), 8 * Eps<T>(),
                  "unary op " + std::to_string(static_cast<int>(op)) + " shape " +
@@ -165,7 +134,7 @@ void CheckBinary(BinaryOp op, const std::vector<int64_t>& shape, std::mt19937_64
             a.strides.data(), b.storage.data(), b.strides.data(), out.data());
   std::vector<double> ref(n);
   ForEachIndex(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
-    ref[i] = BinaryRef(op, a.At(idx), b.At(idx));
+    ref[i] = reference::Binary(op, a.At(idx), b.At(idx));
   });
   ExpectAllClose(out, ref, 8 * Eps<T>(), 8 * Eps<T>(),
                  "binary op " + std::to_string(static_cast<int>(op)) + " shape " +

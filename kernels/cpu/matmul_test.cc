@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -69,8 +70,9 @@ void CheckGemm(const Case& c, std::mt19937_64& rng) {
   const std::vector<T> before = out;
   Gemm<T>(testing::Ctx(), c.trans_a, c.trans_b, c.m, c.n, c.k, T(c.alpha), a.data(), c.lda,
           b.data(), c.ldb, T(c.beta), out.data(), c.ldc);
-  auto a_at = [&](int64_t i, int64_t p) { return c.trans_a ? a[p * c.lda + i] : a[i * c.lda + p]; };
-  auto b_at = [&](int64_t p, int64_t j) { return c.trans_b ? b[j * c.ldb + p] : b[p * c.ldb + j]; };
+  const reference::GemmResult ref =
+      reference::Gemm(c.trans_a, c.trans_b, c.m, c.n, c.k, c.alpha, a.data(), c.lda, b.data(),
+                      c.ldb, c.beta, before.data(), c.ldc);
   int failures = 0;
   for (int64_t i = 0; i < c.m; ++i) {
     for (int64_t j = 0; j < c.ldc; ++j) {
@@ -79,15 +81,8 @@ void CheckGemm(const Case& c, std::mt19937_64& rng) {
         if (got != sentinel && ++failures <= 5) ADD_FAILURE() << c.Describe() << " wrote padding";
         continue;
       }
-      double dot = 0, mag = 0;
-      for (int64_t p = 0; p < c.k; ++p) {
-        dot += double(a_at(i, p)) * double(b_at(p, j));
-        mag += std::abs(double(a_at(i, p)) * double(b_at(p, j)));
-      }
-      const double old = c.beta == 0 ? 0 : double(before[i * c.ldc + j]);
-      const double expected = c.alpha * dot + c.beta * old;
-      const double tol = 4 * (c.k + 2) * Eps<T>() * (std::abs(c.alpha) * mag + std::abs(c.beta * old)) +
-                         1e-30;
+      const double expected = ref.c[i * c.n + j];
+      const double tol = 4 * (c.k + 2) * Eps<T>() * ref.magnitude[i * c.n + j] + 1e-30;
       if (!(std::abs(got - expected) <= tol) && ++failures <= 5) {
         ADD_FAILURE() << c.Describe() << " C[" << i << "," << j << "] = " << got << ", expected "
                       << expected;

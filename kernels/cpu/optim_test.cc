@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -108,15 +109,9 @@ TYPED_TEST(OptimTest, LargeBuffersMatchScalarRecurrence) {
                step == 1);
     AdamStep<T>(testing::Ctx(), n, pa.data(), g.data(), m.data(), v.data(), T(0.01), T(0.9),
                 T(0.99), T(1e-6), T(0.0), step);
-    for (int64_t i = 0; i < n; ++i) {
-      const double gs = g[i] + 0.001 * rp[i];
-      rbuf[i] = step == 1 ? gs : 0.8 * rbuf[i] + gs;
-      rp[i] -= 0.05 * rbuf[i];
-      rm[i] = 0.9 * rm[i] + 0.1 * g[i];
-      rv[i] = 0.99 * rv[i] + 0.01 * double(g[i]) * g[i];
-      rpa[i] -= 0.01 * (rm[i] / (1 - std::pow(0.9, step))) /
-                (std::sqrt(rv[i] / (1 - std::pow(0.99, step))) + 1e-6);
-    }
+    const std::vector<double> gd(g.begin(), g.end());
+    reference::SgdStep(rp, gd, rbuf, 0.05, 0.8, 0.001, step == 1);
+    reference::AdamStep(rpa, gd, rm, rv, 0.01, 0.9, 0.99, 1e-6, 0.0, step);
   }
   testing::ExpectAllClose(p, rp, 1e-5, 1e-5, "sgd");
   testing::ExpectAllClose(pa, rpa, 1e-4, 1e-5, "adam");

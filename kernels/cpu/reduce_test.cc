@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -49,12 +50,7 @@ TYPED_TEST(ReduceTest, SumDimMatchesReference) {
     const auto in = RandomVector<T>(d.outer * d.n * d.inner, rng);
     std::vector<T> out(d.outer * d.inner);
     SumDim<T>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data());
-    std::vector<double> ref(d.outer * d.inner, 0.0);
-    for (int64_t o = 0; o < d.outer; ++o) {
-      for (int64_t j = 0; j < d.n; ++j) {
-        for (int64_t i = 0; i < d.inner; ++i) ref[o * d.inner + i] += in[(o * d.n + j) * d.inner + i];
-      }
-    }
+    const std::vector<double> ref = reference::SumDim(in, d.outer, d.n, d.inner);
     // Accumulated in double, so only the final rounding to T (plus slack for the magnitude
     // of the cancelled terms) separates it from the reference.
     testing::ExpectAllClose(out, ref, 2 * Eps<T>(), 1e-12 * d.n, "SumDim " + Describe(d));
@@ -94,19 +90,15 @@ TYPED_TEST(ReduceTest, MaxDimMatchesReferenceWithTies) {
     std::vector<T> out(d.outer * d.inner);
     std::vector<int64_t> arg(d.outer * d.inner, -7);
     MaxDim<T>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data(), arg.data());
+    std::vector<double> best;
+    std::vector<int64_t> best_j;
+    reference::MaxDim(in, d.outer, d.n, d.inner, &best, &best_j);
     for (int64_t o = 0; o < d.outer; ++o) {
       for (int64_t i = 0; i < d.inner; ++i) {
-        T best = in[o * d.n * d.inner + i];
-        int64_t best_j = 0;
-        for (int64_t j = 1; j < d.n; ++j) {
-          const T v = in[(o * d.n + j) * d.inner + i];
-          if (v > best) {
-            best = v;
-            best_j = j;
-          }
-        }
-        ASSERT_EQ(out[o * d.inner + i], best) << Describe(d) << " o=" << o << " i=" << i;
-        ASSERT_EQ(arg[o * d.inner + i], best_j) << Describe(d) << " o=" << o << " i=" << i;
+        ASSERT_EQ(double(out[o * d.inner + i]), best[o * d.inner + i])
+            << Describe(d) << " o=" << o << " i=" << i;
+        ASSERT_EQ(arg[o * d.inner + i], best_j[o * d.inner + i])
+            << Describe(d) << " o=" << o << " i=" << i;
       }
     }
     // A null argmax is allowed and gives the same maxima.
@@ -155,13 +147,10 @@ TYPED_TEST(ReduceTest, MaxDimBackwardScattersToArgmax) {
     std::vector<T> grad_in(d.outer * d.n * d.inner, std::numeric_limits<T>::quiet_NaN());
     MaxDimBackward<T>(testing::Ctx(), grad_out.data(), arg.data(), d.outer, d.n, d.inner,
                       grad_in.data());
-    for (int64_t o = 0; o < d.outer; ++o) {
-      for (int64_t j = 0; j < d.n; ++j) {
-        for (int64_t i = 0; i < d.inner; ++i) {
-          const T expected = arg[o * d.inner + i] == j ? grad_out[o * d.inner + i] : T(0);
-          ASSERT_EQ(grad_in[(o * d.n + j) * d.inner + i], expected) << Describe(d);
-        }
-      }
+    const std::vector<double> expected =
+        reference::MaxDimBackward(grad_out, arg, d.outer, d.n, d.inner);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      ASSERT_EQ(double(grad_in[i]), expected[i]) << Describe(d) << " element " << i;
     }
   }
 }

@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -39,29 +40,12 @@ std::string Describe(const Dims& d) {
          std::to_string(d.inner) + ")";
 }
 
-// Reference log-softmax in double: log-sum-exp with the max subtracted.
-template <typename T>
-std::vector<double> LogSoftmaxRef(const std::vector<T>& x, const Dims& d) {
-  std::vector<double> y(x.size());
-  for (int64_t o = 0; o < d.outer; ++o) {
-    for (int64_t i = 0; i < d.inner; ++i) {
-      auto at = [&](int64_t j) { return (o * d.n + j) * d.inner + i; };
-      double m = x[at(0)];
-      for (int64_t j = 1; j < d.n; ++j) m = std::max<double>(m, x[at(j)]);
-      double s = 0;
-      for (int64_t j = 0; j < d.n; ++j) s += std::exp(x[at(j)] - m);
-      for (int64_t j = 0; j < d.n; ++j) y[at(j)] = x[at(j)] - m - std::log(s);
-    }
-  }
-  return y;
-}
-
 TYPED_TEST(SoftmaxTest, ForwardMatchesReference) {
   using T = TypeParam;
   std::mt19937_64 rng(20);
   for (const Dims& d : TestDims(rng)) {
     const auto x = RandomVector<T>(d.outer * d.n * d.inner, rng, -5, 5);
-    const std::vector<double> log_ref = LogSoftmaxRef(x, d);
+    const std::vector<double> log_ref = reference::LogSoftmax(x, d.outer, d.n, d.inner);
     std::vector<double> ref(log_ref.size());
     for (size_t i = 0; i < ref.size(); ++i) ref[i] = std::exp(log_ref[i]);
     std::vector<T> y(x.size()), log_y(x.size());
@@ -97,24 +81,10 @@ TYPED_TEST(SoftmaxTest, BackwardMatchesReference) {
     SoftmaxBackward<T>(testing::Ctx(), y.data(), g.data(), d.outer, d.n, d.inner, gi.data());
     LogSoftmaxBackward<T>(testing::Ctx(), log_y.data(), g.data(), d.outer, d.n, d.inner,
                           log_gi.data());
-    // The Jacobian-vector products, written out: dy_j/dx_k = y_j (delta_jk - y_k) and
-    // d(log y_j)/dx_k = delta_jk - y_k.
-    std::vector<double> ref(x.size()), log_ref(x.size());
-    for (int64_t o = 0; o < d.outer; ++o) {
-      for (int64_t i = 0; i < d.inner; ++i) {
-        auto at = [&](int64_t j) { return (o * d.n + j) * d.inner + i; };
-        for (int64_t k = 0; k < d.n; ++k) {
-          double acc = 0, log_acc = 0;
-          for (int64_t j = 0; j < d.n; ++j) {
-            const double delta = j == k ? 1 : 0;
-            acc += g[at(j)] * double(y[at(j)]) * (delta - y[at(k)]);
-            log_acc += g[at(j)] * (delta - std::exp(double(log_y[at(k)])));
-          }
-          ref[at(k)] = acc;
-          log_ref[at(k)] = log_acc;
-        }
-      }
-    }
+    // The Jacobian-vector products, written out.
+    const std::vector<double> ref = reference::SoftmaxBackward(y, g, d.outer, d.n, d.inner);
+    const std::vector<double> log_ref =
+        reference::LogSoftmaxBackward(log_y, g, d.outer, d.n, d.inner);
     const double atol = 32 * Eps<T>() * std::sqrt(double(d.n));
     ExpectAllClose(gi, ref, 32 * Eps<T>(), atol, "softmax backward " + Describe(d));
     ExpectAllClose(log_gi, log_ref, 32 * Eps<T>(), atol, "log_softmax backward " + Describe(d));
