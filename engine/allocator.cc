@@ -29,8 +29,13 @@ CachingAllocator::~CachingAllocator() {
 }
 
 size_t CachingAllocator::BucketSize(size_t nbytes) {
-  size_t rounded = ((nbytes + 63) / 64) * 64;
-  return rounded == 0 ? 64 : rounded;
+  // Up to 4 KiB: whole cache lines. Above: four classes per power of two (at most 25% slack),
+  // so that requests whose sizes vary a little from step to step (sentences of different
+  // lengths) share blocks instead of each size hoarding its own.
+  if (nbytes <= 4096) return nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64;
+  int log2 = 63 - __builtin_clzll(static_cast<unsigned long long>(nbytes));
+  const size_t step = size_t{1} << (log2 - 2);
+  return (nbytes + step - 1) / step * step;
 }
 
 void* CachingAllocator::Allocate(size_t nbytes) {
@@ -103,7 +108,7 @@ CachingAllocatorStats CachingAllocator::stats() const {
 namespace {
 // Enough for the activations and gradients of a few concurrent training jobs of the model
 // sizes this service trains; beyond it, frees go back to the system.
-constexpr size_t kCpuCacheBytes = size_t{1} << 30;
+constexpr size_t kCpuCacheBytes = size_t{256} << 20;
 
 using AllocatorTable = std::array<std::atomic<Allocator*>, kMaxDeviceTypes>;
 

@@ -46,8 +46,8 @@ struct CachingAllocatorStats {
   int64_t in_use_bytes = 0;         // bytes handed out and not yet freed (rounded sizes)
 };
 
-// Keeps freed blocks, bucketed by size rounded up to 64 bytes, for reuse by the next request
-// of the same bucket. Holds at most max_cached_bytes; a free that would exceed it goes straight
+// Keeps freed blocks, bucketed by size class (64-byte steps up to 4 KiB, then four classes per
+// power of two), for reuse by the next request of the same class. Holds at most max_cached_bytes; a free that would exceed it goes straight
 // to the underlying allocator. Thread-safe.
 class CachingAllocator : public Allocator {
  public:

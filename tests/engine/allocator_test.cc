@@ -55,6 +55,22 @@ TEST(CachingAllocator, ReusesFreedBlocksOfTheSameBucket) {
   EXPECT_EQ(raw->frees, 2);
 }
 
+TEST(CachingAllocator, SizeClasses) {
+  EXPECT_EQ(CachingAllocator::BucketSize(0), 64u);
+  EXPECT_EQ(CachingAllocator::BucketSize(1), 64u);
+  EXPECT_EQ(CachingAllocator::BucketSize(4096), 4096u);
+  // Above 4 KiB, four classes per power of two: 4097..5120 share one block size.
+  EXPECT_EQ(CachingAllocator::BucketSize(4097), 5120u);
+  EXPECT_EQ(CachingAllocator::BucketSize(5120), 5120u);
+  EXPECT_EQ(CachingAllocator::BucketSize(5121), 6144u);
+  EXPECT_EQ(CachingAllocator::BucketSize(size_t{1} << 20), size_t{1} << 20);
+  EXPECT_EQ(CachingAllocator::BucketSize((size_t{1} << 20) + 1), (size_t{5} << 18));
+  for (size_t n : {size_t{4097}, size_t{100000}, size_t{123456789}}) {
+    EXPECT_GE(CachingAllocator::BucketSize(n), n);
+    EXPECT_LE(CachingAllocator::BucketSize(n), n + n / 4 + 1);  // at most 25% slack
+  }
+}
+
 TEST(CachingAllocator, CacheIsBounded) {
   auto backend = std::make_unique<FlakyAllocator>();
   FlakyAllocator* raw = backend.get();
