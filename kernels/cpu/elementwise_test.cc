@@ -343,5 +343,39 @@ TEST(StridedCopyTest, TransposeExact) {
   EXPECT_EQ(out, (std::vector<int64_t>{1, 4, 2, 5, 3, 6}));
 }
 
+TEST(CastTest, ConvertsThroughDoubleFromAStridedView) {
+  // (2, 3) read as its (3, 2) transpose.
+  const int64_t shape[] = {3, 2};
+  const int64_t strides[] = {1, 3};
+  const std::vector<float> f = {1.5f, -2.75f, 3.0f, -0.5f, 1e10f, 7.25f};
+  std::vector<int64_t> as_int(6);
+  Cast<float, int64_t>(testing::Ctx(), 2, shape, f.data(), strides, as_int.data());
+  EXPECT_EQ(as_int, (std::vector<int64_t>{1, 0, -2, 10000000000, 3, 7}));  // truncation
+  std::vector<double> as_double(6);
+  Cast<float, double>(testing::Ctx(), 2, shape, f.data(), strides, as_double.data());
+  EXPECT_EQ(as_double, (std::vector<double>{1.5, -0.5, -2.75, 1e10f, 3.0, 7.25}));
+  // int64 -> float32 rounds once through double, as a value read out and written back would.
+  const std::vector<int64_t> big = {(int64_t{1} << 53) + 1, -3};
+  const int64_t n[] = {2};
+  const int64_t unit[] = {1};
+  std::vector<float> back(2);
+  Cast<int64_t, float>(testing::Ctx(), 1, n, big.data(), unit, back.data());
+  EXPECT_EQ(back[0], static_cast<float>(static_cast<double>(big[0])));
+  EXPECT_EQ(back[1], -3.0f);
+}
+
+TEST(CopyIntoSliceTest, WritesOnlyTheSlice) {
+  // dst (2, 4, 2), src (2, 2, 2) into rows [1, 3) of the middle dim.
+  std::vector<int32_t> dst(16, -1);
+  const std::vector<int32_t> src = {1, 2, 3, 4, 5, 6, 7, 8};
+  CopyIntoSlice(testing::Ctx(), sizeof(int32_t), 2, 4, 2, 1, 2, src.data(), dst.data());
+  EXPECT_EQ(dst, (std::vector<int32_t>{-1, -1, 1, 2, 3, 4, -1, -1,  //
+                                       -1, -1, 5, 6, 7, 8, -1, -1}));
+  const std::vector<double> ref =
+      reference::CopyIntoSlice(std::vector<int32_t>(16, -1), src, 2, 4, 2, 1, 2);
+  EXPECT_EQ(std::vector<double>(dst.begin(), dst.end()), ref);
+  CopyIntoSlice(testing::Ctx(), sizeof(int32_t), 2, 4, 2, 4, 0, nullptr, dst.data());  // empty
+}
+
 }  // namespace
 }  // namespace mt::kernels::cpu
