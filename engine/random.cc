@@ -48,16 +48,18 @@ absl::Status Generator::SetState(const std::string& state) {
   return absl::OkStatus();
 }
 
-Tensor RandUniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype) {
+Tensor RandUniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype,
+                   Device device) {
   std::vector<double> v(NumElements(shape));
   for (double& x : v) x = gen.Uniform(lo, hi);
-  return Tensor::FromVector(v, shape, dtype);
+  return Tensor::FromVector(v, shape, dtype, device);
 }
 
-Tensor RandNormal(const Shape& shape, double mean, double std, Generator& gen, DType dtype) {
+Tensor RandNormal(const Shape& shape, double mean, double std, Generator& gen, DType dtype,
+                  Device device) {
   std::vector<double> v(NumElements(shape));
   for (double& x : v) x = mean + std * gen.Normal();
-  return Tensor::FromVector(v, shape, dtype);
+  return Tensor::FromVector(v, shape, dtype, device);
 }
 
 }  // namespace mt
