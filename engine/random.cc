@@ -3,13 +3,13 @@
 #include <cmath>
 #include <sstream>
 
-#include "kernels/cpu/random.h"
+#include "kernels/random_bits.h"
 
 namespace mt {
 
 double Generator::Uniform() {
   // The same draw as the dropout-mask kernel's, so masks made there continue this stream.
-  return kernels::cpu::Uniform01(engine_);
+  return kernels::Uniform01(engine_);
 }
 
 double Generator::Normal() {

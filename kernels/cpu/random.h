@@ -6,14 +6,11 @@
 #include <random>
 
 #include "kernels/context.h"
+#include "kernels/random_bits.h"
 
 namespace mt::kernels::cpu {
 
-// Uniform in [0, 1) from the top 53 bits of one draw: independent of the standard library's
-// distributions, whose algorithms differ between implementations.
-inline double Uniform01(std::mt19937_64& engine) {
-  return static_cast<double>(engine() >> 11) * (1.0 / 9007199254740992.0);
-}
+using ::mt::kernels::Uniform01;
 
 // Inverted-dropout mask: mask[i] = Uniform01() < keep ? scale : 0, drawn in index order, one
 // draw per element (serial: the stream order is part of the result).  mask: (n)
