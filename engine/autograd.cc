@@ -96,7 +96,7 @@ void RunBackward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   } else {
     MT_CHECK(root.numel() == 1, "Backward() without a seed needs a one-element output (a loss); "
              "this output has shape ", ShapeToString(root.shape()), ": pass a seed gradient");
-    grad_root = Tensor::Ones(root.shape(), root.dtype());
+    grad_root = Tensor::Ones(root.shape(), root.dtype(), root.device());
   }
 
   NoGradGuard no_grad;

@@ -31,7 +31,7 @@ GradcheckResult Gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   }
   Generator gen(options.seed);
   // A random projection makes every output element matter with a distinct weight.
-  Tensor r = RandUniform(out.shape(), -1.0, 1.0, gen, DType::kFloat64);
+  Tensor r = RandUniform(out.shape(), -1.0, 1.0, gen, DType::kFloat64, out.device());
   auto loss = [&](const std::vector<Tensor>& xs) { return Sum(Mul(f(xs), r)); };
   if (!out.requires_grad()) {
     result.status = absl::InvalidArgumentError(

@@ -1,12 +1,11 @@
 // Elementwise ops with numpy broadcasting, and their derivative rules.
 #include "engine/ops_internal.h"
-#include "kernels/cpu/elementwise.h"
 
 namespace mt {
 namespace {
 
-using kernels::cpu::BinaryOp;
-using kernels::cpu::UnaryOp;
+using kernels::BinaryOp;
+using kernels::UnaryOp;
 
 // Strides of x seen as `out_shape` (right-aligned; 0 where x is broadcast).
 Shape BroadcastStrides(const Tensor& x, const Shape& out_shape) {
@@ -24,29 +23,25 @@ Tensor BinaryRaw(BinaryOp op, const Tensor& a, const Tensor& b, const char* name
   CheckFloating(a, name);
   Shape shape = BroadcastShapes(a.shape(), b.shape());
   Shape sa = BroadcastStrides(a, shape), sb = BroadcastStrides(b, shape);
-  Tensor out = Tensor::Empty(shape, a.dtype());
+  Tensor out = Tensor::Empty(shape, a.dtype(), a.device());
   if (out.numel() == 0) return out;
-  internal::DispatchFloat(a.dtype(), name, [&](auto t) {
-    using T = decltype(t);
-    kernels::cpu::Binary<T>(op, static_cast<int>(shape.size()), shape.data(), a.data<T>(),
-                            sa.data(), b.data<T>(), sb.data(), out.data<T>());
-  });
+  dispatch::Run<dispatch::BinaryKernel>(a.device(), a.dtype(), op, static_cast<int>(shape.size()),
+                                        shape.data(), a.raw_data(), sa.data(), b.raw_data(),
+                                        sb.data(), out.raw_data());
   return out;
 }
 
 Tensor UnaryRaw(UnaryOp op, const Tensor& x, const char* name) {
   CheckFloating(x, name);
-  Tensor out = Tensor::Empty(x.shape(), x.dtype());
+  Tensor out = Tensor::Empty(x.shape(), x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  internal::DispatchFloat(x.dtype(), name, [&](auto t) {
-    using T = decltype(t);
-    kernels::cpu::Unary<T>(op, static_cast<int>(x.dim()), x.shape().data(), x.data<T>(),
-                           x.strides().data(), out.data<T>());
-  });
+  dispatch::Run<dispatch::UnaryKernel>(x.device(), x.dtype(), op, static_cast<int>(x.dim()),
+                                       x.shape().data(), x.raw_data(), x.strides().data(),
+                                       out.raw_data());
   return out;
 }
 
-Tensor ScalarLike(const Tensor& x, double v) { return Tensor::Scalar(v, x.dtype()); }
+Tensor ScalarLike(const Tensor& x, double v) { return Tensor::Scalar(v, x.dtype(), x.device()); }
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/autograd.h"
+#include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
 
@@ -25,6 +26,16 @@ decltype(auto) DispatchFloat(DType dtype, const char* op, F&& f) {
 
 // Dense row-major data for a kernel, outside the autograd graph (x itself when already dense).
 Tensor Dense(const Tensor& x);
+
+// A dense copy of x's layout on x's device (no graph), through the dispatched strided copy.
+void StridedCopyInto(const Tensor& x, const Tensor& out);
+
+// Checks that a and b live on one device (op names the caller); for ops whose operands differ
+// in dtype (ids, targets), where CheckSameKind does not apply.
+inline void CheckSameDevice(const Tensor& a, const Tensor& b, const char* op) {
+  MT_CHECK(a.device() == b.device(), op, ": tensors are on different devices (",
+           a.device().ToString(), " vs ", b.device().ToString(), "); move one with To()");
+}
 
 // Normalises a possibly negative dim for a tensor with ndim dims (op names the caller).
 int64_t WrapDim(int64_t dim, int64_t ndim, const char* op);

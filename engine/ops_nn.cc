@@ -1,13 +1,9 @@
 // Convolution, pooling, softmax, dropout, losses and embeddings.
 #include "engine/ops_internal.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cpu/embedding.h"
-#include "kernels/cpu/softmax.h"
 
 namespace mt {
 
 using internal::Dense;
-using internal::DispatchFloat;
 using internal::SplitAt;
 using internal::WrapDim;
 
@@ -32,7 +28,7 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
   MT_CHECK(o.pad_top >= 0 && o.pad_bottom >= 0 && o.pad_left >= 0 && o.pad_right >= 0,
            "Conv2d: paddings must be >= 0, got top ", o.pad_top, " bottom ", o.pad_bottom,
            " left ", o.pad_left, " right ", o.pad_right);
-  kernels::cpu::Conv2dShape s;
+  kernels::Conv2dShape s;
   s.batch = input.size(0);
   s.in_channels = input.size(1);
   s.in_h = input.size(2);
@@ -53,13 +49,13 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
            "; pad more or use a smaller kernel");
   Tensor in_d = Dense(input).Detach(), w_d = Dense(weight).Detach();
   Tensor b_d = bias.defined() ? Dense(bias).Detach() : Tensor();
-  Tensor out = Tensor::Empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, input.dtype());
+  const Device device = input.device();
+  Tensor out =
+      Tensor::Empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, input.dtype(), device);
   if (out.numel() > 0) {
-    DispatchFloat(input.dtype(), "Conv2d", [&](auto t) {
-      using T = decltype(t);
-      kernels::cpu::Conv2dForward<T>(s, in_d.data<T>(), w_d.data<T>(),
-                                     b_d.defined() ? b_d.data<T>() : nullptr, out.data<T>());
-    });
+    dispatch::Run<dispatch::Conv2dForwardKernel>(
+        device, input.dtype(), s, in_d.raw_data(), w_d.raw_data(),
+        b_d.defined() ? b_d.raw_data() : nullptr, out.raw_data());
   }
   bool need_in = autograd::NeedsGrad(input);
   bool need_w = autograd::NeedsGrad(weight) || autograd::NeedsGrad(bias);
@@ -67,19 +63,19 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
   return autograd::Record(out, {input, weight, bias}, "Conv2d", [=](const Tensor& g) {
     Tensor gd = Dense(g);
     Tensor g_in, g_w, g_b;
-    DispatchFloat(gd.dtype(), "Conv2dBackward", [&](auto t) {
-      using T = decltype(t);
-      if (need_in) {
-        g_in = Tensor::Empty(in_d.shape(), in_d.dtype());
-        kernels::cpu::Conv2dBackwardInput<T>(s, gd.data<T>(), w_d.data<T>(), g_in.data<T>());
-      }
-      if (need_w) {
-        g_w = Tensor::Empty(w_d.shape(), w_d.dtype());
-        if (has_bias) g_b = Tensor::Empty({s.out_channels}, w_d.dtype());
-        kernels::cpu::Conv2dBackwardWeight<T>(s, gd.data<T>(), in_d.data<T>(), g_w.data<T>(),
-                                              has_bias ? g_b.data<T>() : nullptr);
-      }
-    });
+    CheckFloating(gd, "Conv2dBackward");
+    if (need_in) {
+      g_in = Tensor::Empty(in_d.shape(), in_d.dtype(), device);
+      dispatch::Run<dispatch::Conv2dBackwardInputKernel>(device, gd.dtype(), s, gd.raw_data(),
+                                                         w_d.raw_data(), g_in.raw_data());
+    }
+    if (need_w) {
+      g_w = Tensor::Empty(w_d.shape(), w_d.dtype(), device);
+      if (has_bias) g_b = Tensor::Empty({s.out_channels}, w_d.dtype(), device);
+      dispatch::Run<dispatch::Conv2dBackwardWeightKernel>(device, gd.dtype(), s, gd.raw_data(),
+                                                          in_d.raw_data(), g_w.raw_data(),
+                                                          has_bias ? g_b.raw_data() : nullptr);
+    }
     return std::vector<Tensor>{g_in, g_w, g_b};
   });
 }
@@ -127,31 +123,20 @@ Tensor SoftmaxImpl(const Tensor& x, int64_t dim, const char* name) {
   int64_t d = WrapDim(dim, x.dim(), name);
   auto [outer, n, inner] = SplitAt(x.shape(), d);
   Tensor xd = Dense(x);
-  Tensor out = Tensor::Empty(x.shape(), x.dtype());
+  Tensor out = Tensor::Empty(x.shape(), x.dtype(), x.device());
   if (out.numel() > 0) {
-    DispatchFloat(x.dtype(), name, [&](auto t) {
-      using T = decltype(t);
-      if (kLog) {
-        kernels::cpu::LogSoftmaxForward<T>(xd.data<T>(), outer, n, inner, out.data<T>());
-      } else {
-        kernels::cpu::SoftmaxForward<T>(xd.data<T>(), outer, n, inner, out.data<T>());
-      }
-    });
+    dispatch::Run<dispatch::SoftmaxForwardKernel>(x.device(), x.dtype(), kLog, xd.raw_data(), outer,
+                                                  n, inner, out.raw_data());
   }
   Tensor y = out.Detach();
   return autograd::Record(out, {x}, name, [=](const Tensor& g) {
     Tensor gd = Dense(g);
-    Tensor gin = Tensor::Empty(y.shape(), y.dtype());
-    DispatchFloat(y.dtype(), name, [&](auto t) {
-      using T = decltype(t);
-      if (kLog) {
-        kernels::cpu::LogSoftmaxBackward<T>(y.data<T>(), gd.data<T>(), outer, n, inner,
-                                            gin.data<T>());
-      } else {
-        kernels::cpu::SoftmaxBackward<T>(y.data<T>(), gd.data<T>(), outer, n, inner,
-                                         gin.data<T>());
-      }
-    });
+    Tensor gin = Tensor::Empty(y.shape(), y.dtype(), y.device());
+    if (gin.numel() > 0) {
+      dispatch::Run<dispatch::SoftmaxBackwardKernel>(y.device(), y.dtype(), kLog, y.raw_data(),
+                                                     gd.raw_data(), outer, n, inner,
+                                                     gin.raw_data());
+    }
     return std::vector<Tensor>{gin};
   });
 }
@@ -166,11 +151,14 @@ Tensor Dropout(const Tensor& x, double rate, bool training, Generator& gen) {
   CheckFloating(x, "Dropout");
   MT_CHECK(rate >= 0.0 && rate <= 1.0, "Dropout: rate must be in [0, 1], got ", rate);
   if (!training || rate == 0.0) return x;
-  if (rate == 1.0) return Mul(x, Tensor::Zeros({}, x.dtype()));
+  if (rate == 1.0) return Mul(x, Tensor::Zeros({}, x.dtype(), x.device()));
   const double keep = 1.0 - rate, scale = 1.0 / keep;
-  std::vector<double> mask(x.numel());
-  for (double& m : mask) m = gen.Uniform() < keep ? scale : 0.0;
-  return Mul(x, Tensor::FromVector(mask, x.shape(), x.dtype()));
+  Tensor mask = Tensor::Empty(x.shape(), x.dtype(), x.device());
+  if (mask.numel() > 0) {
+    dispatch::Run<dispatch::DropoutMaskKernel>(x.device(), x.dtype(), gen.engine(), mask.numel(),
+                                               keep, scale, mask.raw_data());
+  }
+  return Mul(x, mask);
 }
 
 Tensor NllLoss(const Tensor& log_probs, const Tensor& target) {
@@ -181,33 +169,26 @@ Tensor NllLoss(const Tensor& log_probs, const Tensor& target) {
            "NllLoss: target must be int64 of shape [", log_probs.size(0), "], got ",
            DTypeName(target.dtype()), " ", ShapeToString(target.shape()));
   MT_CHECK(log_probs.size(0) > 0, "NllLoss: empty batch");
+  internal::CheckSameDevice(log_probs, target, "NllLoss");
   const int64_t n = log_probs.size(0), c = log_probs.size(1);
-  const std::vector<int64_t> t = target.ToInt64Vector();
-  for (int64_t i = 0; i < n; ++i) {
-    MT_CHECK(t[i] >= 0 && t[i] < c, "NllLoss: target ", t[i], " at position ", i,
-             " is outside [0, ", c, ")");
-  }
-  // A gather, as PyTorch's nll_loss: multiplying by a one-hot mask would turn a -inf log-prob in
-  // a non-target class into NaN (-inf * 0).
+  const Device device = log_probs.device();
+  // Detached: the backward closure must keep the ids, not the target's graph.
+  const Tensor t = Dense(target).Detach();
+  const dispatch::IndexError bad =
+      dispatch::Run<dispatch::IndexCheckKernel>(device, t.data<int64_t>(), n, c);
+  MT_CHECK(bad.position < 0, "NllLoss: target ", bad.value, " at position ", bad.position,
+           " is outside [0, ", c, ")");
   Tensor lp = Dense(log_probs);
-  Tensor out = Tensor::Empty({}, log_probs.dtype());
-  DispatchFloat(log_probs.dtype(), "NllLoss", [&](auto tag) {
-    using T = decltype(tag);
-    const T* p = lp.data<T>();
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += p[i * c + t[i]];
-    out.data<T>()[0] = static_cast<T>(-sum / n);
-  });
+  Tensor out = Tensor::Empty({}, log_probs.dtype(), device);
+  dispatch::Run<dispatch::NllLossForwardKernel>(device, log_probs.dtype(), lp.raw_data(),
+                                                t.data<int64_t>(), n, c, out.raw_data());
   return autograd::Record(
       out, {log_probs, target}, "NllLoss",
       [=, shape = log_probs.shape(), dtype = log_probs.dtype()](const Tensor& g) {
-        Tensor grad = Tensor::Zeros(shape, dtype);
-        const double v = -g.item() / n;
-        DispatchFloat(dtype, "NllLossBackward", [&](auto tag) {
-          using T = decltype(tag);
-          T* q = grad.data<T>();
-          for (int64_t i = 0; i < n; ++i) q[i * c + t[i]] = static_cast<T>(v);
-        });
+        Tensor gd = Dense(g);
+        Tensor grad = Tensor::Empty(shape, dtype, device);
+        dispatch::Run<dispatch::NllLossBackwardKernel>(device, dtype, gd.raw_data(),
+                                                       t.data<int64_t>(), n, c, grad.raw_data());
         return std::vector<Tensor>{grad, Tensor()};
       });
 }
@@ -239,31 +220,28 @@ Tensor Embedding(const Tensor& weight, const Tensor& ids) {
            ShapeToString(weight.shape()));
   MT_CHECK(ids.dtype() == DType::kInt64, "Embedding: ids must be int64, got ",
            DTypeName(ids.dtype()));
+  internal::CheckSameDevice(weight, ids, "Embedding");
   const int64_t num = weight.size(0), dim = weight.size(1);
+  const Device device = weight.device();
   Tensor ids_d = Dense(ids).Detach();
   const int64_t* idp = ids_d.data<int64_t>();
-  for (int64_t i = 0; i < ids_d.numel(); ++i) {
-    MT_CHECK(idp[i] >= 0 && idp[i] < num, "Embedding: id ", idp[i], " at position ", i,
-             " is outside the table's [0, ", num, ")");
-  }
+  const dispatch::IndexError bad =
+      dispatch::Run<dispatch::IndexCheckKernel>(device, idp, ids_d.numel(), num);
+  MT_CHECK(bad.position < 0, "Embedding: id ", bad.value, " at position ", bad.position,
+           " is outside the table's [0, ", num, ")");
   Tensor w_d = Dense(weight);
   Shape shape = ids.shape();
   shape.push_back(dim);
-  Tensor out = Tensor::Empty(shape, weight.dtype());
-  DispatchFloat(weight.dtype(), "Embedding", [&](auto t) {
-    using T = decltype(t);
-    kernels::cpu::EmbeddingForward<T>(w_d.data<T>(), dim, idp, ids_d.numel(), out.data<T>());
-  });
+  Tensor out = Tensor::Empty(shape, weight.dtype(), device);
+  dispatch::Run<dispatch::EmbeddingForwardKernel>(device, weight.dtype(), w_d.raw_data(), dim, idp,
+                                                  ids_d.numel(), out.raw_data());
   return autograd::Record(
       out, {weight, ids}, "Embedding",
       [=, w_shape = weight.shape(), dtype = weight.dtype()](const Tensor& g) {
         Tensor gd = Dense(g);
-        Tensor gw = Tensor::Zeros(w_shape, dtype);
-        DispatchFloat(dtype, "EmbeddingBackward", [&](auto t) {
-          using T = decltype(t);
-          kernels::cpu::EmbeddingBackward<T>(gd.data<T>(), ids_d.data<int64_t>(), ids_d.numel(),
-                                             dim, gw.data<T>());
-        });
+        Tensor gw = Tensor::Zeros(w_shape, dtype, device);
+        dispatch::Run<dispatch::EmbeddingBackwardKernel>(
+            device, dtype, gd.raw_data(), ids_d.data<int64_t>(), ids_d.numel(), dim, gw.raw_data());
         return std::vector<Tensor>{gw, Tensor()};
       });
 }

@@ -1,21 +1,23 @@
 // Shape ops: views that share storage, and the copies that change layout.
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 
 #include "engine/ops_internal.h"
-#include "kernels/cpu/elementwise.h"
 
 namespace mt {
 namespace internal {
 
+void StridedCopyInto(const Tensor& x, const Tensor& out) {
+  if (x.numel() == 0) return;
+  dispatch::Run<dispatch::StridedCopyKernel>(x.device(), ElementSize(x.dtype()),
+                                             static_cast<int>(x.dim()), x.shape().data(),
+                                             x.raw_data(), x.strides().data(), out.raw_data());
+}
+
 Tensor Dense(const Tensor& x) {
   if (x.is_contiguous()) return x;
-  Tensor out = Tensor::Empty(x.shape(), x.dtype());
-  if (x.numel() > 0) {
-    kernels::cpu::StridedCopy(ElementSize(x.dtype()), static_cast<int>(x.dim()), x.shape().data(),
-                              x.raw_data(), x.strides().data(), out.raw_data());
-  }
+  Tensor out = Tensor::Empty(x.shape(), x.dtype(), x.device());
+  StridedCopyInto(x, out);
   return out;
 }
 
@@ -153,13 +155,9 @@ namespace {
 void CopyIntoNarrow(const Tensor& dst, const Tensor& src, int64_t dim, int64_t start) {
   auto [outer, size, inner] = internal::SplitAt(dst.shape(), dim);
   const int64_t length = src.shape()[dim];
-  const size_t es = ElementSize(dst.dtype());
-  const char* s = static_cast<const char*>(src.raw_data());
-  char* d = static_cast<char*>(dst.raw_data());
-  for (int64_t o = 0; o < outer; ++o) {
-    std::memcpy(d + ((o * size + start) * inner) * es, s + (o * length * inner) * es,
-                length * inner * es);
-  }
+  dispatch::Run<dispatch::CopyIntoSliceKernel>(dst.device(), ElementSize(dst.dtype()), outer, size,
+                                               inner, start, length, src.raw_data(),
+                                               dst.raw_data());
 }
 }  // namespace
 
@@ -174,8 +172,9 @@ Tensor Narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   Tensor out = MakeView(x, shape, x.strides(), x.offset() + start * x.strides()[d]);
   Shape in_shape = x.shape();
   DType dtype = x.dtype();
+  Device device = x.device();
   return autograd::Record(out, {x}, "Narrow", [=](const Tensor& g) {
-    Tensor full = Tensor::Zeros(in_shape, dtype);
+    Tensor full = Tensor::Zeros(in_shape, dtype, device);
     CopyIntoNarrow(full, Dense(g), d, start);
     return std::vector<Tensor>{full};
   });
@@ -223,11 +222,8 @@ Tensor Contiguous(const Tensor& x) {
 }
 
 Tensor Clone(const Tensor& x) {
-  Tensor out = Tensor::Empty(x.shape(), x.dtype());
-  if (x.numel() > 0) {
-    kernels::cpu::StridedCopy(ElementSize(x.dtype()), static_cast<int>(x.dim()), x.shape().data(),
-                              x.raw_data(), x.strides().data(), out.raw_data());
-  }
+  Tensor out = Tensor::Empty(x.shape(), x.dtype(), x.device());
+  internal::StridedCopyInto(x, out);
   return autograd::Record(out, {x}, "Clone",
                           [](const Tensor& g) { return std::vector<Tensor>{g}; });
 }
@@ -249,7 +245,12 @@ Tensor SumTo(const Tensor& x, const Shape& shape) {
 
 Tensor ToDType(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
-  Tensor out = Tensor::FromVector(x.ToVector(), x.shape(), dtype);
+  Tensor out = Tensor::Empty(x.shape(), dtype, x.device());
+  if (x.numel() > 0) {
+    dispatch::Run<dispatch::CastKernel>(x.device(), x.dtype(), dtype, static_cast<int>(x.dim()),
+                                        x.shape().data(), x.raw_data(), x.strides().data(),
+                                        out.raw_data());
+  }
   if (!x.is_floating_point() || dtype == DType::kInt64) return out;
   DType from = x.dtype();
   return autograd::Record(out, {x}, "ToDType", [from](const Tensor& g) {
@@ -273,7 +274,7 @@ Tensor Cat(const std::vector<Tensor>& xs, int64_t dim) {
              ", which differs from ", ShapeToString(first.shape()), " outside dim ", d);
     shape[d] += xs[i].shape()[d];
   }
-  Tensor out = Tensor::Empty(shape, first.dtype());
+  Tensor out = Tensor::Empty(shape, first.dtype(), first.device());
   int64_t start = 0;
   std::vector<int64_t> starts, lengths;
   for (const Tensor& x : xs) {
@@ -287,6 +288,21 @@ Tensor Cat(const std::vector<Tensor>& xs, int64_t dim) {
     for (size_t i = 0; i < starts.size(); ++i) grads.push_back(Narrow(g, d, starts[i], lengths[i]));
     return grads;
   });
+}
+
+Tensor Tensor::To(Device device) const {
+  if (this->device() == device) return *this;
+  const Tensor src = Dense(*this);
+  Tensor out = Tensor::Empty(shape(), dtype(), device);
+  const size_t nbytes = static_cast<size_t>(numel()) * ElementSize(dtype());
+  // The copy kernel belongs to the side that is not the host (the host's own for cpu -> cpu).
+  const Device side = device.type != Device::Type::kCPU ? device : src.device();
+  dispatch::Run<dispatch::DeviceCopyKernel>(side, out.raw_data(), device, src.raw_data(),
+                                            src.device(), nbytes);
+  if (!is_floating_point()) return out;
+  const Device from = this->device();
+  return autograd::Record(out, {*this}, "To",
+                          [from](const Tensor& g) { return std::vector<Tensor>{g.To(from)}; });
 }
 
 }  // namespace mt

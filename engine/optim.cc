@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/ops_internal.h"
-#include "kernels/cpu/optim.h"
 
 namespace mt::optim {
 
@@ -79,15 +78,14 @@ void Sgd::Step() {
     bool first = false;
     Tensor& buf = buffers_[0][i];
     if (options_.momentum != 0.0 && !buf.defined()) {
-      buf = Tensor::Zeros(p.shape(), p.dtype());
+      buf = Tensor::Zeros(p.shape(), p.dtype(), p.device());
       first = true;
     }
-    internal::DispatchFloat(p.dtype(), "SGD", [&](auto t) {
-      using T = decltype(t);
-      kernels::cpu::SgdStep<T>(p.numel(), p.data<T>(), internal::Dense(g).data<T>(),
-                               buf.defined() ? buf.data<T>() : nullptr, T(lr_),
-                               T(options_.momentum), T(options_.weight_decay), first);
-    });
+    CheckFloating(p, "SGD");
+    const Tensor gd = internal::Dense(g);
+    dispatch::Run<dispatch::SgdStepKernel>(p.device(), p.dtype(), p.numel(), p.raw_data(),
+                                           gd.raw_data(), buf.defined() ? buf.raw_data() : nullptr,
+                                           lr_, options_.momentum, options_.weight_decay, first);
   }
 }
 
@@ -110,15 +108,13 @@ void Adam::Step() {
     if (!g.defined()) continue;
     Tensor& m = buffers_[0][i];
     Tensor& v = buffers_[1][i];
-    if (!m.defined()) m = Tensor::Zeros(p.shape(), p.dtype());
-    if (!v.defined()) v = Tensor::Zeros(p.shape(), p.dtype());
-    internal::DispatchFloat(p.dtype(), "Adam", [&](auto t) {
-      using T = decltype(t);
-      kernels::cpu::AdamStep<T>(p.numel(), p.data<T>(), internal::Dense(g).data<T>(),
-                                m.data<T>(), v.data<T>(), T(lr_), T(options_.beta1),
-                                T(options_.beta2), T(options_.eps), T(options_.weight_decay),
-                                steps_);
-    });
+    if (!m.defined()) m = Tensor::Zeros(p.shape(), p.dtype(), p.device());
+    if (!v.defined()) v = Tensor::Zeros(p.shape(), p.dtype(), p.device());
+    CheckFloating(p, "Adam");
+    const Tensor gd = internal::Dense(g);
+    dispatch::Run<dispatch::AdamStepKernel>(
+        p.device(), p.dtype(), p.numel(), p.raw_data(), gd.raw_data(), m.raw_data(), v.raw_data(),
+        lr_, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, steps_);
   }
 }
 

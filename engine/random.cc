@@ -3,12 +3,13 @@
 #include <cmath>
 #include <sstream>
 
+#include "kernels/random_bits.h"
+
 namespace mt {
 
 double Generator::Uniform() {
-  // 53 random bits → a double in [0, 1), independent of the standard library's distributions
-  // (whose algorithms differ between implementations).
-  return static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);
+  // The same draw as the dropout-mask kernel's, so masks made there continue this stream.
+  return kernels::Uniform01(engine_);
 }
 
 double Generator::Normal() {
@@ -47,16 +48,18 @@ absl::Status Generator::SetState(const std::string& state) {
   return absl::OkStatus();
 }
 
-Tensor RandUniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype) {
+Tensor RandUniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype,
+                   Device device) {
   std::vector<double> v(NumElements(shape));
   for (double& x : v) x = gen.Uniform(lo, hi);
-  return Tensor::FromVector(v, shape, dtype);
+  return Tensor::FromVector(v, shape, dtype, device);
 }
 
-Tensor RandNormal(const Shape& shape, double mean, double std, Generator& gen, DType dtype) {
+Tensor RandNormal(const Shape& shape, double mean, double std, Generator& gen, DType dtype,
+                  Device device) {
   std::vector<double> v(NumElements(shape));
   for (double& x : v) x = mean + std * gen.Normal();
-  return Tensor::FromVector(v, shape, dtype);
+  return Tensor::FromVector(v, shape, dtype, device);
 }
 
 }  // namespace mt

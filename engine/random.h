@@ -34,11 +34,12 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
-// Tensors of random values (contiguous, new storage).
+// Tensors of random values (contiguous, new storage). Drawn on the host in row-major order,
+// whatever the device, so a seed gives the same values everywhere.
 Tensor RandUniform(const Shape& shape, double lo, double hi, Generator& gen,
-                   DType dtype = DType::kFloat32);
+                   DType dtype = DType::kFloat32, Device device = Device::CPU());
 Tensor RandNormal(const Shape& shape, double mean, double std, Generator& gen,
-                  DType dtype = DType::kFloat32);
+                  DType dtype = DType::kFloat32, Device device = Device::CPU());
 
 }  // namespace mt
 

@@ -5,8 +5,9 @@
 #include <sstream>
 
 #include "absl/strings/str_join.h"
+#include "engine/allocator.h"
 #include "engine/autograd.h"
-#include "kernels/cpu/elementwise.h"
+#include "engine/dispatch.h"
 
 namespace mt {
 
@@ -34,7 +35,15 @@ const char* DTypeName(DType dtype) {
 }
 
 std::string Device::ToString() const {
-  return type == Type::kCPU ? "cpu" : absl::StrCat("cuda:", index);
+  switch (type) {
+    case Type::kCPU:
+      return "cpu";
+    case Type::kCUDA:
+      return absl::StrCat("cuda:", index);
+    case Type::kTest:
+      return absl::StrCat("test:", index);
+  }
+  return absl::StrCat("device", static_cast<int>(type), ":", index);
 }
 
 std::string ShapeToString(const Shape& shape) {
@@ -57,18 +66,14 @@ Shape ContiguousStrides(const Shape& shape) {
   return strides;
 }
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  MT_CHECK(device.type == Device::Type::kCPU, "storage on ", device.ToString(),
+Storage::Storage(size_t nbytes, Device device)
+    : nbytes_(nbytes), device_(device), allocator_(GetAllocator(device.type)) {
+  MT_CHECK(allocator_ != nullptr, "storage on ", device.ToString(),
            " is not supported by this build; use device cpu");
-  // Round up: aligned_alloc needs a multiple of the alignment, and a 0-byte tensor still needs
-  // a valid pointer.
-  size_t rounded = ((nbytes + 63) / 64) * 64;
-  if (rounded == 0) rounded = 64;
-  data_ = std::aligned_alloc(64, rounded);
-  MT_CHECK(data_ != nullptr, "out of memory allocating ", nbytes, " bytes");
+  data_ = allocator_->Allocate(nbytes);
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { allocator_->Free(data_, nbytes_); }
 
 TensorImpl* Tensor::impl() const {
   MT_CHECK(impl_ != nullptr, "use of an undefined (empty) Tensor");
@@ -87,29 +92,27 @@ Tensor Tensor::Empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::Full(const Shape& shape, double value, DType dtype) {
-  Tensor t = Empty(shape, dtype);
-  switch (dtype) {
-    case DType::kFloat32:
-      kernels::cpu::Fill<float>(t.data<float>(), t.numel(), static_cast<float>(value));
-      break;
-    case DType::kFloat64:
-      kernels::cpu::Fill<double>(t.data<double>(), t.numel(), value);
-      break;
-    case DType::kInt64: {
-      int64_t* p = t.data<int64_t>();
-      for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<int64_t>(value);
-      break;
-    }
-  }
+Tensor Tensor::Full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = Empty(shape, dtype, device);
+  if (t.numel() > 0)
+    dispatch::Run<dispatch::FillKernel>(device, dtype, t.raw_data(), t.numel(), value);
   return t;
 }
 
-Tensor Tensor::Zeros(const Shape& shape, DType dtype) { return Full(shape, 0.0, dtype); }
-Tensor Tensor::Ones(const Shape& shape, DType dtype) { return Full(shape, 1.0, dtype); }
-Tensor Tensor::Scalar(double value, DType dtype) { return Full({}, value, dtype); }
+Tensor Tensor::Zeros(const Shape& shape, DType dtype, Device device) {
+  return Full(shape, 0.0, dtype, device);
+}
+Tensor Tensor::Ones(const Shape& shape, DType dtype, Device device) {
+  return Full(shape, 1.0, dtype, device);
+}
+Tensor Tensor::Scalar(double value, DType dtype, Device device) {
+  return Full({}, value, dtype, device);
+}
 
-Tensor Tensor::FromVector(const std::vector<double>& values, const Shape& shape, DType dtype) {
+Tensor Tensor::FromVector(const std::vector<double>& values, const Shape& shape, DType dtype,
+                          Device device) {
+  // Host values are converted on the host, then copied to the device in one transfer.
+  if (device.type != Device::Type::kCPU) return FromVector(values, shape, dtype).To(device);
   MT_CHECK(static_cast<int64_t>(values.size()) == NumElements(shape), "FromVector: ",
            values.size(), " values cannot fill shape ", ShapeToString(shape), " (needs ",
            NumElements(shape), ")");
@@ -130,7 +133,8 @@ Tensor Tensor::FromVector(const std::vector<double>& values, const Shape& shape,
   return t;
 }
 
-Tensor Tensor::FromInt64(const std::vector<int64_t>& values, const Shape& shape) {
+Tensor Tensor::FromInt64(const std::vector<int64_t>& values, const Shape& shape, Device device) {
+  if (device.type != Device::Type::kCPU) return FromInt64(values, shape).To(device);
   MT_CHECK(static_cast<int64_t>(values.size()) == NumElements(shape), "FromInt64: ",
            values.size(), " values cannot fill shape ", ShapeToString(shape));
   Tensor t = Empty(shape, DType::kInt64);
@@ -138,10 +142,10 @@ Tensor Tensor::FromInt64(const std::vector<int64_t>& values, const Shape& shape)
   return t;
 }
 
-Tensor Tensor::Arange(int64_t n, DType dtype) {
+Tensor Tensor::Arange(int64_t n, DType dtype, Device device) {
   std::vector<double> v(n);
   for (int64_t i = 0; i < n; ++i) v[i] = static_cast<double>(i);
-  return FromVector(v, {n}, dtype);
+  return FromVector(v, {n}, dtype, device);
 }
 
 int64_t Tensor::size(int64_t d) const {
@@ -179,13 +183,14 @@ void* Tensor::raw_data() const {
 }
 
 namespace {
-// Dense copy of any layout, in logical row-major order.
+// Dense host copy of any layout, in logical row-major order.
 std::vector<char> DenseBytes(const Tensor& t) {
   std::vector<char> bytes(t.numel() * ElementSize(t.dtype()));
-  if (t.numel() > 0) {
-    kernels::cpu::StridedCopy(ElementSize(t.dtype()), static_cast<int>(t.dim()), t.shape().data(),
-                              t.raw_data(), t.strides().data(), bytes.data());
-  }
+  if (t.numel() == 0) return bytes;
+  const Tensor host = t.device().type == Device::Type::kCPU ? t : t.Detach().To(Device::CPU());
+  dispatch::Run<dispatch::StridedCopyKernel>(Device::CPU(), ElementSize(host.dtype()),
+                                             static_cast<int>(host.dim()), host.shape().data(),
+                                             host.raw_data(), host.strides().data(), bytes.data());
   return bytes;
 }
 }  // namespace

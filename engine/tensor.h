@@ -21,9 +21,16 @@ enum class DType { kFloat32, kFloat64, kInt64 };
 size_t ElementSize(DType dtype);
 const char* DTypeName(DType dtype);
 
-// Where a tensor's storage lives. Only the CPU exists today; CUDA slots in behind this tag.
+// Where a tensor's storage lives. Only the CPU exists today; another device plugs in by
+// registering an allocator (engine/allocator.h) and kernels (engine/dispatch.h) for its type.
 struct Device {
-  enum class Type { kCPU, kCUDA };
+  // Values index the per-device-type tables, so they stay below kMaxDeviceTypes.
+  enum class Type : int {
+    kCPU = 0,
+    kCUDA = 1,
+    // Reserved for tests that plug in a fake second device (host memory, test kernels).
+    kTest = 7,
+  };
   Type type = Type::kCPU;
   int index = 0;
 
@@ -33,13 +40,19 @@ struct Device {
   bool operator!=(const Device& o) const { return !(*this == o); }
 };
 
+// Size of the per-device-type tables (allocators, kernels).
+constexpr int kMaxDeviceTypes = 8;
+
 using Shape = std::vector<int64_t>;
 
 std::string ShapeToString(const Shape& shape);
 int64_t NumElements(const Shape& shape);
 Shape ContiguousStrides(const Shape& shape);
 
-// A flat, 64-byte aligned buffer that views share.
+class Allocator;
+
+// A flat buffer on one device that views share, from that device's allocator (64-byte aligned
+// on the CPU). Throws mt::Error for a device this build has no allocator for.
 class Storage {
  public:
   Storage(size_t nbytes, Device device);
@@ -56,6 +69,7 @@ class Storage {
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
+  Allocator* allocator_ = nullptr;
 };
 
 class Node;
@@ -78,20 +92,24 @@ class Tensor {
   Tensor() = default;
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // ---- Creation (new, contiguous storage).
+  // ---- Creation (new, contiguous storage on `device`).
   static Tensor Empty(const Shape& shape, DType dtype = DType::kFloat32,
                       Device device = Device::CPU());
-  static Tensor Zeros(const Shape& shape, DType dtype = DType::kFloat32);
-  static Tensor Ones(const Shape& shape, DType dtype = DType::kFloat32);
-  static Tensor Full(const Shape& shape, double value, DType dtype = DType::kFloat32);
+  static Tensor Zeros(const Shape& shape, DType dtype = DType::kFloat32,
+                      Device device = Device::CPU());
+  static Tensor Ones(const Shape& shape, DType dtype = DType::kFloat32,
+                     Device device = Device::CPU());
+  static Tensor Full(const Shape& shape, double value, DType dtype = DType::kFloat32,
+                     Device device = Device::CPU());
   // A 0-dim tensor.
-  static Tensor Scalar(double value, DType dtype = DType::kFloat32);
+  static Tensor Scalar(double value, DType dtype = DType::kFloat32, Device device = Device::CPU());
   // Row-major values; values.size() must equal the number of elements of shape.
   static Tensor FromVector(const std::vector<double>& values, const Shape& shape,
-                           DType dtype = DType::kFloat32);
-  static Tensor FromInt64(const std::vector<int64_t>& values, const Shape& shape);
+                           DType dtype = DType::kFloat32, Device device = Device::CPU());
+  static Tensor FromInt64(const std::vector<int64_t>& values, const Shape& shape,
+                          Device device = Device::CPU());
   // 0, 1, ..., n-1 as dtype.
-  static Tensor Arange(int64_t n, DType dtype = DType::kFloat32);
+  static Tensor Arange(int64_t n, DType dtype = DType::kFloat32, Device device = Device::CPU());
 
   // ---- Metadata.
   bool defined() const { return impl_ != nullptr; }
@@ -105,6 +123,9 @@ class Tensor {
   DType dtype() const { return impl()->dtype; }
   Device device() const { return impl()->storage->device(); }
   bool is_contiguous() const;
+  // This tensor on `device`: itself when already there, otherwise a dense copy that
+  // gradients flow back through (to the original device).
+  Tensor To(Device device) const;
   bool is_floating_point() const { return dtype() != DType::kInt64; }
   std::string ToString() const;  // shape, dtype and (small tensors) values
 
@@ -113,7 +134,8 @@ class Tensor {
   T* data() const;
   void* raw_data() const;
 
-  // Values in logical row-major order, converted to double / int64.
+  // Values in logical row-major order, converted to double / int64 (copied to the host first
+  // when the tensor lives on another device).
   std::vector<double> ToVector() const;
   std::vector<int64_t> ToInt64Vector() const;
   double item() const;  // one-element tensors only

@@ -25,10 +25,10 @@ T* ColumnScratch(size_t count) {
 
 // Splitting over samples is used when there is at least one sample per thread; with fewer
 // samples each per-sample Gemm parallelises itself instead.
-bool ThreadsOverBatch(const Conv2dShape& s) {
+bool ThreadsOverBatch(const Context& ctx, const Conv2dShape& s) {
   const double macs = static_cast<double>(s.batch) * s.out_channels * s.out_h() * s.out_w() *
                       s.in_channels * s.kernel_h * s.kernel_w;
-  const int threads = omp_get_max_threads();
+  const int threads = ctx.threads;
   return !omp_in_parallel() && threads > 1 && s.batch >= threads && macs >= kMinParallelMacs;
 }
 
@@ -110,14 +110,15 @@ void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
 
 // input: (N, C, H, W)  weight: (O, C, kh, kw)  bias: (O) or null  out: (N, O, oh, ow)
 template <typename T>
-void Conv2dForward(const Conv2dShape& s, const T* input, const T* weight, const T* bias, T* out) {
+void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, const T* weight,
+                   const T* bias, T* out) {
   const int64_t oh = s.out_h(), ow = s.out_w();
   if (s.batch <= 0 || s.out_channels <= 0 || oh <= 0 || ow <= 0) return;
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t in_size = s.in_channels * s.in_h * s.in_w;
   const bool pointwise = IsPointwise(s);
-#pragma omp parallel for schedule(static) if (ThreadsOverBatch(s))
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
     const T* cols = input + b * in_size;
     if (!pointwise) {
@@ -127,7 +128,8 @@ void Conv2dForward(const Conv2dShape& s, const T* input, const T* weight, const 
     }
     T* o = out + b * s.out_channels * ohw;
     // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
-    Gemm<T>(false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols, ohw, T(0), o, ohw);
+    Gemm<T>(ctx, false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols, ohw, T(0), o,
+            ohw);
     if (bias != nullptr) {
       for (int64_t oc = 0; oc < s.out_channels; ++oc) {
         T* row = o + oc * ohw;
@@ -141,8 +143,8 @@ void Conv2dForward(const Conv2dShape& s, const T* input, const T* weight, const 
 
 // grad_out: (N, O, oh, ow)  weight: (O, C, kh, kw)  grad_input: (N, C, H, W)
 template <typename T>
-void Conv2dBackwardInput(const Conv2dShape& s, const T* grad_out, const T* weight,
-                         T* grad_input) {
+void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad_out,
+                         const T* weight, T* grad_input) {
   const int64_t oh = s.out_h(), ow = s.out_w();
   const int64_t in_size = s.in_channels * s.in_h * s.in_w;
   if (s.batch <= 0) return;
@@ -153,17 +155,17 @@ void Conv2dBackwardInput(const Conv2dShape& s, const T* grad_out, const T* weigh
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const bool pointwise = IsPointwise(s);
-#pragma omp parallel for schedule(static) if (ThreadsOverBatch(s))
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
     const T* g = grad_out + b * s.out_channels * ohw;
     T* gi = grad_input + b * in_size;
     // cols (ckk, ohw) = W^T (ckk, O) * grad_out (O, ohw), then scattered back onto the pixels.
     if (pointwise) {
-      Gemm<T>(true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), gi, ohw);
+      Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), gi, ohw);
       continue;
     }
     T* cols = ColumnScratch<T>(ckk * ohw);
-    Gemm<T>(true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), cols, ohw);
+    Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), cols, ohw);
     std::fill(gi, gi + in_size, T(0));
     Col2Im(s, cols, gi);
   }
@@ -171,8 +173,8 @@ void Conv2dBackwardInput(const Conv2dShape& s, const T* grad_out, const T* weigh
 
 // grad_out: (N, O, oh, ow)  input: (N, C, H, W)  grad_weight: (O, C, kh, kw)  grad_bias: (O)
 template <typename T>
-void Conv2dBackwardWeight(const Conv2dShape& s, const T* grad_out, const T* input, T* grad_weight,
-                          T* grad_bias) {
+void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* grad_out,
+                          const T* input, T* grad_weight, T* grad_bias) {
   const int64_t oh = s.out_h(), ow = s.out_w();
   const int64_t ohw = std::max<int64_t>(oh, 0) * std::max<int64_t>(ow, 0);
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
@@ -180,8 +182,8 @@ void Conv2dBackwardWeight(const Conv2dShape& s, const T* grad_out, const T* inpu
   const int64_t w_size = s.out_channels * ckk;
   if (grad_bias != nullptr) {
     // Summed in double, in a fixed order, so the bias gradient is accurate and reproducible.
-#pragma omp parallel for schedule(static) \
-    if (!omp_in_parallel() && s.batch * s.out_channels * ohw >= (1 << 16))
+#pragma omp parallel for schedule(static) num_threads( \
+    ctx.threads) if (!omp_in_parallel() && s.batch * s.out_channels * ohw >= (1 << 16))
     for (int64_t oc = 0; oc < s.out_channels; ++oc) {
       double acc = 0;
       for (int64_t b = 0; b < s.batch; ++b) {
@@ -206,16 +208,16 @@ void Conv2dBackwardWeight(const Conv2dShape& s, const T* grad_out, const T* inpu
       Im2Col(s, input + b * in_size, buffer);
       cols = buffer;
     }
-    Gemm<T>(false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw, ohw,
-            cols, ohw, first ? T(0) : T(1), acc, ckk);
+    Gemm<T>(ctx, false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw,
+            ohw, cols, ohw, first ? T(0) : T(1), acc, ckk);
   };
-  if (!ThreadsOverBatch(s)) {
+  if (!ThreadsOverBatch(ctx, s)) {
     for (int64_t b = 0; b < s.batch; ++b) accumulate_sample(b, b == 0, grad_weight);
     return;
   }
   // Thread t sums a fixed contiguous range of samples into its own buffer (thread 0 straight
   // into grad_weight); the buffers are then added in thread order. Same thread count, same bits.
-  const int max_threads = omp_get_max_threads();
+  const int max_threads = ctx.threads;
   std::vector<T> partial(static_cast<size_t>(max_threads - 1) * w_size);
 #pragma omp parallel num_threads(max_threads)
   {
@@ -234,10 +236,13 @@ void Conv2dBackwardWeight(const Conv2dShape& s, const T* grad_out, const T* inpu
   }
 }
 
-#define MT_INSTANTIATE(T)                                                                 \
-  template void Conv2dForward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);   \
-  template void Conv2dBackwardInput<T>(const Conv2dShape&, const T*, const T*, T*);       \
-  template void Conv2dBackwardWeight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
+#define MT_INSTANTIATE(T)                                                                          \
+  template void Conv2dForward<T>(const Context&, const Conv2dShape&, const T*, const T*, const T*, \
+                                 T*);                                                              \
+  template void Conv2dBackwardInput<T>(const Context&, const Conv2dShape&, const T*, const T*,     \
+                                       T*);                                                        \
+  template void Conv2dBackwardWeight<T>(const Context&, const Conv2dShape&, const T*, const T*,    \
+                                        T*, T*);
 MT_INSTANTIATE(float)
 MT_INSTANTIATE(double)
 #undef MT_INSTANTIATE

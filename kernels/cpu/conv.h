@@ -7,35 +7,31 @@
 
 #include <cstdint>
 
+#include "kernels/context.h"
+#include "kernels/op_params.h"
+
 namespace mt::kernels::cpu {
 
-struct Conv2dShape {
-  int64_t batch = 0;
-  int64_t in_channels = 0, in_h = 0, in_w = 0;
-  int64_t out_channels = 0, kernel_h = 0, kernel_w = 0;
-  int64_t stride_h = 1, stride_w = 1;
-  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-  // out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1, likewise out_w.
-  int64_t out_h() const { return (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
-  int64_t out_w() const { return (in_w + pad_left + pad_right - kernel_w) / stride_w + 1; }
-};
+using ::mt::kernels::Conv2dShape;
 
 // out[b,o,y,x] = bias[o] + sum_{c,i,j} in[b,c,y*sh+i-pt, x*sw+j-pl] * w[o,c,i,j]  (zero outside)
 // input: (batch, in_channels, in_h, in_w)  weight: (out_channels, in_channels, kh, kw)
 // bias: (out_channels) or null  out: (batch, out_channels, out_h, out_w). All contiguous.
 template <typename T>
-void Conv2dForward(const Conv2dShape& s, const T* input, const T* weight, const T* bias, T* out);
+void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, const T* weight,
+                   const T* bias, T* out);
 
 // grad_input = d(sum(out * grad_out)) / d(input); fully overwritten.
 // grad_out: (batch, out_channels, out_h, out_w)  grad_input: (batch, in_channels, in_h, in_w)
 template <typename T>
-void Conv2dBackwardInput(const Conv2dShape& s, const T* grad_out, const T* weight, T* grad_input);
+void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad_out,
+                         const T* weight, T* grad_input);
 
 // grad_weight = d/d(weight), grad_bias = d/d(bias) (skipped if null); both fully overwritten.
 // Deterministic for a fixed thread count.
 template <typename T>
-void Conv2dBackwardWeight(const Conv2dShape& s, const T* grad_out, const T* input, T* grad_weight,
-                          T* grad_bias);
+void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* grad_out,
+                          const T* input, T* grad_weight, T* grad_bias);
 
 }  // namespace mt::kernels::cpu
 

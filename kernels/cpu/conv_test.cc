@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -30,56 +31,6 @@ std::string Describe(const Conv2dShape& s) {
          " pad(t,b,l,r)=" + str(s.pad_top) + "," + str(s.pad_bottom) + "," + str(s.pad_left) +
          "," + str(s.pad_right);
 }
-
-// The three convolution sums written straight from the definition
-//   out[b,o,y,x] = bias[o] + sum_{c,i,j} in[b,c,y*sh+i-pt, x*sw+j-pl] * w[o,c,i,j]
-// in double, along with sum |term| per output element for the tolerance.
-template <typename T>
-struct Reference {
-  std::vector<double> out, out_mag, grad_input, grad_input_mag, grad_weight, grad_weight_mag,
-      grad_bias;
-
-  Reference(const Conv2dShape& s, const std::vector<T>& in, const std::vector<T>& w,
-            const std::vector<T>& bias, const std::vector<T>& g) {
-    const int64_t oh = s.out_h(), ow = s.out_w();
-    out.assign(s.batch * s.out_channels * oh * ow, 0);
-    out_mag = out;
-    grad_input.assign(in.size(), 0);
-    grad_input_mag = grad_input;
-    grad_weight.assign(w.size(), 0);
-    grad_weight_mag = grad_weight;
-    grad_bias.assign(s.out_channels, 0);
-    for (int64_t b = 0; b < s.batch; ++b) {
-      for (int64_t o = 0; o < s.out_channels; ++o) {
-        for (int64_t y = 0; y < oh; ++y) {
-          for (int64_t x = 0; x < ow; ++x) {
-            const int64_t oi = ((b * s.out_channels + o) * oh + y) * ow + x;
-            out[oi] = bias.empty() ? 0 : bias[o];
-            out_mag[oi] = std::abs(out[oi]);
-            grad_bias[o] += g[oi];
-            for (int64_t c = 0; c < s.in_channels; ++c) {
-              for (int64_t i = 0; i < s.kernel_h; ++i) {
-                for (int64_t j = 0; j < s.kernel_w; ++j) {
-                  const int64_t iy = y * s.stride_h + i - s.pad_top;
-                  const int64_t ix = x * s.stride_w + j - s.pad_left;
-                  if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-                  const int64_t ii = ((b * s.in_channels + c) * s.in_h + iy) * s.in_w + ix;
-                  const int64_t wi = ((o * s.in_channels + c) * s.kernel_h + i) * s.kernel_w + j;
-                  out[oi] += double(in[ii]) * w[wi];
-                  out_mag[oi] += std::abs(double(in[ii]) * w[wi]);
-                  grad_input[ii] += double(g[oi]) * w[wi];
-                  grad_input_mag[ii] += std::abs(double(g[oi]) * w[wi]);
-                  grad_weight[wi] += double(g[oi]) * in[ii];
-                  grad_weight_mag[wi] += std::abs(double(g[oi]) * in[ii]);
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-};
 
 // |got - expected| <= c * eps * (terms + 2) * sum|term|, the bound of a dot product.
 template <typename T>
@@ -105,14 +56,15 @@ void CheckConv(const Conv2dShape& s, std::mt19937_64& rng, bool with_bias = true
   const auto w = RandomVector<T>(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w, rng);
   const auto bias = with_bias ? RandomVector<T>(s.out_channels, rng) : std::vector<T>();
   const auto g = RandomVector<T>(s.batch * s.out_channels * oh * ow, rng);
-  const Reference<T> ref(s, in, w, bias, g);
+  const reference::Conv2dResult ref = reference::Conv2d(s, in, w, bias, g);
   const T nan = std::numeric_limits<T>::quiet_NaN();
   // Outputs start as NaN: every kernel must overwrite all of its output.
   std::vector<T> out(ref.out.size(), nan), gi(in.size(), nan), gw(w.size(), nan),
       gb(s.out_channels, nan);
-  Conv2dForward<T>(s, in.data(), w.data(), with_bias ? bias.data() : nullptr, out.data());
-  Conv2dBackwardInput<T>(s, g.data(), w.data(), gi.data());
-  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw.data(), gb.data());
+  Conv2dForward<T>(testing::Ctx(), s, in.data(), w.data(), with_bias ? bias.data() : nullptr,
+                   out.data());
+  Conv2dBackwardInput<T>(testing::Ctx(), s, g.data(), w.data(), gi.data());
+  Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), in.data(), gw.data(), gb.data());
   const std::string what = Describe(s);
   const int64_t taps = s.in_channels * s.kernel_h * s.kernel_w;
   ExpectDotClose(out, ref.out, ref.out_mag, taps, "forward " + what);
@@ -127,7 +79,7 @@ void CheckConv(const Conv2dShape& s, std::mt19937_64& rng, bool with_bias = true
   ExpectDotClose(gb, ref.grad_bias, gb_mag, s.batch * oh * ow, "backward bias " + what);
   // Without a bias pointer the weight gradient is the same.
   std::vector<T> gw2(w.size(), nan);
-  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw2.data(), nullptr);
+  Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), in.data(), gw2.data(), nullptr);
   EXPECT_EQ(gw, gw2) << what;
 }
 
@@ -195,15 +147,15 @@ TYPED_TEST(ConvTest, Conv1dExactValues) {
   ASSERT_EQ(s.out_w(), 4);
   const std::vector<T> in = {0, 1, 2, 3}, w = {1, 2, 3};
   std::vector<T> out(4);
-  Conv2dForward<T>(s, in.data(), w.data(), nullptr, out.data());
+  Conv2dForward<T>(testing::Ctx(), s, in.data(), w.data(), nullptr, out.data());
   EXPECT_EQ(out, (std::vector<T>{8, 14, 8, 3}));
 
   // With grad_out = 1 everywhere: grad_in[k] = sum of w[j] over taps landing on k,
   // grad_w[j] = sum_x in[x + j], grad_b = number of outputs.
   const std::vector<T> g = {1, 1, 1, 1};
   std::vector<T> gi(4), gw(3), gb(1);
-  Conv2dBackwardInput<T>(s, g.data(), w.data(), gi.data());
-  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw.data(), gb.data());
+  Conv2dBackwardInput<T>(testing::Ctx(), s, g.data(), w.data(), gi.data());
+  Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), in.data(), gw.data(), gb.data());
   EXPECT_EQ(gi, (std::vector<T>{1, 3, 6, 6}));
   EXPECT_EQ(gw, (std::vector<T>{6, 6, 5}));
   EXPECT_EQ(gb, (std::vector<T>{4}));
@@ -211,11 +163,11 @@ TYPED_TEST(ConvTest, Conv1dExactValues) {
   // Two identical input channels with identical weights: every output doubles.
   s.in_channels = 2;
   const std::vector<T> in2 = {0, 1, 2, 3, 0, 1, 2, 3}, w2 = {1, 2, 3, 1, 2, 3};
-  Conv2dForward<T>(s, in2.data(), w2.data(), nullptr, out.data());
+  Conv2dForward<T>(testing::Ctx(), s, in2.data(), w2.data(), nullptr, out.data());
   EXPECT_EQ(out, (std::vector<T>{16, 28, 16, 6}));
   // And a bias adds on top.
   const std::vector<T> bias = {T(0.5)};
-  Conv2dForward<T>(s, in2.data(), w2.data(), bias.data(), out.data());
+  Conv2dForward<T>(testing::Ctx(), s, in2.data(), w2.data(), bias.data(), out.data());
   EXPECT_EQ(out, (std::vector<T>{16.5, 28.5, 16.5, 6.5}));
 }
 
@@ -229,7 +181,7 @@ TYPED_TEST(ConvTest, Conv2dExactValues) {
   s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = 1;
   const std::vector<T> in = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w = {1, 1, 1, 1};
   std::vector<T> out(4);
-  Conv2dForward<T>(s, in.data(), w.data(), nullptr, out.data());
+  Conv2dForward<T>(testing::Ctx(), s, in.data(), w.data(), nullptr, out.data());
   EXPECT_EQ(out, (std::vector<T>{1, 5, 11, 28}));
 }
 
@@ -243,8 +195,8 @@ TYPED_TEST(ConvTest, BackwardWeightIsDeterministic) {
   const auto g = RandomVector<T>(s.batch * s.out_channels * s.out_h() * s.out_w(), rng);
   const int64_t w_size = s.out_channels * s.in_channels * s.kernel_h * s.kernel_w;
   std::vector<T> gw1(w_size), gw2(w_size), gb1(s.out_channels), gb2(s.out_channels);
-  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw1.data(), gb1.data());
-  Conv2dBackwardWeight<T>(s, g.data(), in.data(), gw2.data(), gb2.data());
+  Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), in.data(), gw1.data(), gb1.data());
+  Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), in.data(), gw2.data(), gb2.data());
   EXPECT_EQ(gw1, gw2);
   EXPECT_EQ(gb1, gb2);
 }
@@ -258,9 +210,10 @@ TYPED_TEST(ConvTest, EmptyOutputZeroesGradients) {
   ASSERT_LE(s.out_w(), 0);
   const std::vector<T> in(36, T(1)), w(40, T(1));
   std::vector<T> gi(36, T(7)), gw(40, T(7)), gb(2, T(7));
-  Conv2dForward<T>(s, in.data(), w.data(), nullptr, static_cast<T*>(nullptr));
-  Conv2dBackwardInput<T>(s, static_cast<const T*>(nullptr), w.data(), gi.data());
-  Conv2dBackwardWeight<T>(s, static_cast<const T*>(nullptr), in.data(), gw.data(), gb.data());
+  Conv2dForward<T>(testing::Ctx(), s, in.data(), w.data(), nullptr, static_cast<T*>(nullptr));
+  Conv2dBackwardInput<T>(testing::Ctx(), s, static_cast<const T*>(nullptr), w.data(), gi.data());
+  Conv2dBackwardWeight<T>(testing::Ctx(), s, static_cast<const T*>(nullptr), in.data(), gw.data(),
+                          gb.data());
   for (T v : gi) EXPECT_EQ(v, T(0));
   for (T v : gw) EXPECT_EQ(v, T(0));
   for (T v : gb) EXPECT_EQ(v, T(0));

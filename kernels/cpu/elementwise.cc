@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace mt::kernels::cpu {
@@ -60,7 +61,7 @@ StridedLayout<kNumIn> Coalesce(int ndim, const int64_t* shape,
 // flat range is split into chunks across threads regardless of how rows are shaped: a single
 // long row parallelises as well as many short ones.
 template <int kNumIn, typename Run>
-void ForEachRun(const StridedLayout<kNumIn>& l, int64_t cost, Run run) {
+void ForEachRun(int threads, const StridedLayout<kNumIn>& l, int64_t cost, Run run) {
   if (l.numel == 0) return;
   const int nd = static_cast<int>(l.shape.size());
   const int64_t inner = l.shape[nd - 1];
@@ -69,7 +70,7 @@ void ForEachRun(const StridedLayout<kNumIn>& l, int64_t cost, Run run) {
   const int64_t num_chunks = (l.numel + kChunk - 1) / kChunk;
   const bool parallel =
       num_chunks > 1 && !omp_in_parallel() && l.numel * cost >= kMinParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
   for (int64_t chunk = 0; chunk < num_chunks; ++chunk) {
     int64_t pos = chunk * kChunk;
     const int64_t end = std::min(l.numel, pos + kChunk);
@@ -118,8 +119,9 @@ constexpr int64_t kTile = 32;
 // going along output rows would touch a new cache line for every element read, whereas a
 // tile's input lines stay in L1 for all of its rows. Returns false if the pattern does not apply.
 // out: (batch..., rows, cols) contiguous; in: unit stride along rows, stride sc along cols.
-template <typename T, typename F>
-bool TiledTranspose(const StridedLayout<1>& l, const T* in, T* out, int64_t cost, F f) {
+template <typename In, typename Out, typename F>
+bool TiledTranspose(int threads, const StridedLayout<1>& l, const In* in, Out* out, int64_t cost,
+                    F f) {
   const int nd = static_cast<int>(l.shape.size());
   if (nd < 2 || l.strides[0][nd - 2] != 1) return false;
   const int64_t rows = l.shape[nd - 2], cols = l.shape[nd - 1], sc = l.strides[0][nd - 1];
@@ -127,7 +129,7 @@ bool TiledTranspose(const StridedLayout<1>& l, const T* in, T* out, int64_t cost
   const int64_t row_tiles = CeilDiv(rows, kTile);
   const int64_t tasks = l.numel / (rows * cols) * row_tiles;
   const bool parallel = tasks > 1 && !omp_in_parallel() && l.numel * cost >= kMinParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t batch = t / row_tiles;
     const int64_t r0 = (t % row_tiles) * kTile, r1 = std::min(rows, r0 + kTile);
@@ -136,8 +138,8 @@ bool TiledTranspose(const StridedLayout<1>& l, const T* in, T* out, int64_t cost
       off += (rem % l.shape[d]) * l.strides[0][d];
       rem /= l.shape[d];
     }
-    const T* src = in + off;
-    T* dst = out + batch * rows * cols;
+    const In* src = in + off;
+    Out* dst = out + batch * rows * cols;
     for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
       const int64_t c1 = std::min(cols, c0 + kTile);
       for (int64_t r = r0; r < r1; ++r) {
@@ -148,56 +150,57 @@ bool TiledTranspose(const StridedLayout<1>& l, const T* in, T* out, int64_t cost
   return true;
 }
 
-template <typename T, typename F>
-void UnaryApply(int ndim, const int64_t* shape, const T* in, const int64_t* in_strides, T* out,
-                int64_t cost, F f) {
+template <typename In, typename Out, typename F>
+void UnaryApply(int threads, int ndim, const int64_t* shape, const In* in,
+                const int64_t* in_strides, Out* out, int64_t cost, F f) {
   const int64_t* const strides[1] = {in_strides};
   const auto layout = Coalesce<1>(ndim, shape, strides);
-  if (layout.numel == 0 || TiledTranspose(layout, in, out, cost, f)) return;
-  ForEachRun<1>(layout, cost, [&](int64_t pos, int64_t len, const int64_t* off,
-                                  const int64_t* s) {
-    const T* x = in + off[0];
-    T* y = out + pos;
-    const int64_t sx = s[0];
-    if (sx == 1) {
+  if (layout.numel == 0 || TiledTranspose(threads, layout, in, out, cost, f)) return;
+  ForEachRun<1>(threads, layout, cost,
+                [&](int64_t pos, int64_t len, const int64_t* off, const int64_t* s) {
+                  const In* x = in + off[0];
+                  Out* y = out + pos;
+                  const int64_t sx = s[0];
+                  if (sx == 1) {
 #pragma omp simd
-      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i]);
-    } else if (sx == 0) {
-      const T v = f(x[0]);
-      std::fill(y, y + len, v);
-    } else {
-      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i * sx]);
-    }
-  });
+                    for (int64_t i = 0; i < len; ++i) y[i] = f(x[i]);
+                  } else if (sx == 0) {
+                    const Out v = f(x[0]);
+                    std::fill(y, y + len, v);
+                  } else {
+                    for (int64_t i = 0; i < len; ++i) y[i] = f(x[i * sx]);
+                  }
+                });
 }
 
 template <typename T, typename F>
-void BinaryApply(int ndim, const int64_t* shape, const T* a, const int64_t* a_strides, const T* b,
-                 const int64_t* b_strides, T* out, int64_t cost, F f) {
+void BinaryApply(int threads, int ndim, const int64_t* shape, const T* a, const int64_t* a_strides,
+                 const T* b, const int64_t* b_strides, T* out, int64_t cost, F f) {
   const int64_t* const strides[2] = {a_strides, b_strides};
   const auto layout = Coalesce<2>(ndim, shape, strides);
-  ForEachRun<2>(layout, cost, [&](int64_t pos, int64_t len, const int64_t* off,
-                                  const int64_t* s) {
-    const T* x = a + off[0];
-    const T* z = b + off[1];
-    T* y = out + pos;
-    const int64_t sa = s[0], sb = s[1];
-    // The common broadcast patterns get loops with unit or no stride so they vectorise.
-    if (sa == 1 && sb == 1) {
+  ForEachRun<2>(threads, layout, cost,
+                [&](int64_t pos, int64_t len, const int64_t* off, const int64_t* s) {
+                  const T* x = a + off[0];
+                  const T* z = b + off[1];
+                  T* y = out + pos;
+                  const int64_t sa = s[0], sb = s[1];
+                  // The common broadcast patterns get loops with unit or no stride so they
+                  // vectorise.
+                  if (sa == 1 && sb == 1) {
 #pragma omp simd
-      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], z[i]);
-    } else if (sa == 1 && sb == 0) {
-      const T zv = z[0];
+                    for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], z[i]);
+                  } else if (sa == 1 && sb == 0) {
+                    const T zv = z[0];
 #pragma omp simd
-      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], zv);
-    } else if (sa == 0 && sb == 1) {
-      const T xv = x[0];
+                    for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], zv);
+                  } else if (sa == 0 && sb == 1) {
+                    const T xv = x[0];
 #pragma omp simd
-      for (int64_t i = 0; i < len; ++i) y[i] = f(xv, z[i]);
-    } else {
-      for (int64_t i = 0; i < len; ++i) y[i] = f(x[i * sa], z[i * sb]);
-    }
-  });
+                    for (int64_t i = 0; i < len; ++i) y[i] = f(xv, z[i]);
+                  } else {
+                    for (int64_t i = 0; i < len; ++i) y[i] = f(x[i * sa], z[i * sb]);
+                  }
+                });
 }
 
 template <typename T>
@@ -216,20 +219,20 @@ T Softplus(T x) {
 
 // Copies any trivially copyable element type through the strided walker.
 template <typename U>
-void StridedCopyAs(int ndim, const int64_t* shape, const void* in, const int64_t* in_strides,
-                   void* out) {
-  UnaryApply<U>(ndim, shape, static_cast<const U*>(in), in_strides, static_cast<U*>(out), kCheap,
-                [](U x) { return x; });
+void StridedCopyAs(int threads, int ndim, const int64_t* shape, const void* in,
+                   const int64_t* in_strides, void* out) {
+  UnaryApply<U, U>(threads, ndim, shape, static_cast<const U*>(in), in_strides,
+                   static_cast<U*>(out), kCheap, [](U x) { return x; });
 }
 
 }  // namespace
 
 // in: strided view of `shape`  out: contiguous, prod(shape) elements.
 template <typename T>
-void Unary(UnaryOp op, int ndim, const int64_t* shape, const T* in, const int64_t* in_strides,
-           T* out) {
+void Unary(const Context& ctx, UnaryOp op, int ndim, const int64_t* shape, const T* in,
+           const int64_t* in_strides, T* out) {
   auto apply = [&](int64_t cost, auto f) {
-    UnaryApply<T>(ndim, shape, in, in_strides, out, cost, f);
+    UnaryApply<T, T>(ctx.threads, ndim, shape, in, in_strides, out, cost, f);
   };
   switch (op) {
     case UnaryOp::kCopy:
@@ -258,10 +261,10 @@ void Unary(UnaryOp op, int ndim, const int64_t* shape, const T* in, const int64_
 
 // a, b: strided views of `shape` (stride 0 broadcasts)  out: contiguous, prod(shape) elements.
 template <typename T>
-void Binary(BinaryOp op, int ndim, const int64_t* shape, const T* a, const int64_t* a_strides,
-            const T* b, const int64_t* b_strides, T* out) {
+void Binary(const Context& ctx, BinaryOp op, int ndim, const int64_t* shape, const T* a,
+            const int64_t* a_strides, const T* b, const int64_t* b_strides, T* out) {
   auto apply = [&](int64_t cost, auto f) {
-    BinaryApply<T>(ndim, shape, a, a_strides, b, b_strides, out, cost, f);
+    BinaryApply<T>(ctx.threads, ndim, shape, a, a_strides, b, b_strides, out, cost, f);
   };
   switch (op) {
     case BinaryOp::kAdd:
@@ -289,46 +292,84 @@ void Binary(BinaryOp op, int ndim, const int64_t* shape, const T* a, const int64
 }
 
 // in: strided view of `shape`, elements of elem_size bytes  out: contiguous.
-void StridedCopy(size_t elem_size, int ndim, const int64_t* shape, const void* in,
-                 const int64_t* in_strides, void* out) {
+void StridedCopy(const Context& ctx, size_t elem_size, int ndim, const int64_t* shape,
+                 const void* in, const int64_t* in_strides, void* out) {
   switch (elem_size) {
     case 1:
-      return StridedCopyAs<uint8_t>(ndim, shape, in, in_strides, out);
+      return StridedCopyAs<uint8_t>(ctx.threads, ndim, shape, in, in_strides, out);
     case 2:
-      return StridedCopyAs<uint16_t>(ndim, shape, in, in_strides, out);
+      return StridedCopyAs<uint16_t>(ctx.threads, ndim, shape, in, in_strides, out);
     case 4:
-      return StridedCopyAs<uint32_t>(ndim, shape, in, in_strides, out);
+      return StridedCopyAs<uint32_t>(ctx.threads, ndim, shape, in, in_strides, out);
     case 8:
-      return StridedCopyAs<uint64_t>(ndim, shape, in, in_strides, out);
+      return StridedCopyAs<uint64_t>(ctx.threads, ndim, shape, in, in_strides, out);
     default:
       std::abort();  // Contract violation: no such element type in the engine.
   }
 }
 
+// in: strided view of `shape`  out: contiguous.
+template <typename From, typename To>
+void Cast(const Context& ctx, int ndim, const int64_t* shape, const From* in,
+          const int64_t* in_strides, To* out) {
+  UnaryApply<From, To>(ctx.threads, ndim, shape, in, in_strides, out, kCheap,
+                       [](From x) { return static_cast<To>(static_cast<double>(x)); });
+}
+
+// src: (outer, length, inner)  dst: (outer, size, inner), both dense.
+void CopyIntoSlice(const Context& ctx, size_t elem_size, int64_t outer, int64_t size, int64_t inner,
+                   int64_t start, int64_t length, const void* src, void* dst) {
+  (void)ctx;  // memcpy-bound; one thread saturates memory bandwidth for these sizes.
+  const char* s = static_cast<const char*>(src);
+  char* d = static_cast<char*>(dst);
+  const size_t row = static_cast<size_t>(length * inner) * elem_size;
+  if (row == 0) return;
+  for (int64_t o = 0; o < outer; ++o) {
+    std::memcpy(d + ((o * size + start) * inner) * elem_size, s + (o * length * inner) * elem_size,
+                row);
+  }
+}
+
 // out: (n)
 template <typename T>
-void Fill(T* out, int64_t n, T value) {
-#pragma omp parallel for simd schedule(static) if (!omp_in_parallel() && n >= kMinParallelWork)
+void Fill(const Context& ctx, T* out, int64_t n, T value) {
+#pragma omp parallel for simd schedule(static) \
+    num_threads(ctx.threads) if (!omp_in_parallel() && n >= kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) out[i] = value;
 }
 
 // x, y: (n)
 template <typename T>
-void Axpy(int64_t n, T alpha, const T* x, T* y) {
-#pragma omp parallel for simd schedule(static) if (!omp_in_parallel() && n >= kMinParallelWork)
+void Axpy(const Context& ctx, int64_t n, T alpha, const T* x, T* y) {
+#pragma omp parallel for simd schedule(static) \
+    num_threads(ctx.threads) if (!omp_in_parallel() && n >= kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
-#define MT_INSTANTIATE(T)                                                                   \
-  template void Unary<T>(UnaryOp, int, const int64_t*, const T*, const int64_t*, T*);       \
-  template void Binary<T>(BinaryOp, int, const int64_t*, const T*, const int64_t*, const T*, \
-                          const int64_t*, T*);                                              \
-  template void Fill<T>(T*, int64_t, T);                                                    \
-  template void Axpy<T>(int64_t, T, const T*, T*);
+#define MT_INSTANTIATE(T)                                                                          \
+  template void Unary<T>(const Context&, UnaryOp, int, const int64_t*, const T*, const int64_t*,   \
+                         T*);                                                                      \
+  template void Binary<T>(const Context&, BinaryOp, int, const int64_t*, const T*, const int64_t*, \
+                          const T*, const int64_t*, T*);                                           \
+  template void Fill<T>(const Context&, T*, int64_t, T);                                           \
+  template void Axpy<T>(const Context&, int64_t, T, const T*, T*);
 MT_INSTANTIATE(float)
 MT_INSTANTIATE(double)
 #undef MT_INSTANTIATE
 // Index tensors (int64) get filled too, e.g. for zero-initialised argmax buffers.
-template void Fill<int64_t>(int64_t*, int64_t, int64_t);
+template void Fill<int64_t>(const Context&, int64_t*, int64_t, int64_t);
+
+#define MT_INSTANTIATE_CAST(From, To)                                                            \
+  template void Cast<From, To>(const Context&, int, const int64_t*, const From*, const int64_t*, \
+                               To*);
+#define MT_INSTANTIATE_CASTS_FROM(From) \
+  MT_INSTANTIATE_CAST(From, float)      \
+  MT_INSTANTIATE_CAST(From, double)     \
+  MT_INSTANTIATE_CAST(From, int64_t)
+MT_INSTANTIATE_CASTS_FROM(float)
+MT_INSTANTIATE_CASTS_FROM(double)
+MT_INSTANTIATE_CASTS_FROM(int64_t)
+#undef MT_INSTANTIATE_CASTS_FROM
+#undef MT_INSTANTIATE_CAST
 
 }  // namespace mt::kernels::cpu

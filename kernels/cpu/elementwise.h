@@ -9,57 +9,51 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/context.h"
+#include "kernels/op_params.h"
+
 namespace mt::kernels::cpu {
 
-enum class UnaryOp {
-  kCopy,      // y = x
-  kNeg,       // y = -x
-  kExp,       // y = exp(x)
-  kLog,       // y = log(x)
-  kRelu,      // y = max(x, 0)
-  kSigmoid,   // y = 1 / (1 + exp(-x)), computed without overflow for large |x|
-  kSoftplus,  // y = log(1 + exp(x)), stable: max(x,0) + log1p(exp(-|x|))
-  kTanh,      // y = tanh(x)
-  kSqrt,      // y = sqrt(x)
-  kAbs,       // y = |x|
-};
-
-enum class BinaryOp {
-  kAdd,           // a + b
-  kSub,           // a - b
-  kMul,           // a * b
-  kDiv,           // a / b
-  kLt,            // a < b  ? 1 : 0
-  kEq,            // a == b ? 1 : 0
-  kGt,            // a > b  ? 1 : 0
-  kMaximum,       // max(a, b)
-  kReluBackward,  // b > 0 ? a : 0   (a = upstream gradient, b = relu input)
-  kPow,           // pow(a, b)
-};
+using ::mt::kernels::BinaryOp;
+using ::mt::kernels::UnaryOp;
 
 // out[i] = op(in[i]) for every multi-index i of `shape` (ndim dims; ndim == 0 is a scalar).
 // in: strided by in_strides; out: contiguous, prod(shape) elements.
 template <typename T>
-void Unary(UnaryOp op, int ndim, const int64_t* shape, const T* in, const int64_t* in_strides,
-           T* out);
+void Unary(const Context& ctx, UnaryOp op, int ndim, const int64_t* shape, const T* in,
+           const int64_t* in_strides, T* out);
 
 // out[i] = op(a[i], b[i]); a and b strided (broadcast via stride 0), out contiguous.
 template <typename T>
-void Binary(BinaryOp op, int ndim, const int64_t* shape, const T* a, const int64_t* a_strides,
-            const T* b, const int64_t* b_strides, T* out);
+void Binary(const Context& ctx, BinaryOp op, int ndim, const int64_t* shape, const T* a,
+            const int64_t* a_strides, const T* b, const int64_t* b_strides, T* out);
 
 // Gathers a strided view into a contiguous buffer, for any element type of size elem_size bytes
 // (4 or 8; float, double, int64). in/out are byte pointers to the first element.
-void StridedCopy(size_t elem_size, int ndim, const int64_t* shape, const void* in,
-                 const int64_t* in_strides, void* out);
+void StridedCopy(const Context& ctx, size_t elem_size, int ndim, const int64_t* shape,
+                 const void* in, const int64_t* in_strides, void* out);
+
+// out[i] = To(in[i]) through double, as a value read out and written back would be (so int64
+// -> float32 rounds exactly as before this was a kernel). From, To: float, double, int64_t.
+// in: strided view of `shape`  out: contiguous, prod(shape) elements.
+template <typename From, typename To>
+void Cast(const Context& ctx, int ndim, const int64_t* shape, const From* in,
+          const int64_t* in_strides, To* out);
+
+// Writes dense src (outer, length, inner) into dense dst (outer, size, inner) at rows
+// [start, start + length) of the middle dim; other rows of dst are left as they are.
+// Elements are elem_size bytes.  src: (outer, length, inner)  dst: (outer, size, inner)
+void CopyIntoSlice(const Context& ctx, size_t elem_size, int64_t outer, int64_t size, int64_t inner,
+                   int64_t start, int64_t length, const void* src, void* dst);
 
 // out[i] = value for i in [0, n).
+// T: float, double, int64_t.
 template <typename T>
-void Fill(T* out, int64_t n, T value);
+void Fill(const Context& ctx, T* out, int64_t n, T value);
 
 // y[i] += alpha * x[i] for i in [0, n) (gradient accumulation).
 template <typename T>
-void Axpy(int64_t n, T alpha, const T* x, T* y);
+void Axpy(const Context& ctx, int64_t n, T alpha, const T* x, T* y);
 
 }  // namespace mt::kernels::cpu
 

@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -88,38 +89,6 @@ void ForEachIndex(const std::vector<int64_t>& shape, F f) {
   }
 }
 
-double UnaryRef(UnaryOp op, double x) {
-  switch (op) {
-    case UnaryOp::kCopy: return x;
-    case UnaryOp::kNeg: return -x;
-    case UnaryOp::kExp: return std::exp(x);
-    case UnaryOp::kLog: return std::log(x);
-    case UnaryOp::kRelu: return x > 0 ? x : 0;
-    case UnaryOp::kSigmoid: return 1 / (1 + std::exp(-x));
-    case UnaryOp::kSoftplus: return std::log(1 + std::exp(x));
-    case UnaryOp::kTanh: return std::tanh(x);
-    case UnaryOp::kSqrt: return std::sqrt(x);
-    case UnaryOp::kAbs: return std::abs(x);
-  }
-  return 0;
-}
-
-double BinaryRef(BinaryOp op, double a, double b) {
-  switch (op) {
-    case BinaryOp::kAdd: return a + b;
-    case BinaryOp::kSub: return a - b;
-    case BinaryOp::kMul: return a * b;
-    case BinaryOp::kDiv: return a / b;
-    case BinaryOp::kLt: return a < b ? 1 : 0;
-    case BinaryOp::kEq: return a == b ? 1 : 0;
-    case BinaryOp::kGt: return a > b ? 1 : 0;
-    case BinaryOp::kMaximum: return a > b ? a : b;
-    case BinaryOp::kReluBackward: return b > 0 ? a : 0;
-    case BinaryOp::kPow: return std::pow(a, b);
-  }
-  return 0;
-}
-
 const UnaryOp kUnaryOps[] = {UnaryOp::kCopy,    UnaryOp::kNeg,      UnaryOp::kExp,
                              UnaryOp::kLog,     UnaryOp::kRelu,     UnaryOp::kSigmoid,
                              UnaryOp::kSoftplus, UnaryOp::kTanh,    UnaryOp::kSqrt,
@@ -140,11 +109,11 @@ void CheckUnary(UnaryOp op, const std::vector<int64_t>& shape, std::mt19937_64& 
   const View<T> in = RandomView<T>(shape, rng, positive ? 0.01 : -4.0, 4.0);
   const int64_t n = Product(shape);
   std::vector<T> out(n, std::numeric_limits<T>::quiet_NaN());
-  Unary<T>(op, static_cast<int>(shape.size()), shape.data(), in.storage.data(),
+  Unary<T>(testing::Ctx(), op, static_cast<int>(shape.size()), shape.data(), in.storage.data(),
            in.strides.data(), out.data());
   std::vector<double> ref(n);
   ForEachIndex(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
-    ref[i] = UnaryRef(op, in.At(idx));
+    ref[i] = reference::Unary(op, in.At(idx));
   });
   ExpectAllClose(out, ref, 8 * Eps<T>(), 8 * Eps<T>(),
                  "unary op " + std::to_string(static_cast<int>(op)) + " shape " +
@@ -161,11 +130,11 @@ void CheckBinary(BinaryOp op, const std::vector<int64_t>& shape, std::mt19937_64
   const View<T> b = RandomView<T>(shape, rng, positive ? 0.5 : -3.0, 3.0, compare);
   const int64_t n = Product(shape);
   std::vector<T> out(n, std::numeric_limits<T>::quiet_NaN());
-  Binary<T>(op, static_cast<int>(shape.size()), shape.data(), a.storage.data(), a.strides.data(),
-            b.storage.data(), b.strides.data(), out.data());
+  Binary<T>(testing::Ctx(), op, static_cast<int>(shape.size()), shape.data(), a.storage.data(),
+            a.strides.data(), b.storage.data(), b.strides.data(), out.data());
   std::vector<double> ref(n);
   ForEachIndex(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
-    ref[i] = BinaryRef(op, a.At(idx), b.At(idx));
+    ref[i] = reference::Binary(op, a.At(idx), b.At(idx));
   });
   ExpectAllClose(out, ref, 8 * Eps<T>(), 8 * Eps<T>(),
                  "binary op " + std::to_string(static_cast<int>(op)) + " shape " +
@@ -224,8 +193,10 @@ TYPED_TEST(ElementwiseTest, TransposedViewsMatchReference) {
       const auto storage = testing::RandomVector<T>(s, rng, -2, 2);
       const int64_t n = Product(shape);
       std::vector<T> copied(n), exp_out(n);
-      StridedCopy(sizeof(T), nd, shape.data(), storage.data(), strides.data(), copied.data());
-      Unary<T>(UnaryOp::kExp, nd, shape.data(), storage.data(), strides.data(), exp_out.data());
+      StridedCopy(testing::Ctx(), sizeof(T), nd, shape.data(), storage.data(), strides.data(),
+                  copied.data());
+      Unary<T>(testing::Ctx(), UnaryOp::kExp, nd, shape.data(), storage.data(), strides.data(),
+               exp_out.data());
       std::vector<double> ref(n), exp_ref(n);
       ForEachIndex(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
         int64_t off = 0;
@@ -247,8 +218,8 @@ TYPED_TEST(ElementwiseTest, BroadcastRowAndColumn) {
   const std::vector<T> b = {10, 20, 30, 40};
   const int64_t a_strides[] = {1, 0}, b_strides[] = {0, 1};
   std::vector<T> out(12);
-  Binary<T>(BinaryOp::kAdd, 2, shape.data(), a.data(), a_strides, b.data(), b_strides,
-            out.data());
+  Binary<T>(testing::Ctx(), BinaryOp::kAdd, 2, shape.data(), a.data(), a_strides, b.data(),
+            b_strides, out.data());
   const std::vector<T> expected = {11, 21, 31, 41, 12, 22, 32, 42, 13, 23, 33, 43};
   EXPECT_EQ(out, expected);
 }
@@ -257,16 +228,17 @@ TYPED_TEST(ElementwiseTest, ScalarAndZeroSize) {
   using T = TypeParam;
   const T x = 2;
   T y = 0;
-  Unary<T>(UnaryOp::kNeg, 0, nullptr, &x, nullptr, &y);
+  Unary<T>(testing::Ctx(), UnaryOp::kNeg, 0, nullptr, &x, nullptr, &y);
   EXPECT_EQ(y, T(-2));
-  Binary<T>(BinaryOp::kMul, 0, nullptr, &x, nullptr, &x, nullptr, &y);
+  Binary<T>(testing::Ctx(), BinaryOp::kMul, 0, nullptr, &x, nullptr, &x, nullptr, &y);
   EXPECT_EQ(y, T(4));
   // Nothing may be read or written when a dim is 0.
   const int64_t shape[] = {3, 0, 2};
   const int64_t strides[] = {0, 0, 1};
   T sentinel = 123;
-  Unary<T>(UnaryOp::kExp, 3, shape, static_cast<const T*>(nullptr), strides, &sentinel);
-  Binary<T>(BinaryOp::kAdd, 3, shape, static_cast<const T*>(nullptr), strides,
+  Unary<T>(testing::Ctx(), UnaryOp::kExp, 3, shape, static_cast<const T*>(nullptr), strides,
+           &sentinel);
+  Binary<T>(testing::Ctx(), BinaryOp::kAdd, 3, shape, static_cast<const T*>(nullptr), strides,
             static_cast<const T*>(nullptr), strides, &sentinel);
   EXPECT_EQ(sentinel, T(123));
 }
@@ -278,8 +250,8 @@ TYPED_TEST(ElementwiseTest, SigmoidAndSoftplusAreStableForHugeInputs) {
   const int64_t shape[] = {static_cast<int64_t>(x.size())};
   const int64_t strides[] = {1};
   std::vector<T> sig(x.size()), sp(x.size());
-  Unary<T>(UnaryOp::kSigmoid, 1, shape, x.data(), strides, sig.data());
-  Unary<T>(UnaryOp::kSoftplus, 1, shape, x.data(), strides, sp.data());
+  Unary<T>(testing::Ctx(), UnaryOp::kSigmoid, 1, shape, x.data(), strides, sig.data());
+  Unary<T>(testing::Ctx(), UnaryOp::kSoftplus, 1, shape, x.data(), strides, sp.data());
   for (size_t i = 0; i < x.size(); ++i) {
     ASSERT_TRUE(std::isfinite(sig[i])) << x[i];
     ASSERT_TRUE(std::isfinite(sp[i])) << x[i];
@@ -303,12 +275,13 @@ TYPED_TEST(ElementwiseTest, NanPropagatesThroughReluAndMaximum) {
   const int64_t shape[] = {4};
   const int64_t strides[] = {1};
   std::vector<T> out(4);
-  Binary<T>(BinaryOp::kMaximum, 1, shape, a.data(), strides, b.data(), strides, out.data());
+  Binary<T>(testing::Ctx(), BinaryOp::kMaximum, 1, shape, a.data(), strides, b.data(), strides,
+            out.data());
   EXPECT_TRUE(std::isnan(out[0]));
   EXPECT_TRUE(std::isnan(out[1]));
   EXPECT_TRUE(std::isnan(out[2]));
   EXPECT_EQ(out[3], T(-1));
-  Unary<T>(UnaryOp::kRelu, 1, shape, a.data(), strides, out.data());
+  Unary<T>(testing::Ctx(), UnaryOp::kRelu, 1, shape, a.data(), strides, out.data());
   EXPECT_TRUE(std::isnan(out[0]));
   EXPECT_EQ(out[1], T(1));
   EXPECT_EQ(out[3], T(0));
@@ -318,12 +291,12 @@ TYPED_TEST(ElementwiseTest, FillAndAxpy) {
   using T = TypeParam;
   for (int64_t n : {0, 1, 17, 100000}) {
     std::vector<T> y(n + 1, T(7));
-    Fill<T>(y.data(), n, T(3));
+    Fill<T>(testing::Ctx(), y.data(), n, T(3));
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], T(3)) << i;
     EXPECT_EQ(y[n], T(7));  // One past the end is untouched.
     std::vector<T> x(n + 1);
     for (int64_t i = 0; i <= n; ++i) x[i] = static_cast<T>(i % 13);
-    Axpy<T>(n, T(0.5), x.data(), y.data());
+    Axpy<T>(testing::Ctx(), n, T(0.5), x.data(), y.data());
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], T(3) + T(0.5) * x[i]) << i;
     EXPECT_EQ(y[n], T(7));
   }
@@ -339,8 +312,8 @@ void CheckStridedCopy(std::mt19937_64& rng) {
     for (size_t i = 0; i < storage.size(); ++i) storage[i] = static_cast<U>(src.storage[i]);
     const int64_t n = Product(shape);
     std::vector<U> out(n + 1, U(99));
-    StridedCopy(sizeof(U), static_cast<int>(shape.size()), shape.data(), storage.data(),
-                src.strides.data(), out.data());
+    StridedCopy(testing::Ctx(), sizeof(U), static_cast<int>(shape.size()), shape.data(),
+                storage.data(), src.strides.data(), out.data());
     int failures = 0;
     ForEachIndex(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
       if (out[i] != static_cast<U>(src.At(idx)) && ++failures < 5) {
@@ -366,8 +339,42 @@ TEST(StridedCopyTest, TransposeExact) {
   const int64_t shape[] = {3, 2};
   const int64_t strides[] = {1, 3};
   std::vector<int64_t> out(6);
-  StridedCopy(sizeof(int64_t), 2, shape, in.data(), strides, out.data());
+  StridedCopy(testing::Ctx(), sizeof(int64_t), 2, shape, in.data(), strides, out.data());
   EXPECT_EQ(out, (std::vector<int64_t>{1, 4, 2, 5, 3, 6}));
+}
+
+TEST(CastTest, ConvertsThroughDoubleFromAStridedView) {
+  // (2, 3) read as its (3, 2) transpose.
+  const int64_t shape[] = {3, 2};
+  const int64_t strides[] = {1, 3};
+  const std::vector<float> f = {1.5f, -2.75f, 3.0f, -0.5f, 1e10f, 7.25f};
+  std::vector<int64_t> as_int(6);
+  Cast<float, int64_t>(testing::Ctx(), 2, shape, f.data(), strides, as_int.data());
+  EXPECT_EQ(as_int, (std::vector<int64_t>{1, 0, -2, 10000000000, 3, 7}));  // truncation
+  std::vector<double> as_double(6);
+  Cast<float, double>(testing::Ctx(), 2, shape, f.data(), strides, as_double.data());
+  EXPECT_EQ(as_double, (std::vector<double>{1.5, -0.5, -2.75, 1e10f, 3.0, 7.25}));
+  // int64 -> float32 rounds once through double, as a value read out and written back would.
+  const std::vector<int64_t> big = {(int64_t{1} << 53) + 1, -3};
+  const int64_t n[] = {2};
+  const int64_t unit[] = {1};
+  std::vector<float> back(2);
+  Cast<int64_t, float>(testing::Ctx(), 1, n, big.data(), unit, back.data());
+  EXPECT_EQ(back[0], static_cast<float>(static_cast<double>(big[0])));
+  EXPECT_EQ(back[1], -3.0f);
+}
+
+TEST(CopyIntoSliceTest, WritesOnlyTheSlice) {
+  // dst (2, 4, 2), src (2, 2, 2) into rows [1, 3) of the middle dim.
+  std::vector<int32_t> dst(16, -1);
+  const std::vector<int32_t> src = {1, 2, 3, 4, 5, 6, 7, 8};
+  CopyIntoSlice(testing::Ctx(), sizeof(int32_t), 2, 4, 2, 1, 2, src.data(), dst.data());
+  EXPECT_EQ(dst, (std::vector<int32_t>{-1, -1, 1, 2, 3, 4, -1, -1,  //
+                                       -1, -1, 5, 6, 7, 8, -1, -1}));
+  const std::vector<double> ref =
+      reference::CopyIntoSlice(std::vector<int32_t>(16, -1), src, 2, 4, 2, 1, 2);
+  EXPECT_EQ(std::vector<double>(dst.begin(), dst.end()), ref);
+  CopyIntoSlice(testing::Ctx(), sizeof(int32_t), 2, 4, 2, 4, 0, nullptr, dst.data());  // empty
 }
 
 }  // namespace

@@ -18,10 +18,11 @@ constexpr int64_t kColumnBlock = 64;
 
 // weight: (num, dim)  ids: (n_ids)  out: (n_ids, dim)
 template <typename T>
-void EmbeddingForward(const T* weight, int64_t dim, const int64_t* ids, int64_t n_ids, T* out) {
+void EmbeddingForward(const Context& ctx, const T* weight, int64_t dim, const int64_t* ids,
+                      int64_t n_ids, T* out) {
   if (dim <= 0) return;
 #pragma omp parallel for schedule(static) \
-    if (!omp_in_parallel() && n_ids * dim >= kMinParallelWork)
+    num_threads(ctx.threads) if (!omp_in_parallel() && n_ids * dim >= kMinParallelWork)
   for (int64_t i = 0; i < n_ids; ++i) {
     const T* row = weight + ids[i] * dim;
     std::copy(row, row + dim, out + i * dim);
@@ -30,12 +31,12 @@ void EmbeddingForward(const T* weight, int64_t dim, const int64_t* ids, int64_t 
 
 // grad_out: (n_ids, dim)  ids: (n_ids)  grad_weight: (num, dim), accumulated into.
 template <typename T>
-void EmbeddingBackward(const T* grad_out, const int64_t* ids, int64_t n_ids, int64_t dim,
-                       T* grad_weight) {
+void EmbeddingBackward(const Context& ctx, const T* grad_out, const int64_t* ids, int64_t n_ids,
+                       int64_t dim, T* grad_weight) {
   if (dim <= 0) return;
   const int64_t blocks = (dim + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static) \
-    if (!omp_in_parallel() && blocks > 1 && n_ids * dim >= kMinParallelWork)
+#pragma omp parallel for schedule(static) num_threads( \
+    ctx.threads) if (!omp_in_parallel() && blocks > 1 && n_ids * dim >= kMinParallelWork)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t c0 = b * kColumnBlock, w = std::min(kColumnBlock, dim - c0);
     for (int64_t i = 0; i < n_ids; ++i) {
@@ -47,9 +48,11 @@ void EmbeddingBackward(const T* grad_out, const int64_t* ids, int64_t n_ids, int
   }
 }
 
-#define MT_INSTANTIATE(T)                                                                 \
-  template void EmbeddingForward<T>(const T*, int64_t, const int64_t*, int64_t, T*);      \
-  template void EmbeddingBackward<T>(const T*, const int64_t*, int64_t, int64_t, T*);
+#define MT_INSTANTIATE(T)                                                                        \
+  template void EmbeddingForward<T>(const Context&, const T*, int64_t, const int64_t*, int64_t,  \
+                                    T*);                                                         \
+  template void EmbeddingBackward<T>(const Context&, const T*, const int64_t*, int64_t, int64_t, \
+                                     T*);
 MT_INSTANTIATE(float)
 MT_INSTANTIATE(double)
 #undef MT_INSTANTIATE

@@ -4,17 +4,20 @@
 
 #include <cstdint>
 
+#include "kernels/context.h"
+
 namespace mt::kernels::cpu {
 
 // out[i, :] = weight[ids[i], :].  weight: (num, dim)  ids: (n_ids), each in [0, num)  out: (n_ids, dim)
 template <typename T>
-void EmbeddingForward(const T* weight, int64_t dim, const int64_t* ids, int64_t n_ids, T* out);
+void EmbeddingForward(const Context& ctx, const T* weight, int64_t dim, const int64_t* ids,
+                      int64_t n_ids, T* out);
 
 // grad_weight[ids[i], :] += grad_out[i, :]. Touches only the rows named by ids, so the cost is
 // O(n_ids * dim), not O(num * dim). Caller zeroes grad_weight. Repeated ids accumulate.
 template <typename T>
-void EmbeddingBackward(const T* grad_out, const int64_t* ids, int64_t n_ids, int64_t dim,
-                       T* grad_weight);
+void EmbeddingBackward(const Context& ctx, const T* grad_out, const int64_t* ids, int64_t n_ids,
+                       int64_t dim, T* grad_weight);
 
 }  // namespace mt::kernels::cpu
 

@@ -16,12 +16,12 @@
 namespace {
 
 // Best of several timed runs, each long enough (~0.2 s) to swamp timer noise.
-double MeasureGflops(int64_t size, const std::vector<float>& a, const std::vector<float>& b,
-                     std::vector<float>& c) {
+double MeasureGflops(int threads, int64_t size, const std::vector<float>& a,
+                     const std::vector<float>& b, std::vector<float>& c) {
   using Clock = std::chrono::steady_clock;
   auto run = [&] {
-    mt::kernels::cpu::Gemm<float>(false, false, size, size, size, 1.0f, a.data(), size, b.data(),
-                                  size, 0.0f, c.data(), size);
+    mt::kernels::cpu::Gemm<float>(mt::kernels::Context{threads}, false, false, size, size, size,
+                                  1.0f, a.data(), size, b.data(), size, 0.0f, c.data(), size);
   };
   run();  // Warm-up: page faults, packing buffers.
   const double flops = 2.0 * size * size * size;
@@ -47,10 +47,8 @@ int main() {
     std::vector<float> a(size * size), b(size * size), c(size * size);
     for (float& x : a) x = dist(rng);
     for (float& x : b) x = dist(rng);
-    omp_set_num_threads(1);
-    const double single = MeasureGflops(size, a, b, c);
-    omp_set_num_threads(max_threads);
-    const double multi = MeasureGflops(size, a, b, c);
+    const double single = MeasureGflops(1, size, a, b, c);
+    const double multi = MeasureGflops(max_threads, size, a, b, c);
     std::printf("%6lld %9.1f GF/s %9.1f GF/s\n", static_cast<long long>(size), single, multi);
   }
   return 0;

@@ -187,9 +187,9 @@ void ScaleC(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
 // y[i * incy] = alpha * dot(rows[i * ld : i * ld + k], x) + beta * y[i * incy], i < count.
 // rows: (count, k) with row stride ld  x: (k) contiguous  y: (count) with stride incy.
 template <typename T>
-void RowDots(int64_t count, int64_t k, T alpha, const T* rows, int64_t ld, const T* x, T beta,
-             T* y, int64_t incy, bool parallel) {
-#pragma omp parallel for schedule(static) if (parallel)
+void RowDots(int64_t count, int64_t k, T alpha, const T* rows, int64_t ld, const T* x, T beta, T* y,
+             int64_t incy, bool parallel, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
   for (int64_t i = 0; i < count; ++i) {
     const T* r = rows + i * ld;
     T dot = 0;
@@ -203,10 +203,10 @@ void RowDots(int64_t count, int64_t k, T alpha, const T* rows, int64_t ld, const
 // rows: (k, count) with row stride ld  w: (k) with stride incw  y: (count) with stride incy.
 template <typename T>
 void WeightedRowSum(int64_t count, int64_t k, T alpha, const T* rows, int64_t ld, const T* w,
-                    int64_t incw, T beta, T* y, int64_t incy, bool parallel) {
+                    int64_t incw, T beta, T* y, int64_t incy, bool parallel, int threads) {
   constexpr int64_t kBlock = 256;  // Accumulators for one block of columns stay in L1.
   const int64_t blocks = CeilDiv(count, kBlock);
-#pragma omp parallel for schedule(static) if (parallel && blocks > 1)
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel && blocks > 1)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t j0 = blk * kBlock, width = std::min(kBlock, count - j0);
     T acc[kBlock] = {};
@@ -226,7 +226,8 @@ void WeightedRowSum(int64_t count, int64_t k, T alpha, const T* rows, int64_t ld
 // Handles m == 1 or n == 1. The vector operand is gathered into scratch when strided.
 template <typename T>
 void Gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, bool parallel) {
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, bool parallel,
+          int threads) {
   auto contiguous = [&](const T* v, int64_t inc) {
     if (inc == 1) return v;
     T* buffer = Scratch<T>(1, k);
@@ -237,39 +238,40 @@ void Gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
     // c (1, n): x_p = op(A)[0, p].
     const int64_t inc_x = trans_a ? lda : 1;
     if (trans_b) {  // B stored (n, k): one dot per output.
-      RowDots(n, k, alpha, b, ldb, contiguous(a, inc_x), beta, c, 1, parallel);
+      RowDots(n, k, alpha, b, ldb, contiguous(a, inc_x), beta, c, 1, parallel, threads);
     } else {  // B stored (k, n): a weighted sum of its rows.
-      WeightedRowSum(n, k, alpha, b, ldb, a, inc_x, beta, c, 1, parallel);
+      WeightedRowSum(n, k, alpha, b, ldb, a, inc_x, beta, c, 1, parallel, threads);
     }
     return;
   }
   // n == 1, c (m, 1) with stride ldc: x_p = op(B)[p, 0].
   const int64_t inc_x = trans_b ? 1 : ldb;
   if (!trans_a) {  // A stored (m, k).
-    RowDots(m, k, alpha, a, lda, contiguous(b, inc_x), beta, c, ldc, parallel);
+    RowDots(m, k, alpha, a, lda, contiguous(b, inc_x), beta, c, ldc, parallel, threads);
   } else {  // A stored (k, m).
-    WeightedRowSum(m, k, alpha, a, lda, b, inc_x, beta, c, ldc, parallel);
+    WeightedRowSum(m, k, alpha, a, lda, b, inc_x, beta, c, ldc, parallel, threads);
   }
 }
 
 // Each element of C is accumulated by exactly one task, over k in the same order whatever the
 // thread count, so the result does not depend on how the work is split.
 template <typename T>
-void GemmImpl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-              int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+              T alpha, const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+              int64_t ldc) {
   using B = Blocking<T>;
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
     ScaleC(m, n, beta, c, ldc);
     return;
   }
-  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 &&
-                        static_cast<double>(m) * n * k >= kMinParallelMacs;
+  const bool parallel =
+      !omp_in_parallel() && ctx.threads > 1 && static_cast<double>(m) * n * k >= kMinParallelMacs;
   if (m == 1 || n == 1) {
-    Gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+    Gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, ctx.threads);
     return;
   }
-  const int threads = parallel ? omp_get_max_threads() : 1;
+  const int threads = parallel ? ctx.threads : 1;
   const int64_t row_blocks = CeilDiv(m, B::kMc);
   const int64_t nc_max = CeilDiv(std::min(n, B::kNc), B::kNr) * B::kNr;
   // Rows of op(B) packed per round: as many kKc blocks as fit the budget, so that most products
@@ -342,35 +344,35 @@ void GemmImpl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alp
 
 // op(A): (m, k)  op(B): (k, n)  C: (m, n); row strides lda, ldb, ldc.
 template <typename T>
-void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  GemmImpl(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+void Gemm(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+          const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  GemmImpl(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // Per p in [0, batch): op(A_p): (m, k)  op(B_p): (k, n)  C_p: (m, n).
 template <typename T>
-void BatchedGemm(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-                 const T* a, int64_t stride_a, int64_t lda, const T* b, int64_t stride_b,
-                 int64_t ldb, T beta, T* c, int64_t stride_c, int64_t ldc) {
+void BatchedGemm(const Context& ctx, int64_t batch, bool trans_a, bool trans_b, int64_t m,
+                 int64_t n, int64_t k, const T* a, int64_t stride_a, int64_t lda, const T* b,
+                 int64_t stride_b, int64_t ldb, T beta, T* c, int64_t stride_c, int64_t ldc) {
   // Whole products per thread beat splitting each product once there is one per thread: no
   // barriers, no shared packing. A zero C stride would make the products race, so it stays
   // serial (each Gemm still parallelises itself).
-  const bool across_batch = !omp_in_parallel() && stride_c != 0 &&
-                            batch >= omp_get_max_threads() && omp_get_max_threads() > 1 &&
+  const bool across_batch = !omp_in_parallel() && stride_c != 0 && batch >= ctx.threads &&
+                            ctx.threads > 1 &&
                             static_cast<double>(batch) * m * n * k >= kMinParallelMacs;
-#pragma omp parallel for schedule(static) if (across_batch)
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (across_batch)
   for (int64_t p = 0; p < batch; ++p) {
-    GemmImpl(trans_a, trans_b, m, n, k, T(1), a + p * stride_a, lda, b + p * stride_b, ldb, beta,
-             c + p * stride_c, ldc);
+    GemmImpl(ctx, trans_a, trans_b, m, n, k, T(1), a + p * stride_a, lda, b + p * stride_b, ldb,
+             beta, c + p * stride_c, ldc);
   }
 }
 
-#define MT_INSTANTIATE(T)                                                                   \
-  template void Gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, \
-                        int64_t, T, T*, int64_t);                                           \
-  template void BatchedGemm<T>(int64_t, bool, bool, int64_t, int64_t, int64_t, const T*,     \
-                               int64_t, int64_t, const T*, int64_t, int64_t, T, T*, int64_t,  \
-                               int64_t);
+#define MT_INSTANTIATE(T)                                                                      \
+  template void Gemm<T>(const Context&, bool, bool, int64_t, int64_t, int64_t, T, const T*,    \
+                        int64_t, const T*, int64_t, T, T*, int64_t);                           \
+  template void BatchedGemm<T>(const Context&, int64_t, bool, bool, int64_t, int64_t, int64_t, \
+                               const T*, int64_t, int64_t, const T*, int64_t, int64_t, T, T*,  \
+                               int64_t, int64_t);
 MT_INSTANTIATE(float)
 MT_INSTANTIATE(double)
 #undef MT_INSTANTIATE

@@ -5,21 +5,23 @@
 
 #include <cstdint>
 
+#include "kernels/context.h"
+
 namespace mt::kernels::cpu {
 
 // C = alpha * op(A) * op(B) + beta * C.  op(A): (m, k), op(B): (k, n), C: (m, n).
 // A is stored (m, k) with row stride lda, or (k, m) when trans_a. Likewise B: (k, n) / (n, k).
 // beta == 0 overwrites C without reading it (C may hold NaN garbage).
 template <typename T>
-void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+void Gemm(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+          const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 
 // For p in [0, batch): C_p = op(A_p) * op(B_p) + beta * C_p, with A_p = a + p * stride_a (stride 0
 // broadcasts one matrix over the batch), likewise B_p, C_p = c + p * stride_c.
 template <typename T>
-void BatchedGemm(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-                 const T* a, int64_t stride_a, int64_t lda, const T* b, int64_t stride_b,
-                 int64_t ldb, T beta, T* c, int64_t stride_c, int64_t ldc);
+void BatchedGemm(const Context& ctx, int64_t batch, bool trans_a, bool trans_b, int64_t m,
+                 int64_t n, int64_t k, const T* a, int64_t stride_a, int64_t lda, const T* b,
+                 int64_t stride_b, int64_t ldb, T beta, T* c, int64_t stride_c, int64_t ldc);
 
 }  // namespace mt::kernels::cpu
 

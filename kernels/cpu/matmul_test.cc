@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -67,10 +68,11 @@ void CheckGemm(const Case& c, std::mt19937_64& rng) {
     }
   }
   const std::vector<T> before = out;
-  Gemm<T>(c.trans_a, c.trans_b, c.m, c.n, c.k, T(c.alpha), a.data(), c.lda, b.data(), c.ldb,
-          T(c.beta), out.data(), c.ldc);
-  auto a_at = [&](int64_t i, int64_t p) { return c.trans_a ? a[p * c.lda + i] : a[i * c.lda + p]; };
-  auto b_at = [&](int64_t p, int64_t j) { return c.trans_b ? b[j * c.ldb + p] : b[p * c.ldb + j]; };
+  Gemm<T>(testing::Ctx(), c.trans_a, c.trans_b, c.m, c.n, c.k, T(c.alpha), a.data(), c.lda,
+          b.data(), c.ldb, T(c.beta), out.data(), c.ldc);
+  const reference::GemmResult ref =
+      reference::Gemm(c.trans_a, c.trans_b, c.m, c.n, c.k, c.alpha, a.data(), c.lda, b.data(),
+                      c.ldb, c.beta, before.data(), c.ldc);
   int failures = 0;
   for (int64_t i = 0; i < c.m; ++i) {
     for (int64_t j = 0; j < c.ldc; ++j) {
@@ -79,15 +81,8 @@ void CheckGemm(const Case& c, std::mt19937_64& rng) {
         if (got != sentinel && ++failures <= 5) ADD_FAILURE() << c.Describe() << " wrote padding";
         continue;
       }
-      double dot = 0, mag = 0;
-      for (int64_t p = 0; p < c.k; ++p) {
-        dot += double(a_at(i, p)) * double(b_at(p, j));
-        mag += std::abs(double(a_at(i, p)) * double(b_at(p, j)));
-      }
-      const double old = c.beta == 0 ? 0 : double(before[i * c.ldc + j]);
-      const double expected = c.alpha * dot + c.beta * old;
-      const double tol = 4 * (c.k + 2) * Eps<T>() * (std::abs(c.alpha) * mag + std::abs(c.beta * old)) +
-                         1e-30;
+      const double expected = ref.c[i * c.n + j];
+      const double tol = 4 * (c.k + 2) * Eps<T>() * ref.magnitude[i * c.n + j] + 1e-30;
       if (!(std::abs(got - expected) <= tol) && ++failures <= 5) {
         ADD_FAILURE() << c.Describe() << " C[" << i << "," << j << "] = " << got << ", expected "
                       << expected;
@@ -158,12 +153,12 @@ TYPED_TEST(MatmulTest, ExactSmallProduct) {
   const std::vector<T> a = {1, 2, 3, 4, 5, 6};
   const std::vector<T> b = {1, 0, 0, 1, 1, 1};
   std::vector<T> c(4, std::numeric_limits<T>::quiet_NaN());
-  Gemm<T>(false, false, 2, 2, 3, T(1), a.data(), 3, b.data(), 2, T(0), c.data(), 2);
+  Gemm<T>(testing::Ctx(), false, false, 2, 2, 3, T(1), a.data(), 3, b.data(), 2, T(0), c.data(), 2);
   EXPECT_EQ(c, (std::vector<T>{4, 5, 10, 11}));
   // Same product from the transposed storage of both operands, accumulated on top (beta = 1).
   const std::vector<T> at = {1, 4, 2, 5, 3, 6};
   const std::vector<T> bt = {1, 0, 1, 0, 1, 1};
-  Gemm<T>(true, true, 2, 2, 3, T(1), at.data(), 2, bt.data(), 3, T(1), c.data(), 2);
+  Gemm<T>(testing::Ctx(), true, true, 2, 2, 3, T(1), at.data(), 2, bt.data(), 3, T(1), c.data(), 2);
   EXPECT_EQ(c, (std::vector<T>{8, 10, 20, 22}));
 }
 
@@ -174,16 +169,19 @@ TYPED_TEST(MatmulTest, ResultDoesNotDependOnThreadCount) {
   const auto a = RandomVector<T>(m * k, rng);
   const auto b = RandomVector<T>(k * n, rng);
   std::vector<T> c_threads(m * n), c_serial(m * n), c_nested(m * n);
-  Gemm<T>(false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c_threads.data(), n);
+  Gemm<T>(testing::Ctx(), false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0),
+          c_threads.data(), n);
   const int saved = omp_get_max_threads();
   omp_set_num_threads(1);
-  Gemm<T>(false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c_serial.data(), n);
+  Gemm<T>(testing::Ctx(), false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0),
+          c_serial.data(), n);
   omp_set_num_threads(saved);
   // Called from inside a parallel region (as conv does per sample) it must run serially.
 #pragma omp parallel num_threads(2)
   {
 #pragma omp single
-    Gemm<T>(false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c_nested.data(), n);
+    Gemm<T>(testing::Ctx(), false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0),
+            c_nested.data(), n);
   }
   EXPECT_EQ(c_threads, c_serial);
   EXPECT_EQ(c_threads, c_nested);
@@ -200,11 +198,11 @@ void CheckBatched(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t
   auto c = RandomVector<T>(batch * c_size, rng);
   std::vector<T> expected = c;
   for (int64_t p = 0; p < batch; ++p) {
-    Gemm<T>(ta, tb, m, n, k, T(1), a.data() + p * stride_a, lda, b.data() + p * stride_b, ldb,
-            T(beta), expected.data() + p * c_size, ldc);
+    Gemm<T>(testing::Ctx(), ta, tb, m, n, k, T(1), a.data() + p * stride_a, lda,
+            b.data() + p * stride_b, ldb, T(beta), expected.data() + p * c_size, ldc);
   }
-  BatchedGemm<T>(batch, ta, tb, m, n, k, a.data(), stride_a, lda, b.data(), stride_b, ldb,
-                 T(beta), c.data(), c_size, ldc);
+  BatchedGemm<T>(testing::Ctx(), batch, ta, tb, m, n, k, a.data(), stride_a, lda, b.data(),
+                 stride_b, ldb, T(beta), c.data(), c_size, ldc);
   // Each product is one Gemm, and Gemm's result is independent of threading: bitwise equal.
   EXPECT_EQ(c, expected) << "batch " << batch << " ta=" << ta << " tb=" << tb;
 }
@@ -230,7 +228,8 @@ TYPED_TEST(MatmulTest, BatchedAgainstNaiveReference) {
   const std::vector<T> a = {1, 2, 3, 4,  /* batch 1: */ 0, 1, 1, 0};  // (2, 2, 2)
   const std::vector<T> b = {1, 1, 0, 1};                              // (2, 2), broadcast
   std::vector<T> c(8, T(1));
-  BatchedGemm<T>(2, false, false, 2, 2, 2, a.data(), 4, 2, b.data(), 0, 2, T(0), c.data(), 4, 2);
+  BatchedGemm<T>(testing::Ctx(), 2, false, false, 2, 2, 2, a.data(), 4, 2, b.data(), 0, 2, T(0),
+                 c.data(), 4, 2);
   EXPECT_EQ(c, (std::vector<T>{1, 3, 3, 7, 0, 1, 1, 1}));
 }
 

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/context.h"
+
 namespace mt::kernels::cpu {
 
 // torch.optim.SGD (dampening 0, no Nesterov):
@@ -12,15 +14,15 @@ namespace mt::kernels::cpu {
 //   param -= lr * g
 // momentum_buf may be null when momentum == 0.  All buffers: (n)
 template <typename T>
-void SgdStep(int64_t n, T* param, const T* grad, T* momentum_buf, T lr, T momentum,
-             T weight_decay, bool first_step);
+void SgdStep(const Context& ctx, int64_t n, T* param, const T* grad, T* momentum_buf, T lr,
+             T momentum, T weight_decay, bool first_step);
 
 // torch.optim.Adam (L2 weight decay added to the gradient, no AMSGrad); `step` counts from 1:
 //   g = grad + weight_decay * param;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g
 //   param -= lr * (m / (1 - b1^step)) / (sqrt(v / (1 - b2^step)) + eps)
 template <typename T>
-void AdamStep(int64_t n, T* param, const T* grad, T* m, T* v, T lr, T beta1, T beta2, T eps,
-              T weight_decay, int64_t step);
+void AdamStep(const Context& ctx, int64_t n, T* param, const T* grad, T* m, T* v, T lr, T beta1,
+              T beta2, T eps, T weight_decay, int64_t step);
 
 }  // namespace mt::kernels::cpu
 

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -42,7 +43,8 @@ TYPED_TEST(OptimTest, SgdMomentumWeightDecayByHand) {
   std::vector<T> p(n, T(1)), buf(n, std::numeric_limits<T>::quiet_NaN());
   for (int step = 0; step < 3; ++step) {
     const std::vector<T> g(n, T(kGrads[step]));
-    SgdStep<T>(n, p.data(), g.data(), buf.data(), T(0.1), T(0.9), T(0.01), step == 0);
+    SgdStep<T>(testing::Ctx(), n, p.data(), g.data(), buf.data(), T(0.1), T(0.9), T(0.01),
+               step == 0);
     for (int64_t i = 0; i < n; ++i) {
       EXPECT_NEAR(p[i], expected_p[step], Tol<T>()) << "step " << step + 1;
       EXPECT_NEAR(buf[i], expected_buf[step], Tol<T>()) << "step " << step + 1;
@@ -60,7 +62,7 @@ TYPED_TEST(OptimTest, SgdPlainWithoutMomentumBuffer) {
   std::vector<T> p(3, T(1));
   for (int step = 0; step < 3; ++step) {
     const std::vector<T> g(3, T(kGrads[step]));
-    SgdStep<T>(3, p.data(), g.data(), nullptr, T(0.1), T(0), T(0.01), step == 0);
+    SgdStep<T>(testing::Ctx(), 3, p.data(), g.data(), nullptr, T(0.1), T(0), T(0.01), step == 0);
     for (T v : p) EXPECT_NEAR(v, expected_p[step], Tol<T>()) << "step " << step + 1;
   }
 }
@@ -81,8 +83,8 @@ TYPED_TEST(OptimTest, AdamByHand) {
   std::vector<T> p(n, T(1)), m(n, T(0)), v(n, T(0));
   for (int step = 0; step < 3; ++step) {
     const std::vector<T> g(n, T(kGrads[step]));
-    AdamStep<T>(n, p.data(), g.data(), m.data(), v.data(), T(0.1), T(0.9), T(0.999), T(1e-8),
-                T(0.1), step + 1);
+    AdamStep<T>(testing::Ctx(), n, p.data(), g.data(), m.data(), v.data(), T(0.1), T(0.9), T(0.999),
+                T(1e-8), T(0.1), step + 1);
     for (int64_t i = 0; i < n; ++i) {
       EXPECT_NEAR(p[i], expected_p[step], 4 * Tol<T>()) << "step " << step + 1;
       EXPECT_NEAR(m[i], expected_m[step], Tol<T>()) << "step " << step + 1;
@@ -103,18 +105,13 @@ TYPED_TEST(OptimTest, LargeBuffersMatchScalarRecurrence) {
   std::vector<double> rp(p0.begin(), p0.end()), rbuf(n), rpa = rp, rm(n, 0), rv(n, 0);
   for (int step = 1; step <= 3; ++step) {
     const auto g = RandomVector<T>(n, rng);
-    SgdStep<T>(n, p.data(), g.data(), buf.data(), T(0.05), T(0.8), T(0.001), step == 1);
-    AdamStep<T>(n, pa.data(), g.data(), m.data(), v.data(), T(0.01), T(0.9), T(0.99), T(1e-6),
-                T(0.0), step);
-    for (int64_t i = 0; i < n; ++i) {
-      const double gs = g[i] + 0.001 * rp[i];
-      rbuf[i] = step == 1 ? gs : 0.8 * rbuf[i] + gs;
-      rp[i] -= 0.05 * rbuf[i];
-      rm[i] = 0.9 * rm[i] + 0.1 * g[i];
-      rv[i] = 0.99 * rv[i] + 0.01 * double(g[i]) * g[i];
-      rpa[i] -= 0.01 * (rm[i] / (1 - std::pow(0.9, step))) /
-                (std::sqrt(rv[i] / (1 - std::pow(0.99, step))) + 1e-6);
-    }
+    SgdStep<T>(testing::Ctx(), n, p.data(), g.data(), buf.data(), T(0.05), T(0.8), T(0.001),
+               step == 1);
+    AdamStep<T>(testing::Ctx(), n, pa.data(), g.data(), m.data(), v.data(), T(0.01), T(0.9),
+                T(0.99), T(1e-6), T(0.0), step);
+    const std::vector<double> gd(g.begin(), g.end());
+    reference::SgdStep(rp, gd, rbuf, 0.05, 0.8, 0.001, step == 1);
+    reference::AdamStep(rpa, gd, rm, rv, 0.01, 0.9, 0.99, 1e-6, 0.0, step);
   }
   testing::ExpectAllClose(p, rp, 1e-5, 1e-5, "sgd");
   testing::ExpectAllClose(pa, rpa, 1e-4, 1e-5, "adam");

@@ -41,19 +41,19 @@ bool Beats(T v, T best) {
 
 // in: (outer, n, inner)  out: (outer, inner)
 template <typename T>
-void SumDim(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
+void SumDim(const Context& ctx, const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
   if (outer <= 0 || inner <= 0) return;
   const bool threads = UseThreads(outer * n * inner);
   if (inner == 1) {
     const int64_t pieces = CeilDiv(n, kSumPiece);
     if (pieces <= 1) {
-#pragma omp parallel for schedule(static) if (threads)
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (threads)
       for (int64_t o = 0; o < outer; ++o) out[o] = static_cast<T>(SumPiece(in + o * n, n));
       return;
     }
     // Long rows: spread the pieces of every row over the threads, then add them in order.
     std::vector<double> partial(outer * pieces);
-#pragma omp parallel for schedule(static) if (threads)
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (threads)
     for (int64_t t = 0; t < outer * pieces; ++t) {
       const int64_t o = t / pieces, p = (t % pieces) * kSumPiece;
       partial[t] = SumPiece(in + o * n + p, std::min(kSumPiece, n - p));
@@ -66,7 +66,7 @@ void SumDim(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
     return;
   }
   const int64_t blocks = CeilDiv(inner, kColumnBlock);
-#pragma omp parallel for schedule(static) if (threads)
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (threads)
   for (int64_t t = 0; t < outer * blocks; ++t) {
     const int64_t o = t / blocks, i0 = (t % blocks) * kColumnBlock;
     const int64_t w = std::min(kColumnBlock, inner - i0);
@@ -84,7 +84,8 @@ void SumDim(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
 // in: (outer, n, inner)  out, argmax: (outer, inner). With n == 0 the max is -inf and argmax
 // -1 (no element), which MaxDimBackward never dereferences since grad_in is then empty.
 template <typename T>
-void MaxDim(const T* in, int64_t outer, int64_t n, int64_t inner, T* out, int64_t* argmax) {
+void MaxDim(const Context& ctx, const T* in, int64_t outer, int64_t n, int64_t inner, T* out,
+            int64_t* argmax) {
   if (outer <= 0 || inner <= 0) return;
   if (n <= 0) {
     std::fill(out, out + outer * inner, -std::numeric_limits<T>::infinity());
@@ -92,7 +93,8 @@ void MaxDim(const T* in, int64_t outer, int64_t n, int64_t inner, T* out, int64_
     return;
   }
   const int64_t blocks = CeilDiv(inner, kColumnBlock);
-#pragma omp parallel for schedule(static) if (UseThreads(outer * n * inner))
+#pragma omp parallel for schedule(static) \
+    num_threads(ctx.threads) if (UseThreads(outer * n * inner))
   for (int64_t t = 0; t < outer * blocks; ++t) {
     const int64_t o = t / blocks, i0 = (t % blocks) * kColumnBlock;
     const int64_t w = std::min(kColumnBlock, inner - i0);
@@ -133,10 +135,11 @@ void MaxDim(const T* in, int64_t outer, int64_t n, int64_t inner, T* out, int64_
 
 // grad_out, argmax: (outer, inner)  grad_in: (outer, n, inner)
 template <typename T>
-void MaxDimBackward(const T* grad_out, const int64_t* argmax, int64_t outer, int64_t n,
-                    int64_t inner, T* grad_in) {
+void MaxDimBackward(const Context& ctx, const T* grad_out, const int64_t* argmax, int64_t outer,
+                    int64_t n, int64_t inner, T* grad_in) {
   if (outer <= 0 || inner <= 0 || n <= 0) return;
-#pragma omp parallel for schedule(static) if (UseThreads(outer * n * inner))
+#pragma omp parallel for schedule(static) \
+    num_threads(ctx.threads) if (UseThreads(outer * n * inner))
   for (int64_t o = 0; o < outer; ++o) {
     T* slab = grad_in + o * n * inner;
     std::fill(slab, slab + n * inner, T(0));
@@ -146,10 +149,11 @@ void MaxDimBackward(const T* grad_out, const int64_t* argmax, int64_t outer, int
   }
 }
 
-#define MT_INSTANTIATE(T)                                                                  \
-  template void SumDim<T>(const T*, int64_t, int64_t, int64_t, T*);                        \
-  template void MaxDim<T>(const T*, int64_t, int64_t, int64_t, T*, int64_t*);              \
-  template void MaxDimBackward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, T*);
+#define MT_INSTANTIATE(T)                                                                     \
+  template void SumDim<T>(const Context&, const T*, int64_t, int64_t, int64_t, T*);           \
+  template void MaxDim<T>(const Context&, const T*, int64_t, int64_t, int64_t, T*, int64_t*); \
+  template void MaxDimBackward<T>(const Context&, const T*, const int64_t*, int64_t, int64_t, \
+                                  int64_t, T*);
 MT_INSTANTIATE(float)
 MT_INSTANTIATE(double)
 #undef MT_INSTANTIATE

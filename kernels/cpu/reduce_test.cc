@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -48,13 +49,8 @@ TYPED_TEST(ReduceTest, SumDimMatchesReference) {
   for (const Dims& d : RandomDims(rng)) {
     const auto in = RandomVector<T>(d.outer * d.n * d.inner, rng);
     std::vector<T> out(d.outer * d.inner);
-    SumDim<T>(in.data(), d.outer, d.n, d.inner, out.data());
-    std::vector<double> ref(d.outer * d.inner, 0.0);
-    for (int64_t o = 0; o < d.outer; ++o) {
-      for (int64_t j = 0; j < d.n; ++j) {
-        for (int64_t i = 0; i < d.inner; ++i) ref[o * d.inner + i] += in[(o * d.n + j) * d.inner + i];
-      }
-    }
+    SumDim<T>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data());
+    const std::vector<double> ref = reference::SumDim(in, d.outer, d.n, d.inner);
     // Accumulated in double, so only the final rounding to T (plus slack for the magnitude
     // of the cancelled terms) separates it from the reference.
     testing::ExpectAllClose(out, ref, 2 * Eps<T>(), 1e-12 * d.n, "SumDim " + Describe(d));
@@ -67,12 +63,12 @@ TEST(ReduceFloatTest, SumDimAccumulatesInDouble) {
   const int64_t n = 1000000;
   const std::vector<float> in(n, 0.1f);
   float out = 0;
-  SumDim<float>(in.data(), 1, n, 1, &out);
+  SumDim<float>(testing::Ctx(), in.data(), 1, n, 1, &out);
   EXPECT_EQ(out, static_cast<float>(n * static_cast<double>(0.1f)));
   // Same along a strided dim (inner > 1).
   std::vector<float> out2(2);
   const std::vector<float> in2(2 * 300000, 0.1f);
-  SumDim<float>(in2.data(), 1, 300000, 2, out2.data());
+  SumDim<float>(testing::Ctx(), in2.data(), 1, 300000, 2, out2.data());
   EXPECT_EQ(out2[0], static_cast<float>(300000 * static_cast<double>(0.1f)));
   EXPECT_EQ(out2[1], out2[0]);
 }
@@ -80,7 +76,7 @@ TEST(ReduceFloatTest, SumDimAccumulatesInDouble) {
 TYPED_TEST(ReduceTest, SumDimEmptyReductionIsZero) {
   using T = TypeParam;
   std::vector<T> out(6, T(5));
-  SumDim<T>(static_cast<const T*>(nullptr), 2, 0, 3, out.data());
+  SumDim<T>(testing::Ctx(), static_cast<const T*>(nullptr), 2, 0, 3, out.data());
   for (T v : out) EXPECT_EQ(v, T(0));
 }
 
@@ -93,25 +89,21 @@ TYPED_TEST(ReduceTest, MaxDimMatchesReferenceWithTies) {
     for (auto& x : in) x = std::round(x);
     std::vector<T> out(d.outer * d.inner);
     std::vector<int64_t> arg(d.outer * d.inner, -7);
-    MaxDim<T>(in.data(), d.outer, d.n, d.inner, out.data(), arg.data());
+    MaxDim<T>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data(), arg.data());
+    std::vector<double> best;
+    std::vector<int64_t> best_j;
+    reference::MaxDim(in, d.outer, d.n, d.inner, &best, &best_j);
     for (int64_t o = 0; o < d.outer; ++o) {
       for (int64_t i = 0; i < d.inner; ++i) {
-        T best = in[o * d.n * d.inner + i];
-        int64_t best_j = 0;
-        for (int64_t j = 1; j < d.n; ++j) {
-          const T v = in[(o * d.n + j) * d.inner + i];
-          if (v > best) {
-            best = v;
-            best_j = j;
-          }
-        }
-        ASSERT_EQ(out[o * d.inner + i], best) << Describe(d) << " o=" << o << " i=" << i;
-        ASSERT_EQ(arg[o * d.inner + i], best_j) << Describe(d) << " o=" << o << " i=" << i;
+        ASSERT_EQ(double(out[o * d.inner + i]), best[o * d.inner + i])
+            << Describe(d) << " o=" << o << " i=" << i;
+        ASSERT_EQ(arg[o * d.inner + i], best_j[o * d.inner + i])
+            << Describe(d) << " o=" << o << " i=" << i;
       }
     }
     // A null argmax is allowed and gives the same maxima.
     std::vector<T> out2(d.outer * d.inner);
-    MaxDim<T>(in.data(), d.outer, d.n, d.inner, out2.data(), nullptr);
+    MaxDim<T>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out2.data(), nullptr);
     EXPECT_EQ(out, out2);
   }
 }
@@ -125,7 +117,7 @@ TYPED_TEST(ReduceTest, MaxDimNanWinsAndFirstNanIsChosen) {
                                nan, 9, 1, 1};    // NaN first.
   std::vector<T> out(3);
   std::vector<int64_t> arg(3);
-  MaxDim<T>(rows.data(), 3, 4, 1, out.data(), arg.data());
+  MaxDim<T>(testing::Ctx(), rows.data(), 3, 4, 1, out.data(), arg.data());
   EXPECT_TRUE(std::isnan(out[0]));
   EXPECT_EQ(arg[0], 1);
   EXPECT_EQ(out[1], T(7));
@@ -136,7 +128,7 @@ TYPED_TEST(ReduceTest, MaxDimNanWinsAndFirstNanIsChosen) {
   for (int r = 0; r < 3; ++r) {
     for (int j = 0; j < 4; ++j) cols[j * 3 + r] = rows[r * 4 + j];
   }
-  MaxDim<T>(cols.data(), 1, 4, 3, out.data(), arg.data());
+  MaxDim<T>(testing::Ctx(), cols.data(), 1, 4, 3, out.data(), arg.data());
   EXPECT_TRUE(std::isnan(out[0]));
   EXPECT_EQ(arg[0], 1);
   EXPECT_EQ(out[1], T(7));
@@ -153,14 +145,12 @@ TYPED_TEST(ReduceTest, MaxDimBackwardScattersToArgmax) {
     std::vector<int64_t> arg(d.outer * d.inner);
     for (auto& a : arg) a = RandomInt(rng, 0, d.n - 1);
     std::vector<T> grad_in(d.outer * d.n * d.inner, std::numeric_limits<T>::quiet_NaN());
-    MaxDimBackward<T>(grad_out.data(), arg.data(), d.outer, d.n, d.inner, grad_in.data());
-    for (int64_t o = 0; o < d.outer; ++o) {
-      for (int64_t j = 0; j < d.n; ++j) {
-        for (int64_t i = 0; i < d.inner; ++i) {
-          const T expected = arg[o * d.inner + i] == j ? grad_out[o * d.inner + i] : T(0);
-          ASSERT_EQ(grad_in[(o * d.n + j) * d.inner + i], expected) << Describe(d);
-        }
-      }
+    MaxDimBackward<T>(testing::Ctx(), grad_out.data(), arg.data(), d.outer, d.n, d.inner,
+                      grad_in.data());
+    const std::vector<double> expected =
+        reference::MaxDimBackward(grad_out, arg, d.outer, d.n, d.inner);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      ASSERT_EQ(double(grad_in[i]), expected[i]) << Describe(d) << " element " << i;
     }
   }
 }

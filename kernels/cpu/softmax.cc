@@ -20,11 +20,11 @@ int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Runs body(offset, w) for every (outer index, block of up to kColumnBlock columns); offset is
 // the element offset of (o, 0, i0) in the (outer, n, inner) array and w the block width.
 template <typename Body>
-void ForEachColumnBlock(int64_t outer, int64_t n, int64_t inner, Body body) {
+void ForEachColumnBlock(const Context& ctx, int64_t outer, int64_t n, int64_t inner, Body body) {
   if (outer <= 0 || inner <= 0 || n <= 0) return;
   const int64_t blocks = CeilDiv(inner, kColumnBlock);
   const bool threads = !omp_in_parallel() && outer * n * inner >= kMinParallelWork;
-#pragma omp parallel for schedule(static) if (threads)
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (threads)
   for (int64_t t = 0; t < outer * blocks; ++t) {
     const int64_t o = t / blocks, i0 = (t % blocks) * kColumnBlock;
     body(o * n * inner + i0, std::min(kColumnBlock, inner - i0));
@@ -94,8 +94,9 @@ void LogSoftmaxBackwardRow(const T* y, const T* g, int64_t n, T* gi) {
 
 // in, out: (outer, n, inner)
 template <typename T>
-void SoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
-  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+void SoftmaxForward(const Context& ctx, const T* in, int64_t outer, int64_t n, int64_t inner,
+                    T* out) {
+  ForEachColumnBlock(ctx, outer, n, inner, [&](int64_t off, int64_t w) {
     if (inner == 1) return SoftmaxRow(in + off, n, out + off);
     T max[kColumnBlock];
     double sum[kColumnBlock] = {};
@@ -120,8 +121,9 @@ void SoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out
 
 // in, out: (outer, n, inner)
 template <typename T>
-void LogSoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* out) {
-  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+void LogSoftmaxForward(const Context& ctx, const T* in, int64_t outer, int64_t n, int64_t inner,
+                       T* out) {
+  ForEachColumnBlock(ctx, outer, n, inner, [&](int64_t off, int64_t w) {
     if (inner == 1) return LogSoftmaxRow(in + off, n, out + off);
     T max[kColumnBlock];
     double sum[kColumnBlock] = {};
@@ -143,9 +145,9 @@ void LogSoftmaxForward(const T* in, int64_t outer, int64_t n, int64_t inner, T* 
 
 // out, grad_out, grad_in: (outer, n, inner)
 template <typename T>
-void SoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t n, int64_t inner,
-                     T* grad_in) {
-  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+void SoftmaxBackward(const Context& ctx, const T* out, const T* grad_out, int64_t outer, int64_t n,
+                     int64_t inner, T* grad_in) {
+  ForEachColumnBlock(ctx, outer, n, inner, [&](int64_t off, int64_t w) {
     if (inner == 1) return SoftmaxBackwardRow(out + off, grad_out + off, n, grad_in + off);
     double dot[kColumnBlock] = {};
     for (int64_t j = 0; j < n; ++j) {
@@ -168,9 +170,9 @@ void SoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t n, 
 
 // out, grad_out, grad_in: (outer, n, inner)
 template <typename T>
-void LogSoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t n, int64_t inner,
-                        T* grad_in) {
-  ForEachColumnBlock(outer, n, inner, [&](int64_t off, int64_t w) {
+void LogSoftmaxBackward(const Context& ctx, const T* out, const T* grad_out, int64_t outer,
+                        int64_t n, int64_t inner, T* grad_in) {
+  ForEachColumnBlock(ctx, outer, n, inner, [&](int64_t off, int64_t w) {
     if (inner == 1) return LogSoftmaxBackwardRow(out + off, grad_out + off, n, grad_in + off);
     double sum[kColumnBlock] = {};
     for (int64_t j = 0; j < n; ++j) {
@@ -189,11 +191,13 @@ void LogSoftmaxBackward(const T* out, const T* grad_out, int64_t outer, int64_t 
   });
 }
 
-#define MT_INSTANTIATE(T)                                                                   \
-  template void SoftmaxForward<T>(const T*, int64_t, int64_t, int64_t, T*);                 \
-  template void LogSoftmaxForward<T>(const T*, int64_t, int64_t, int64_t, T*);              \
-  template void SoftmaxBackward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*);      \
-  template void LogSoftmaxBackward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*);
+#define MT_INSTANTIATE(T)                                                                         \
+  template void SoftmaxForward<T>(const Context&, const T*, int64_t, int64_t, int64_t, T*);       \
+  template void LogSoftmaxForward<T>(const Context&, const T*, int64_t, int64_t, int64_t, T*);    \
+  template void SoftmaxBackward<T>(const Context&, const T*, const T*, int64_t, int64_t, int64_t, \
+                                   T*);                                                           \
+  template void LogSoftmaxBackward<T>(const Context&, const T*, const T*, int64_t, int64_t,       \
+                                      int64_t, T*);
 MT_INSTANTIATE(float)
 MT_INSTANTIATE(double)
 #undef MT_INSTANTIATE

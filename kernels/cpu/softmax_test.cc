@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/test_util.h"
+#include "kernels/reference/reference.h"
 
 namespace mt::kernels::cpu {
 namespace {
@@ -39,34 +40,17 @@ std::string Describe(const Dims& d) {
          std::to_string(d.inner) + ")";
 }
 
-// Reference log-softmax in double: log-sum-exp with the max subtracted.
-template <typename T>
-std::vector<double> LogSoftmaxRef(const std::vector<T>& x, const Dims& d) {
-  std::vector<double> y(x.size());
-  for (int64_t o = 0; o < d.outer; ++o) {
-    for (int64_t i = 0; i < d.inner; ++i) {
-      auto at = [&](int64_t j) { return (o * d.n + j) * d.inner + i; };
-      double m = x[at(0)];
-      for (int64_t j = 1; j < d.n; ++j) m = std::max<double>(m, x[at(j)]);
-      double s = 0;
-      for (int64_t j = 0; j < d.n; ++j) s += std::exp(x[at(j)] - m);
-      for (int64_t j = 0; j < d.n; ++j) y[at(j)] = x[at(j)] - m - std::log(s);
-    }
-  }
-  return y;
-}
-
 TYPED_TEST(SoftmaxTest, ForwardMatchesReference) {
   using T = TypeParam;
   std::mt19937_64 rng(20);
   for (const Dims& d : TestDims(rng)) {
     const auto x = RandomVector<T>(d.outer * d.n * d.inner, rng, -5, 5);
-    const std::vector<double> log_ref = LogSoftmaxRef(x, d);
+    const std::vector<double> log_ref = reference::LogSoftmax(x, d.outer, d.n, d.inner);
     std::vector<double> ref(log_ref.size());
     for (size_t i = 0; i < ref.size(); ++i) ref[i] = std::exp(log_ref[i]);
     std::vector<T> y(x.size()), log_y(x.size());
-    SoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, y.data());
-    LogSoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, log_y.data());
+    SoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, y.data());
+    LogSoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, log_y.data());
     ExpectAllClose(y, ref, 16 * Eps<T>(), 0, "softmax " + Describe(d));
     ExpectAllClose(log_y, log_ref, 16 * Eps<T>(), 16 * Eps<T>(), "log_softmax " + Describe(d));
   }
@@ -77,8 +61,8 @@ TYPED_TEST(SoftmaxTest, StableForHugeLogits) {
   // exp(1e4) overflows any float type; subtracting the max first keeps everything finite.
   const std::vector<T> x = {T(1e4), T(1e4 - 1), T(-1e4), T(1e4)};
   std::vector<T> y(4), log_y(4);
-  SoftmaxForward<T>(x.data(), 1, 4, 1, y.data());
-  LogSoftmaxForward<T>(x.data(), 1, 4, 1, log_y.data());
+  SoftmaxForward<T>(testing::Ctx(), x.data(), 1, 4, 1, y.data());
+  LogSoftmaxForward<T>(testing::Ctx(), x.data(), 1, 4, 1, log_y.data());
   const double e = std::exp(-1.0), s = 2 + e;
   ExpectAllClose(y, {1 / s, e / s, 0, 1 / s}, 8 * Eps<T>(), 0, "softmax");
   ExpectAllClose(log_y, {-std::log(s), -1 - std::log(s), -2e4 - std::log(s), -std::log(s)},
@@ -92,28 +76,15 @@ TYPED_TEST(SoftmaxTest, BackwardMatchesReference) {
     const auto x = RandomVector<T>(d.outer * d.n * d.inner, rng, -3, 3);
     const auto g = RandomVector<T>(x.size(), rng);
     std::vector<T> y(x.size()), log_y(x.size()), gi(x.size()), log_gi(x.size());
-    SoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, y.data());
-    LogSoftmaxForward<T>(x.data(), d.outer, d.n, d.inner, log_y.data());
-    SoftmaxBackward<T>(y.data(), g.data(), d.outer, d.n, d.inner, gi.data());
-    LogSoftmaxBackward<T>(log_y.data(), g.data(), d.outer, d.n, d.inner, log_gi.data());
-    // The Jacobian-vector products, written out: dy_j/dx_k = y_j (delta_jk - y_k) and
-    // d(log y_j)/dx_k = delta_jk - y_k.
-    std::vector<double> ref(x.size()), log_ref(x.size());
-    for (int64_t o = 0; o < d.outer; ++o) {
-      for (int64_t i = 0; i < d.inner; ++i) {
-        auto at = [&](int64_t j) { return (o * d.n + j) * d.inner + i; };
-        for (int64_t k = 0; k < d.n; ++k) {
-          double acc = 0, log_acc = 0;
-          for (int64_t j = 0; j < d.n; ++j) {
-            const double delta = j == k ? 1 : 0;
-            acc += g[at(j)] * double(y[at(j)]) * (delta - y[at(k)]);
-            log_acc += g[at(j)] * (delta - std::exp(double(log_y[at(k)])));
-          }
-          ref[at(k)] = acc;
-          log_ref[at(k)] = log_acc;
-        }
-      }
-    }
+    SoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, y.data());
+    LogSoftmaxForward<T>(testing::Ctx(), x.data(), d.outer, d.n, d.inner, log_y.data());
+    SoftmaxBackward<T>(testing::Ctx(), y.data(), g.data(), d.outer, d.n, d.inner, gi.data());
+    LogSoftmaxBackward<T>(testing::Ctx(), log_y.data(), g.data(), d.outer, d.n, d.inner,
+                          log_gi.data());
+    // The Jacobian-vector products, written out.
+    const std::vector<double> ref = reference::SoftmaxBackward(y, g, d.outer, d.n, d.inner);
+    const std::vector<double> log_ref =
+        reference::LogSoftmaxBackward(log_y, g, d.outer, d.n, d.inner);
     const double atol = 32 * Eps<T>() * std::sqrt(double(d.n));
     ExpectAllClose(gi, ref, 32 * Eps<T>(), atol, "softmax backward " + Describe(d));
     ExpectAllClose(log_gi, log_ref, 32 * Eps<T>(), atol, "log_softmax backward " + Describe(d));
@@ -129,9 +100,9 @@ TEST(SoftmaxGradTest, BackwardMatchesFiniteDifferences) {
   for (bool log : {false, true}) {
     auto forward = [&](const std::vector<double>& in, std::vector<double>& out) {
       if (log) {
-        LogSoftmaxForward<double>(in.data(), d.outer, d.n, d.inner, out.data());
+        LogSoftmaxForward<double>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data());
       } else {
-        SoftmaxForward<double>(in.data(), d.outer, d.n, d.inner, out.data());
+        SoftmaxForward<double>(testing::Ctx(), in.data(), d.outer, d.n, d.inner, out.data());
       }
     };
     auto loss = [&](const std::vector<double>& in) {
@@ -144,9 +115,11 @@ TEST(SoftmaxGradTest, BackwardMatchesFiniteDifferences) {
     std::vector<double> y(x.size()), grad(x.size());
     forward(x, y);
     if (log) {
-      LogSoftmaxBackward<double>(y.data(), g.data(), d.outer, d.n, d.inner, grad.data());
+      LogSoftmaxBackward<double>(testing::Ctx(), y.data(), g.data(), d.outer, d.n, d.inner,
+                                 grad.data());
     } else {
-      SoftmaxBackward<double>(y.data(), g.data(), d.outer, d.n, d.inner, grad.data());
+      SoftmaxBackward<double>(testing::Ctx(), y.data(), g.data(), d.outer, d.n, d.inner,
+                              grad.data());
     }
     const double h = 1e-6;
     for (size_t i = 0; i < x.size(); ++i) {

@@ -3,6 +3,8 @@
 #ifndef MT_KERNELS_CPU_TEST_UTIL_H_
 #define MT_KERNELS_CPU_TEST_UTIL_H_
 
+#include <omp.h>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,8 +13,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/context.h"
 
 namespace mt::kernels::cpu::testing {
+
+// The context the kernels ran with before they took one: OpenMP's current thread count.
+inline Context Ctx() { return Context{omp_get_max_threads()}; }
 
 template <typename T>
 std::vector<T> RandomVector(int64_t n, std::mt19937_64& rng, double lo = -1.0, double hi = 1.0) {
