@@ -2,7 +2,6 @@
 // MiniTorch's project/run_mnist_multiclass.py and run_sentiment.py.
 //
 //   bazel run //engine/train:mt-train -- --task=mnist --model=lenet5 --epochs=10
-#include <omp.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/tasks/registry.h"
+#include "engine/threads.h"
 #include "engine/train/trainer.h"
 
 ABSL_FLAG(std::string, task, "mnist", "mnist or sst2");
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
               model.c_str(), static_cast<long long>((*net)->NumParameters()),
               data->train_name.c_str(), static_cast<long long>(data->train->size()),
               data->valid_name.c_str(), static_cast<long long>(data->valid->size()),
-              c.threads ? c.threads : omp_get_max_threads());
+              c.threads ? c.threads : mt::ThreadCount());
   if (!data->notes.empty()) std::printf("%s\n", data->notes.c_str());
   std::fflush(stdout);
   trainer.AddAfterEpochHook(PrintEpoch);

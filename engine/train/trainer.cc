@@ -1,12 +1,11 @@
 #include "engine/train/trainer.h"
 
-#include <omp.h>
-
 #include <chrono>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "engine/autograd.h"
+#include "engine/threads.h"
 
 namespace mt::train {
 namespace {
@@ -152,7 +151,8 @@ absl::Status Trainer::WriteCheckpoint(int64_t epoch) const {
 
 absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
                                                const std::atomic<bool>* cancel) {
-  if (config_.threads > 0) omp_set_num_threads(config_.threads);
+  // Per calling thread: two jobs in one process each train with their own thread count.
+  ScopedThreads threads_guard(config_.threads);
   TrainResult result;
   const int64_t n = sampler_.shard_size(), bs = config_.batch_size;
   if (train_->size() == 0) return absl::InvalidArgumentError("the training split is empty");
