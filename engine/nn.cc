@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 namespace mt::nn {
 
@@ -61,11 +60,9 @@ void Module::FlattenParameters() {
   }
   for (FlatBuffer& b : flat_) {
     const auto& [last, last_offset] = b.params.back();
-    const size_t es = ElementSize(b.dtype);
-    b.values = Tensor::Zeros({last_offset + last.numel()}, b.dtype);
-    char* base = static_cast<char*>(b.values.raw_data());
+    b.values = Tensor::Zeros({last_offset + last.numel()}, b.dtype, last.device());
     for (auto& [p, offset] : b.params) {
-      std::memcpy(base + offset * es, Contiguous(p).raw_data(), p.numel() * es);
+      CopyInto(MakeView(b.values, p.shape(), ContiguousStrides(p.shape()), offset), p);
       // Re-pointing the shared TensorImpl moves every handle to the parameter (modules, the
       // optimiser) at once.
       TensorImpl* impl = p.impl();
@@ -99,23 +96,20 @@ Tensor Module::GatherGradients(DType dtype) {
   MT_CHECK(is_flat(), "GatherGradients: call FlattenParameters first");
   FlatBuffer* b = FindFlat(dtype);
   if (!b) return Tensor();
-  if (!b->grads.defined()) b->grads = Tensor::Zeros(b->values.shape(), dtype);
-  const size_t es = ElementSize(dtype);
-  char* base = static_cast<char*>(b->grads.raw_data());
+  if (!b->grads.defined()) b->grads = Tensor::Zeros(b->values.shape(), dtype, b->values.device());
   for (auto& [p, offset] : b->params) {
-    char* slot = base + offset * es;
+    const Tensor slot = MakeView(b->grads, p.shape(), ContiguousStrides(p.shape()), offset);
     Tensor g = p.grad();
     if (g.defined() && g.impl()->storage == b->grads.impl()->storage &&
         g.offset() == offset && g.is_contiguous()) {
       continue;  // already gathered, and not replaced since
     }
     if (g.defined()) {
-      std::memcpy(slot, Contiguous(g).raw_data(), p.numel() * es);
+      CopyInto(slot, g.Detach());
     } else {
-      std::memset(slot, 0, p.numel() * es);
+      FillInto(slot, 0.0);
     }
-    p.impl()->grad =
-        MakeView(b->grads, p.shape(), ContiguousStrides(p.shape()), offset).impl_ptr();
+    p.impl()->grad = slot.impl_ptr();
   }
   return b->grads;
 }

@@ -43,6 +43,11 @@ Tensor SumTo(const Tensor& x, const Shape& shape);
 Tensor ToDType(const Tensor& x, DType dtype);
 // Concatenation along dim.
 Tensor Cat(const std::vector<Tensor>& xs, int64_t dim);
+// In-place, outside the graph: writes src's values (any layout, same shape and dtype, any device)
+// into the dense tensor dst, e.g. loading weights into parameters that are views of one buffer.
+void CopyInto(const Tensor& dst, const Tensor& src);
+// In-place, outside the graph: sets every element of the dense tensor dst to value.
+void FillInto(const Tensor& dst, double value);
 
 // ---------------------------------------------------------------- elementwise (broadcasting)
 Tensor Add(const Tensor& a, const Tensor& b);

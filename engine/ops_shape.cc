@@ -290,6 +290,35 @@ Tensor Cat(const std::vector<Tensor>& xs, int64_t dim) {
   });
 }
 
+void CopyInto(const Tensor& dst, const Tensor& src) {
+  MT_CHECK(dst.defined() && src.defined(), "CopyInto: got an undefined tensor");
+  MT_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype(), "CopyInto: cannot copy ",
+           DTypeName(src.dtype()), " ", ShapeToString(src.shape()), " into ",
+           DTypeName(dst.dtype()), " ", ShapeToString(dst.shape()),
+           "; shapes and dtypes must match");
+  MT_CHECK(dst.is_contiguous(), "CopyInto: the destination of shape ", ShapeToString(dst.shape()),
+           " must be dense (strides ", ShapeToString(dst.strides()), ")");
+  if (src.device() == dst.device()) {
+    internal::StridedCopyInto(src, dst);
+    return;
+  }
+  const Tensor host = Dense(src);
+  const Device side = dst.device().type != Device::Type::kCPU ? dst.device() : host.device();
+  dispatch::Run<dispatch::DeviceCopyKernel>(side, dst.raw_data(), dst.device(), host.raw_data(),
+                                            host.device(),
+                                            static_cast<size_t>(host.numel()) *
+                                                ElementSize(host.dtype()));
+}
+
+void FillInto(const Tensor& dst, double value) {
+  MT_CHECK(dst.defined(), "FillInto: got an undefined tensor");
+  MT_CHECK(dst.is_contiguous(), "FillInto: the destination of shape ", ShapeToString(dst.shape()),
+           " must be dense (strides ", ShapeToString(dst.strides()), ")");
+  if (dst.numel() == 0) return;
+  dispatch::Run<dispatch::FillKernel>(dst.device(), dst.dtype(), dst.raw_data(), dst.numel(),
+                                      value);
+}
+
 Tensor Tensor::To(Device device) const {
   if (this->device() == device) return *this;
   const Tensor src = Dense(*this);

@@ -90,8 +90,7 @@ KimCnn::KimCnn(const KimCnnOptions& o, uint64_t seed) : Model(seed), options_(o)
     Tensor init = o.pretrained.defined()
                       ? Contiguous(o.pretrained)
                       : RandUniform({o.vocab_size, o.embedding_dim}, -0.25, 0.25, gen);
-    std::memcpy(embedding_->weight().raw_data(), init.raw_data(),
-                init.numel() * ElementSize(init.dtype()));
+    CopyInto(embedding_->weight(), init);
   }
   for (int64_t w : o.widths) {
     MT_CHECK(w >= 1, "kim_cnn: filter widths must be >= 1, got ", w);

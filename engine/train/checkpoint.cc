@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/ops.h"
 
 namespace mt::train {
 namespace {
@@ -159,7 +160,7 @@ absl::Status LoadWeights(const io::TensorFile& file, models::Model* model) {
           ShapeToString(p.shape()), " ", DTypeName(p.dtype())));
     }
     // Parameters are views into the model's flat buffer: copy into them, never rebind.
-    std::memcpy(p.raw_data(), Contiguous(*t).raw_data(), p.numel() * ElementSize(p.dtype()));
+    CopyInto(p, *t);
   }
   return absl::OkStatus();
 }

@@ -272,5 +272,31 @@ TEST(Reductions, SumMeanOverDims) {
   EXPECT_EQ(Sum(Tensor::Ones({1000000})).item(), 1e6);
 }
 
+TEST(InPlace, CopyIntoWritesAnyLayoutIntoADenseViewAndFillIntoSetsIt) {
+  Tensor buffer = Tensor::Zeros({8});
+  Tensor x = Tensor::FromVector({1, 2, 3, 4, 5, 6}, {2, 3});
+  // A dense (3, 2) view at offset 1 of the buffer receives x's transpose in logical order.
+  Tensor slot = MakeView(buffer, {3, 2}, ContiguousStrides({3, 2}), 1);
+  CopyInto(slot, Transpose(x, 0, 1));
+  EXPECT_EQ(V(buffer), (std::vector<double>{0, 1, 4, 2, 5, 3, 6, 0}));
+  FillInto(Narrow(buffer, 0, 6, 2), 7);
+  EXPECT_EQ(V(buffer), (std::vector<double>{0, 1, 4, 2, 5, 3, 7, 7}));
+  // Outside the graph: the source keeps no link to the destination.
+  Tensor p = Tensor::FromVector({1, 2}, {2});
+  p.set_requires_grad(true);
+  Tensor dst = Tensor::Zeros({2});
+  CopyInto(dst, p);
+  EXPECT_FALSE(dst.requires_grad());
+  EXPECT_EQ(V(dst), (std::vector<double>{1, 2}));
+  try {
+    CopyInto(Tensor::Zeros({2, 2}), Tensor::Zeros({4}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot copy float32 [4] into float32 [2, 2]"));
+  }
+  EXPECT_THROW(CopyInto(Tensor::Zeros({2}), Tensor::Zeros({2}, DType::kFloat64)), Error);
+  EXPECT_THROW(FillInto(Transpose(Tensor::Zeros({2, 3}), 0, 1), 1), Error);
+}
+
 }  // namespace
 }  // namespace mt
