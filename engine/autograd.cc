@@ -80,6 +80,26 @@ void Accumulate(Tensor& slot, const Tensor& g) {
   }
 }
 
+// Adds g into a leaf's gradient: in place into its grad_home when it has one (the first
+// contribution after ZeroGrad copies, later ones add), else into a slot of its own. Both give
+// the same values: a copy of g, then slot + g.
+template <typename LeafPtr>
+void AccumulateLeaf(const LeafPtr& leaf, const Tensor& g) {
+  if (leaf->grad_home) {
+    Tensor home(leaf->grad_home);
+    if (leaf->grad != leaf->grad_home) {
+      CopyInto(home, g);
+      leaf->grad = leaf->grad_home;
+    } else {
+      CopyInto(home, Add(home, g));
+    }
+    return;
+  }
+  Tensor slot = leaf->grad ? Tensor(leaf->grad) : Tensor();
+  Accumulate(slot, g);
+  leaf->grad = slot.impl_ptr();
+}
+
 }  // namespace
 
 void RunBackward(const Tensor& root, const Tensor& seed, bool retain_graph) {
@@ -101,9 +121,7 @@ void RunBackward(const Tensor& root, const Tensor& seed, bool retain_graph) {
 
   NoGradGuard no_grad;
   if (root.is_leaf()) {
-    Tensor slot = root.grad();
-    Accumulate(slot, grad_root);
-    root.impl()->grad = slot.impl_ptr();
+    AccumulateLeaf(root.impl(), grad_root);
     return;
   }
 
@@ -144,9 +162,7 @@ void RunBackward(const Tensor& root, const Tensor& seed, bool retain_graph) {
         continue;
       }
       if (e.leaf) {
-        Tensor slot = e.leaf->grad ? Tensor(e.leaf->grad) : Tensor();
-        Accumulate(slot, input_grads[i]);
-        e.leaf->grad = slot.impl_ptr();
+        AccumulateLeaf(e.leaf, input_grads[i]);
       } else {
         Accumulate(grads[e.producer.get()], input_grads[i]);
         if (--pending[e.producer.get()] == 0) ready.push_back(e.producer);

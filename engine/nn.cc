@@ -61,8 +61,13 @@ void Module::FlattenParameters() {
   for (FlatBuffer& b : flat_) {
     const auto& [last, last_offset] = b.params.back();
     b.values = Tensor::Zeros({last_offset + last.numel()}, b.dtype, last.device());
+    b.grads = Tensor::Zeros(b.values.shape(), b.dtype, last.device());
     for (auto& [p, offset] : b.params) {
       CopyInto(MakeView(b.values, p.shape(), ContiguousStrides(p.shape()), offset), p);
+      // Backward accumulates this parameter's gradient in place into its slot of the flat
+      // gradient buffer (see TensorImpl::grad_home).
+      p.impl()->grad_home =
+          MakeView(b.grads, p.shape(), ContiguousStrides(p.shape()), offset).impl_ptr();
       // Re-pointing the shared TensorImpl moves every handle to the parameter (modules, the
       // optimiser) at once.
       TensorImpl* impl = p.impl();
@@ -96,20 +101,16 @@ Tensor Module::GatherGradients(DType dtype) {
   MT_CHECK(is_flat(), "GatherGradients: call FlattenParameters first");
   FlatBuffer* b = FindFlat(dtype);
   if (!b) return Tensor();
-  if (!b->grads.defined()) b->grads = Tensor::Zeros(b->values.shape(), dtype, b->values.device());
   for (auto& [p, offset] : b->params) {
-    const Tensor slot = MakeView(b->grads, p.shape(), ContiguousStrides(p.shape()), offset);
-    Tensor g = p.grad();
-    if (g.defined() && g.impl()->storage == b->grads.impl()->storage &&
-        g.offset() == offset && g.is_contiguous()) {
-      continue;  // already gathered, and not replaced since
-    }
-    if (g.defined()) {
-      CopyInto(slot, g.Detach());
+    TensorImpl* impl = p.impl();
+    if (impl->grad == impl->grad_home) continue;  // backward wrote it in place
+    const Tensor slot(impl->grad_home);
+    if (impl->grad) {
+      CopyInto(slot, Tensor(impl->grad).Detach());  // e.g. a gradient set by hand
     } else {
-      FillInto(slot, 0.0);
+      FillInto(slot, 0.0);  // no gradient this step: reduce zeros, as DDP does
     }
-    p.impl()->grad = slot.impl_ptr();
+    impl->grad = impl->grad_home;
   }
   return b->grads;
 }

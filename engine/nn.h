@@ -39,11 +39,11 @@ class Module {
   // The buffer holding every parameter of `dtype` (padding between them is zero); undefined
   // before FlattenParameters or when no parameter has that dtype.
   Tensor FlatParameters(DType dtype = DType::kFloat32) const;
-  // Gathers the parameters' gradients into one gradient buffer laid out like FlatParameters
-  // (zero where a parameter has no gradient yet), makes each parameter's gradient a view of it,
-  // and returns it: reducing it (e.g. averaging across data-parallel ranks) changes the
-  // gradients the optimiser steps with. Autograd replaces gradients as it accumulates, so call
-  // this after backward, before the step. Needs FlattenParameters.
+  // The one gradient buffer laid out like FlatParameters. Backward accumulates each flat
+  // parameter's gradient in place into its slot, so after backward this only zeroes the slots
+  // of parameters that got no gradient this step (and copies in any gradient set by hand), then
+  // returns it: reducing it (e.g. averaging across data-parallel ranks) changes the gradients
+  // the optimiser steps with. Call it after backward, before the step. Needs FlattenParameters.
   Tensor GatherGradients(DType dtype = DType::kFloat32);
 
   void Train(bool on = true);

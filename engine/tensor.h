@@ -84,6 +84,10 @@ struct TensorImpl {
   // Autograd.
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // leaves only: accumulated by backward()
+  // Leaves only, optional: a dense tensor of the leaf's shape (a view into a model's flat
+  // gradient buffer) that backward() accumulates into in place instead of allocating `grad`;
+  // `grad` then aliases it. ZeroGrad() still just drops `grad`.
+  std::shared_ptr<TensorImpl> grad_home;
   std::shared_ptr<Node> grad_fn;     // non-leaves: the node that produced this tensor
 };
 
