@@ -64,7 +64,9 @@ TEST(FlatParameters, ViewsIntoOneAlignedBufferWithValuesUnchanged) {
     for (size_t k = 0; k < offsets.size(); ++k) {
       in_param |= i >= offsets[k] && i < offsets[k] + sizes[k];
     }
-    if (!in_param) EXPECT_EQ(all[i], 0.0) << "padding at " << i;
+    if (!in_param) {
+      EXPECT_EQ(all[i], 0.0) << "padding at " << i;
+    }
   }
   EXPECT_EQ(all[16], b[1].second.ToVector()[0]);
   // Writing through the buffer is writing the parameter.

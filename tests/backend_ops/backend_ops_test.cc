@@ -388,7 +388,9 @@ TEST_P(BackendOps, IndexCheckAndOneHot) {
       ExpectBuffersOk({&b}, {});
       const auto [position, value] = ref::FindIndexOutside(ids, 5);
       EXPECT_EQ(e.position, position);
-      if (position >= 0) EXPECT_EQ(e.value, value);
+      if (position >= 0) {
+        EXPECT_EQ(e.value, value);
+      }
     }
     Buffer bids = In(device(), good), bo = Out<T>(device(), good.size() * 5);
     kernel<dispatch::OneHotKernel>()(ctx(), DTypeOf<T>(), static_cast<const int64_t*>(bids.data()),
