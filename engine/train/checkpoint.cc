@@ -1,5 +1,6 @@
 #include "engine/train/checkpoint.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -44,6 +45,20 @@ absl::StatusOr<int64_t> MetaInt(const std::map<std::string, std::string>& m,
   return v;
 }
 
+// A double as text that reads back as the same double: the shortest of "%.15g".."%.17g" that
+// round-trips ("%.17g" always does), so that a resumed run continues with exactly the learning
+// rate and best accuracy it stopped with, while round values stay readable ("0.0343"). Older
+// checkpoints hold 6 significant digits (absl::StrCat); SimpleAtod still reads them.
+std::string ExactDouble(double v) {
+  char buf[40];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    double back;
+    if (absl::SimpleAtod(buf, &back) && back == v) break;
+  }
+  return buf;
+}
+
 std::vector<std::string> SplitVocab(const std::string& text) {
   std::vector<std::string> tokens = absl::StrSplit(text, '\n');
   if (!tokens.empty() && tokens.back().empty()) tokens.pop_back();  // newline-terminated
@@ -60,10 +75,10 @@ std::map<std::string, std::string> CheckpointMetadata(const CheckpointMeta& meta
   m[kConfigKey] = meta.config_json;
   m[kEpochKey] = std::to_string(meta.epoch);
   m[kStepsKey] = std::to_string(meta.optimizer_steps);
-  m[kLrKey] = absl::StrCat(meta.lr);
+  m[kLrKey] = ExactDouble(meta.lr);
   m[kShuffleRngKey] = meta.shuffle_rng;
   m[kDropoutRngKey] = meta.dropout_rng;
-  m[kBestAccuracyKey] = absl::StrCat(meta.best_valid_accuracy);
+  m[kBestAccuracyKey] = ExactDouble(meta.best_valid_accuracy);
   m[kBestEpochKey] = std::to_string(meta.best_epoch);
   if (meta.epoch_metrics) m[kEpochMetricsKey] = EpochMetricsToJson(*meta.epoch_metrics);
   if (meta.vocab) {

@@ -9,10 +9,12 @@
 //   mt.config              the run's TrainConfig as JSON (ToJson)
 //   mt.epoch               epochs completed
 //   mt.optimizer_steps     optimiser steps taken
-//   mt.lr                  the learning rate the next epoch uses (absl::StrCat of the double)
+//   mt.lr                  the learning rate the next epoch uses (the shortest text that reads
+//                          back as the same double; older checkpoints hold 6 significant
+//                          digits and still load)
 //   mt.rng.shuffle         the shuffling generator's state
 //   mt.rng.dropout         the model's dropout generator's state
-//   mt.best_valid_accuracy, mt.best_epoch
+//   mt.best_valid_accuracy (exact, like mt.lr), mt.best_epoch
 //   mt.epoch_metrics       the newest epoch's EpochMetrics as JSON (absent before the first)
 //   mt.vocab               tasks with a vocabulary: its tokens, one per line, newline-terminated
 #ifndef MT_ENGINE_TRAIN_CHECKPOINT_H_

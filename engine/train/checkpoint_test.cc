@@ -54,10 +54,15 @@ TEST(Checkpoint, EveryKeyWithItsText) {
                               Pair("mt.optimizer_steps", "240"), Pair("mt.rng.dropout", "4 5 6"),
                               Pair("mt.rng.shuffle", "1 2 3"), Pair("mt.task", "sst2"),
                               Pair("mt.vocab", "<pad>\n<unk>\ngood\n"), Pair("note", "kept")));
-  // Doubles are written as absl::StrCat writes them (6 significant digits) — as before.
+  // Doubles are written exactly: the shortest text that reads back as the same double (round
+  // values as above stay short). Until issue 8 this was absl::StrCat's 6 significant digits,
+  // "0.0245" here, and a resumed job with a decaying learning rate drifted from the
+  // uninterrupted one.
   CheckpointMeta m = FullMeta();
   m.lr = 0.05 * 0.7 * 0.7;
-  EXPECT_EQ(CheckpointMetadata(m).at("mt.lr"), "0.0245");
+  EXPECT_EQ(CheckpointMetadata(m).at("mt.lr"), "0.024499999999999997");
+  m.lr = 0.0123456789;
+  EXPECT_EQ(CheckpointMetadata(m).at("mt.lr"), "0.0123456789");
   m.epoch_metrics.reset();
   m.vocab.reset();
   EXPECT_EQ(CheckpointMetadata(m).count("mt.epoch_metrics"), 0u);
@@ -98,6 +103,41 @@ TEST(Checkpoint, RoundTripOfEveryKey) {
   EXPECT_FALSE(SummarizeCheckpoint({{"mt.epoch_metrics", "{"}}).epoch_metrics.has_value());
   EXPECT_EQ(SummarizeCheckpoint({}).epoch, 0);
   EXPECT_EQ(SummarizeCheckpoint({{"mt.epoch", "x"}}).epoch, 0);
+}
+
+TEST(Checkpoint, EveryStoredFloatReadsBackExactly) {
+  // Values that 6 significant digits (the old text) would change, and extremes.
+  const double values[] = {0.0123456789,          0.0123456789 * 0.7654321 * 0.7654321,
+                           0.05 * 0.7 * 0.7 * 0.7, 1.0 / 3.0,
+                           0.98765432101234567,    5e-324,
+                           1.7976931348623157e308, 0.0};
+  for (double v : values) {
+    CheckpointMeta m = FullMeta();
+    m.lr = v;
+    m.best_valid_accuracy = v;
+    m.epoch_metrics->lr = v;
+    m.epoch_metrics->train_loss = v;
+    m.epoch_metrics->valid_accuracy = v;
+    io::TensorFile f;
+    f.metadata = CheckpointMetadata(m);
+    absl::StatusOr<CheckpointMeta> r = ReadCheckpointMeta(f);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->lr, v) << f.metadata.at("mt.lr");
+    EXPECT_EQ(r->best_valid_accuracy, v) << f.metadata.at("mt.best_valid_accuracy");
+    // mt.epoch_metrics is JSON; nlohmann writes doubles with round-trip precision.
+    EXPECT_EQ(r->epoch_metrics->lr, v) << f.metadata.at("mt.epoch_metrics");
+    EXPECT_EQ(r->epoch_metrics->train_loss, v);
+    EXPECT_EQ(r->epoch_metrics->valid_accuracy, v);
+  }
+  // Checkpoints written before this (6 significant digits) still load, to what they hold.
+  io::TensorFile old;
+  old.metadata = CheckpointMetadata(FullMeta());
+  old.metadata["mt.lr"] = "0.0245";
+  old.metadata["mt.best_valid_accuracy"] = "0.987654";
+  absl::StatusOr<CheckpointMeta> r = ReadCheckpointMeta(old);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->lr, 0.0245);
+  EXPECT_EQ(r->best_valid_accuracy, 0.987654);
 }
 
 TEST(Checkpoint, MissingOrMalformedNumbersAreNamed) {
