@@ -121,11 +121,41 @@ absl::Status JobLog::Append(v1::Job job, int64_t queue_order, v1::JobEvent event
     std::fprintf(stderr, "mt: job %s: cannot record event %lld: %s\n", job.id().c_str(),
                  static_cast<long long>(event.seq()), std::string(s.message()).c_str());
     if (!force) return s;
+    // Nothing the database lacks is shown as recorded: the event is not added to the log and
+    // the seq is not used. The row shows the state the job will have after a restart, and
+    // watchers get a notice (not persisted, like the shutdown notice) saying so.
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool was_running = e->job.state() == v1::RUNNING;
+    const std::string what = event.has_state() ? event.state().message() : std::string();
+    job.set_last_seq(e->job.last_seq());
+    if (was_running && job.state() != v1::RUNNING) {
+      // The database still says RUNNING, and recovery turns that into INTERRUPTED.
+      job.set_state(v1::INTERRUPTED);
+    }
+    const std::string notice = absl::StrCat(
+        what.empty() ? "" : absl::StrCat(what, "; "), "this could not be recorded (",
+        s.message(), ")",
+        was_running ? "; the job stopped and is recorded as INTERRUPTED when the daemon restarts;"
+                      " ResumeJob continues from its last checkpoint"
+                    : "");
+    if (job.state() == v1::FAILED || job.state() == v1::INTERRUPTED) job.set_error(notice);
+    v1::JobEvent unrecorded = StateEvent(job.state(), notice, event.terminal());
+    unrecorded.set_job_id(job.id());
+    unrecorded.set_seq(job.last_seq());
+    unrecorded.set_unix_ms(now);
+    e->job = std::move(job);
+    e->queue_order = queue_order;
+    e->unrecorded = std::move(unrecorded);
+    e->has_unrecorded = true;
+    if (apply) apply();
+    e->cv.notify_all();
+    return s;
   }
   std::lock_guard<std::mutex> lock(mu_);
   e->job = std::move(job);
   e->queue_order = queue_order;
   e->events.push_back(std::move(event));
+  e->has_unrecorded = false;  // a recorded event supersedes the notice
   if (apply) apply();
   e->cv.notify_all();
   return s;
@@ -209,8 +239,8 @@ absl::StatusOr<WatchBatch> JobLog::Watch(const std::string& job_id, int64_t from
     WatchBatch b;
     b.progress_version = progress_version;
     const bool terminal = IsTerminal(e->job.state());
-    // Find by sequence number, not position: an event whose write failed (a forced append on
-    // a full disk) is missing from the database after a restart, leaving a gap.
+    // Find by sequence number, not position (seqs are 1, 2, 3, ... but a log read from an
+    // older database may have a gap where a forced append once failed).
     auto first = std::lower_bound(
         e->events.begin(), e->events.end(), from_seq,
         [](const v1::JobEvent& ev, int64_t seq) { return ev.seq() < seq; });
@@ -222,6 +252,11 @@ absl::StatusOr<WatchBatch> JobLog::Watch(const std::string& job_id, int64_t from
       ev.set_terminal(ev.terminal() && terminal && ev.seq() == e->job.last_seq());
     }
     if (!follow || terminal) {
+      // A job whose end could not be recorded: its stream ends with the notice that says so
+      // (seq: the last recorded event's, like the shutdown notice).
+      if (terminal && e->has_unrecorded && e->unrecorded.terminal()) {
+        b.events.push_back(e->unrecorded);
+      }
       b.finished = true;
       return b;
     }

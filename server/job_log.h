@@ -43,7 +43,8 @@ struct WatchBatch {
   int64_t progress_version = 0;
   // True when no more events will come on this stream: the job is in a terminal state and
   // every event up to it has been returned, or the daemon is shutting down (then `events`
-  // ends with a non-persisted terminal event saying so).
+  // ends with a non-persisted terminal event saying so), or the job's end could not be
+  // written to the database (then `events` ends with a non-persisted notice; see Append).
   bool finished = false;
 };
 
@@ -68,9 +69,22 @@ class JobLog {
 
   // Appends `event` (seq, job_id and time assigned here) to the job's log together with the
   // job's new row `job`, then, under mu_, makes both visible, runs `apply` and wakes the job's
-  // watchers. `force`: when the database refuses the write, apply it in memory anyway (logged),
-  // for transitions that must not be lost from view, such as a job leaving RUNNING; the write
-  // error is returned either way.
+  // watchers. The write error, if any, is returned; without `force` nothing changes then.
+  //
+  // `force` is for transitions that must not be lost from view, such as a job leaving RUNNING.
+  // When the database refuses the write (a full disk), what watchers see is still only what
+  // the database will hold after a restart:
+  //   - the event is NOT added to the log and its seq is not used (the next event gets it);
+  //   - the row changes, with one exception: a job leaving RUNNING shows INTERRUPTED (not e.g.
+  //     FAILED), because the database still says RUNNING and recovery records INTERRUPTED at
+  //     the next start; its error says what happened and that it was not recorded;
+  //   - `apply` runs and watchers wake; a stream that ends there ends with a notice: a
+  //     terminal state event with that state, the seq of the last recorded event (like the
+  //     shutdown notice, it is never persisted) and a message with the original message, the
+  //     write error ("... no space left on device") and what happens after a restart.
+  // So a follower's persisted events (those with a seq above the previous one) equal the
+  // stored log after a restart, and the state the notice shows is the stored final state.
+  // The next successful append supersedes the notice.
   absl::Status Append(v1::Job job, int64_t queue_order, v1::JobEvent event, bool force,
                       const Apply& apply = nullptr);
 
@@ -124,6 +138,10 @@ class JobLog {
     bool has_progress = false;
     v1::JobEvent progress;
     int64_t progress_version = 0;
+    // The notice for a forced append that could not be recorded (see Append); cleared by the
+    // next recorded event.
+    bool has_unrecorded = false;
+    v1::JobEvent unrecorded;
     // Signalled on every new event, progress, state change and shutdown.
     std::condition_variable cv;
   };

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/small_disk_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -199,6 +200,101 @@ TEST(JobLog, WaitUntilGivesUpAtItsDeadline) {
   EXPECT_GE(steady_clock::now() - start, milliseconds(100));
   EXPECT_TRUE(log->WaitUntil(
       "job-1", [](const v1::Job& j) { return j.state() == v1::QUEUED; }, start));
+}
+
+// Issue 8: an event that could not be written was still streamed to followers (seq 4 seen
+// live as FAILED) and recorded differently after a restart (INTERRUPTED). Now a forced append
+// that fails on a full disk shows only what the database will hold: the log keeps the recorded
+// events, the row and a non-persisted notice show INTERRUPTED, and the notice says why.
+TEST(JobLog, AnEndThatCannotBeRecordedShowsWhatARestartWillRecord) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(base ? base : "/tmp") + "/log_full_disk";
+  if (std::string why = mt::testing::MountSmallDisk(dir, 512 * 1024); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  const std::string path = dir + "/mt.db";
+  std::vector<v1::JobEvent> recorded;
+  {
+    std::unique_ptr<JobLog> log = MustOpen(path);
+    MustInsert(*log, "job-1");
+    ASSERT_TRUE(log->Append(WithState(*log, "job-1", v1::RUNNING), 1,
+                            StateEvent(v1::RUNNING, "running", false), false)
+                    .ok());
+    ASSERT_GT(mt::testing::FillDisk(dir), 0u);
+    // Use up what SQLite has in hand (free pages, WAL room) with epoch events until one fails;
+    // each failed one changes nothing.
+    absl::Status full;
+    for (int epoch = 1; epoch <= 100000 && full.ok(); ++epoch) {
+      v1::EpochMetrics m;
+      m.set_epoch(epoch);
+      v1::JobEvent event;
+      *event.mutable_epoch() = m;
+      event.mutable_epoch()->set_learning_rate(0.5);
+      const int64_t seq_before = log->Row("job-1")->job.last_seq();
+      full = log->Append(JobAfterEpoch(log->Row("job-1")->job, m), 1, event, false);
+      if (!full.ok()) {
+        EXPECT_EQ(log->Row("job-1")->job.last_seq(), seq_before);
+      }
+    }
+    ASSERT_FALSE(full.ok()) << "the disk never filled up";
+    EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+    EXPECT_THAT(full.message(), HasSubstr("no space left on device"));
+    EXPECT_THAT(full.message(), ::testing::Not(HasSubstr("cannot rollback")));
+
+    // A follower waits; the job's end (FAILED) cannot be written.
+    absl::StatusOr<WatchBatch> seen = log->Watch("job-1", 1, false, 0, steady_clock::now());
+    ASSERT_TRUE(seen.ok());
+    const int64_t last = log->Row("job-1")->job.last_seq();
+    std::vector<v1::JobEvent> live;
+    std::thread follower([&] {
+      int64_t from = last + 1;
+      for (int i = 0; i < 100; ++i) {
+        absl::StatusOr<WatchBatch> b =
+            log->Watch("job-1", from, true, 0, steady_clock::now() + std::chrono::seconds(60));
+        ASSERT_TRUE(b.ok()) << b.status();
+        for (const v1::JobEvent& e : b->events) live.push_back(e);
+        if (!b->events.empty()) from = b->events.back().seq() + 1;
+        if (b->finished) return;
+      }
+    });
+    std::this_thread::sleep_for(milliseconds(50));
+    v1::Job failed = WithState(*log, "job-1", v1::FAILED);
+    failed.set_error("cannot write the checkpoint: no space left on device");
+    absl::Status s = log->Append(failed, 1, StateEvent(v1::FAILED, failed.error(), true),
+                                 /*force=*/true);
+    follower.join();
+    EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+    // The row: INTERRUPTED (what recovery records for a job the database still has RUNNING),
+    // no seq taken, the cause and the write error in its error.
+    StoredJob row = *log->Row("job-1");
+    EXPECT_EQ(row.job.state(), v1::INTERRUPTED);
+    EXPECT_EQ(row.job.last_seq(), last);
+    EXPECT_THAT(row.job.error(), HasSubstr("cannot write the checkpoint: no space left on device"));
+    EXPECT_THAT(row.job.error(), HasSubstr("could not be recorded"));
+    // The follower got one notice: terminal, INTERRUPTED, at the last recorded seq.
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_TRUE(live[0].terminal());
+    EXPECT_EQ(live[0].seq(), last);
+    EXPECT_EQ(live[0].state().state(), v1::INTERRUPTED);
+    EXPECT_THAT(live[0].state().message(), HasSubstr("no space left on device"));
+    // A replay shows the recorded events, then the notice.
+    absl::StatusOr<WatchBatch> replay = log->Watch("job-1", 1, false, 0, steady_clock::now());
+    ASSERT_TRUE(replay.ok());
+    ASSERT_EQ(replay->events.size(), static_cast<size_t>(last) + 1);
+    EXPECT_EQ(replay->events.back().SerializeAsString(), live[0].SerializeAsString());
+    recorded.assign(replay->events.begin(), replay->events.end() - 1);
+  }
+  // After a restart the database has exactly the recorded events (the job still RUNNING there,
+  // for recovery to mark INTERRUPTED).
+  mt::testing::FreeDisk(dir);
+  std::unique_ptr<JobLog> log = MustOpen(path);
+  EXPECT_EQ(log->Row("job-1")->job.state(), v1::RUNNING);
+  absl::StatusOr<WatchBatch> stored = log->Watch("job-1", 1, false, 0, steady_clock::now());
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->events.size(), recorded.size());
+  for (size_t i = 0; i < recorded.size(); ++i) {
+    EXPECT_EQ(stored->events[i].SerializeAsString(), recorded[i].SerializeAsString()) << i;
+  }
 }
 
 }  // namespace

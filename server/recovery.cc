@@ -33,7 +33,11 @@ absl::StatusOr<std::map<std::string, int64_t>> RecoverJobs(JobLog& log,
         job = JobAfterEpoch(job, *ck.metrics);
         v1::JobEvent event;
         *event.mutable_epoch() = *ck.metrics;
-        if (absl::Status s = log.Append(job, row.queue_order, event, false); !s.ok()) return s;
+        if (absl::Status s = log.Append(job, row.queue_order, event, false); !s.ok()) {
+          // On a full disk the daemon still starts (it serves reads): the epoch stays in the
+          // checkpoint and is recorded at a later start.
+          if (!absl::IsResourceExhausted(s)) return s;
+        }
         absl::StatusOr<StoredJob> now = log.Row(id);
         if (!now.ok()) return now.status();
         job = now->job;
@@ -46,8 +50,10 @@ absl::StatusOr<std::map<std::string, int64_t>> RecoverJobs(JobLog& log,
                      absl::StrCat("daemon stopped while running (", CheckpointPhrase(ck.epoch),
                                   "); ResumeJob continues from there"),
                      /*terminal=*/true),
-          /*force=*/false);
-      if (!s.ok()) return s;
+          /*force=*/true);
+      // On a full disk: INTERRUPTED in memory, RUNNING in the database, and this runs again at
+      // the next start (JobLog::Append, force). Any other write error stops the start.
+      if (!s.ok() && !absl::IsResourceExhausted(s)) return s;
     } else if (state == v1::QUEUED) {
       queued.emplace_back(row.queue_order, id);
     } else if (state == v1::INTERRUPTED || state == v1::CANCELLED) {
@@ -69,8 +75,9 @@ absl::StatusOr<std::map<std::string, int64_t>> RecoverJobs(JobLog& log,
     job.set_error(absl::StrCat("device ", job.device(), " is not available (available: ",
                                absl::StrJoin(scheduler.device_names(), ", "), ")"));
     absl::Status s = log.Append(job, row->queue_order,
-                                StateEvent(v1::FAILED, job.error(), /*terminal=*/true), false);
-    if (!s.ok()) return s;
+                                StateEvent(v1::FAILED, job.error(), /*terminal=*/true),
+                                /*force=*/true);
+    if (!s.ok() && !absl::IsResourceExhausted(s)) return s;
   }
   return resume_epoch;
 }

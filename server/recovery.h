@@ -32,7 +32,10 @@ using CheckpointLookup = std::function<CheckpointInfo(const std::string& job_id)
 
 // `rows`: what log.Load() returned. Queued jobs go to `scheduler` (which nobody else uses yet).
 // Returns the epoch a resume would continue after (the latest checkpoint's), per job.
-// Errors: the log refused a write (the database is read-only or full).
+// Errors: the log refused a write (e.g. the database is read-only). A full disk is not an
+// error, so that the daemon starts and serves reads: a job that was RUNNING shows INTERRUPTED
+// with a notice that this is not recorded yet (JobLog::Append, force), and the database keeps
+// it RUNNING until a start with free space records it.
 absl::StatusOr<std::map<std::string, int64_t>> RecoverJobs(JobLog& log,
                                                            const std::vector<StoredJob>& rows,
                                                            const CheckpointLookup& checkpoint,

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -36,6 +39,28 @@ absl::StatusCode CodeFor(int rc) {
     default:
       return absl::StatusCode::kInternal;
   }
+}
+
+// Whether the last failure of `db` (result `rc`) was the file system running out of space.
+bool OutOfSpace(sqlite3* db, int rc) {
+  if ((rc & 0xff) == SQLITE_FULL) return true;
+  const int e = sqlite3_system_errno(db);
+  return ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+         (e == ENOSPC || e == EDQUOT);
+}
+
+// The text of the last failure of `db`, read at once (a later statement replaces it), with the
+// operating system's cause where SQLite's own words hide it: SQLITE_FULL reads "database or
+// disk is full", an I/O error "disk I/O error".
+std::string ErrorText(sqlite3* db, int rc) {
+  std::string text = sqlite3_errmsg(db);
+  if (OutOfSpace(db, rc)) {
+    absl::StrAppend(&text, " (no space left on device)");
+  } else if (int e = sqlite3_system_errno(db);
+             e != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN)) {
+    absl::StrAppend(&text, " (", std::strerror(e), ")");
+  }
+  return text;
 }
 
 // A prepared statement, finalized on scope exit.
@@ -85,10 +110,15 @@ class Transaction {
     if (rc_ == SQLITE_OK && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   int begin_rc() const { return rc_; }
-  int Commit() {
+  // On failure, `why` gets the COMMIT's own error, taken before the ROLLBACK that follows it
+  // (whose "cannot rollback - no transaction is active" would otherwise replace it).
+  int Commit(std::string* why) {
     done_ = true;
     int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      *why = ErrorText(db_, rc);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
     return rc;
   }
 
@@ -101,41 +131,87 @@ class Transaction {
 }  // namespace
 
 absl::Status Store::Error(int rc, const std::string& what) const {
-  return absl::Status(CodeFor(rc), absl::StrCat("database ", path_, ": ", what, ": ",
-                                                sqlite3_errmsg(db_), " (sqlite code ", rc, ")"));
+  return Error(rc, what, ErrorText(db_, rc));
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+absl::Status Store::Error(int rc, const std::string& what, const std::string& why) const {
+  // Out of space is ResourceExhausted whichever way SQLite reports it (SQLITE_FULL, or an I/O
+  // error whose cause was ENOSPC), so that callers can tell it from damage.
+  const absl::StatusCode code =
+      OutOfSpace(db_, rc) ? absl::StatusCode::kResourceExhausted : CodeFor(rc);
+  return absl::Status(code, absl::StrCat("database ", path_, ": ", what, ": ", why,
+                                         " (sqlite code ", rc, ")"));
+}
+
+namespace {
+// Opens `path` and puts it in WAL mode. `exclusive`: first take the database's lock for this
+// connection alone (locking_mode=EXCLUSIVE), which keeps WAL's shared-memory index in the heap
+// instead of the -shm file beside the database.
+absl::StatusOr<sqlite3*> OpenWal(const std::string& path, bool exclusive, int* failed_rc,
+                                 std::string* why) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    std::string msg = db ? ErrorText(db, rc) : sqlite3_errstr(rc);
     sqlite3_close(db);
     return absl::Status(rc == SQLITE_CANTOPEN ? absl::StatusCode::kFailedPrecondition
                                               : CodeFor(rc),
                         absl::StrCat("cannot open database ", path, ": ", msg));
   }
-  std::unique_ptr<Store> store(new Store(path, db));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-
+  if (exclusive) sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE", nullptr, nullptr, nullptr);
+  // journal_mode answers with the mode in force, which stays "delete" where WAL is impossible
+  // (e.g. some network file systems); a silent fallback would change durability, so refuse.
+  std::string mode;
   {
-    // journal_mode answers with the mode in force, which stays "delete" where WAL is impossible
-    // (e.g. some network file systems); a silent fallback would change durability, so refuse.
     Stmt wal(db, "PRAGMA journal_mode=WAL");
-    if (wal.prepare_rc() != SQLITE_OK) {
-      return store->Error(wal.prepare_rc(), "not an SQLite database or unreadable");
-    }
-    rc = wal.Step();
-    if (rc != SQLITE_ROW) return store->Error(rc, "not an SQLite database or unreadable");
-    if (std::string mode = wal.Text(0); mode != "wal") {
-      return absl::FailedPreconditionError(
-          absl::StrCat("database ", path, ": cannot use WAL journaling (got '", mode,
-                       "'); put the state directory on a local file system"));
-    }
+    rc = wal.prepare_rc() == SQLITE_OK ? wal.Step() : wal.prepare_rc();
+    if (rc == SQLITE_ROW) mode = wal.Text(0);
   }
+  if (rc != SQLITE_ROW) {
+    *failed_rc = rc;
+    *why = ErrorText(db, rc);
+    const bool out_of_space = OutOfSpace(db, rc);
+    sqlite3_close(db);
+    return absl::Status(out_of_space ? absl::StatusCode::kResourceExhausted : CodeFor(rc),
+                        absl::StrCat("database ", path, ": not an SQLite database or unreadable: ",
+                                     *why, " (sqlite code ", rc, ")"));
+  }
+  if (mode != "wal") {
+    sqlite3_close(db);
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path, ": cannot use WAL journaling (got '", mode,
+                     "'); put the state directory on a local file system"));
+  }
+  return db;
+}
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  int rc = SQLITE_OK;
+  std::string why;
+  absl::StatusOr<sqlite3*> opened = OpenWal(path, /*exclusive=*/false, &rc, &why);
+  if (!opened.ok() && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL)) {
+    // On a full disk WAL mode cannot create its -shm index file, and without it nothing can be
+    // read. The daemon still starts and serves reads: with the lock held exclusively the index
+    // lives in memory. Writes fail with "no space left on device" until space is freed; other
+    // processes (the sqlite3 shell) cannot read the database while this daemon runs.
+    absl::StatusOr<sqlite3*> again = OpenWal(path, /*exclusive=*/true, &rc, &why);
+    if (again.ok()) {
+      std::fprintf(stderr,
+                   "mt: database %s: %s; opened for this process alone (reads work, writes "
+                   "fail until space is freed)\n",
+                   path.c_str(), std::string(opened.status().message()).c_str());
+    }
+    opened = std::move(again);
+  }
+  if (!opened.ok()) return opened.status();
+  sqlite3* db = *opened;
+  std::unique_ptr<Store> store(new Store(path, db));
+
   if (absl::Status s = store->Exec("PRAGMA synchronous=FULL", "setting synchronous=FULL");
       !s.ok()) {
     return s;
@@ -215,7 +291,10 @@ absl::StatusOr<int64_t> Store::NextJobNumber() {
     int rc = put.prepare_rc() == SQLITE_OK ? put.Step() : put.prepare_rc();
     if (rc != SQLITE_DONE) return Error(rc, "advancing the job counter");
   }
-  if (int rc = tx.Commit(); rc != SQLITE_OK) return Error(rc, "committing the job counter");
+  std::string why;
+  if (int rc = tx.Commit(&why); rc != SQLITE_OK) {
+    return Error(rc, "committing the job counter", why);
+  }
   return number;
 }
 
@@ -269,8 +348,9 @@ absl::Status Store::InsertJob(const StoredJob& row, const v1::JobEvent& first_ev
   if (int rc = InsertEvent(db_, first_event); rc != SQLITE_DONE) {
     return Error(rc, absl::StrCat("inserting event ", first_event.seq(), " of job ", job.id()));
   }
-  if (int rc = tx.Commit(); rc != SQLITE_OK) {
-    return Error(rc, absl::StrCat("committing job ", job.id()));
+  std::string why;
+  if (int rc = tx.Commit(&why); rc != SQLITE_OK) {
+    return Error(rc, absl::StrCat("committing job ", job.id()), why);
   }
   return absl::OkStatus();
 }
@@ -288,8 +368,10 @@ absl::Status Store::AppendEvent(const StoredJob& row, const v1::JobEvent& event)
     return Error(rc, absl::StrCat("appending event ", event.seq(), " of job ", event.job_id()));
   }
   if (absl::Status s = UpdateJobLocked(row); !s.ok()) return s;
-  if (int rc = tx.Commit(); rc != SQLITE_OK) {
-    return Error(rc, absl::StrCat("committing event ", event.seq(), " of job ", event.job_id()));
+  std::string why;
+  if (int rc = tx.Commit(&why); rc != SQLITE_OK) {
+    return Error(rc, absl::StrCat("committing event ", event.seq(), " of job ", event.job_id()),
+                 why);
   }
   return absl::OkStatus();
 }

@@ -70,7 +70,11 @@ class Store {
 
   // Runs `sql` (no results), for pragmas and schema statements.
   absl::Status Exec(const char* sql, const char* what);
+  // A Status for SQLite result `rc` while doing `what`, with SQLite's message (or `why`, the
+  // message taken when the failure happened) and the OS cause; ResourceExhausted "... no space
+  // left on device" when the file system is full.
   absl::Status Error(int rc, const std::string& what) const;
+  absl::Status Error(int rc, const std::string& what, const std::string& why) const;
   absl::Status UpdateJobLocked(const StoredJob& job);
 
   const std::string path_;

@@ -1,9 +1,14 @@
 #include "engine/train/trainer.h"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "engine/autograd.h"
 #include "engine/threads.h"
 
@@ -22,7 +27,25 @@ int64_t CountCorrect(const Tensor& log_probs, const Tensor& target) {
   return correct;
 }
 
+std::string Megabytes(uint64_t bytes) {
+  return absl::StrFormat("%.1f MB", static_cast<double>(bytes) / 1e6);
+}
+
 }  // namespace
+
+absl::Status CheckFreeSpace(const std::string& dir, uint64_t needed, const std::string& what) {
+  struct statvfs fs;
+  if (statvfs(dir.c_str(), &fs) != 0) {
+    // Not knowing is no reason to stop; the write itself reports what is wrong.
+    return absl::OkStatus();
+  }
+  // f_bavail: the blocks an unprivileged writer may use, in units of f_frsize.
+  const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (available >= needed) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "cannot write ", what, " to ", dir, ": no space left on device: it needs about ",
+      Megabytes(needed), ", ", Megabytes(available), " available"));
+}
 
 Trainer::Trainer(const TrainConfig& config, models::Model* model, const Dataset* train,
                  const Dataset* valid)
@@ -143,6 +166,21 @@ void Trainer::TrainStep(const Batch& batch, const StepContext& where, double* lo
 
 absl::Status Trainer::WriteCheckpoint(int64_t epoch) const {
   io::TensorFile snap = Snapshot();
+  // Checked first so that a full disk fails the run with a message naming the space needed,
+  // rather than halfway through a file. Both files exist at once (the epoch's, then latest's
+  // temporary file beside the previous latest), so twice the tensors' bytes, plus the metadata.
+  uint64_t bytes = 0;
+  for (const auto& [name, t] : snap.tensors) {
+    bytes += static_cast<uint64_t>(t.numel()) * ElementSize(t.dtype()) + name.size() + 64;
+  }
+  for (const auto& [key, value] : snap.metadata) bytes += key.size() + value.size() + 8;
+  if (absl::Status s = CheckFreeSpace(
+          checkpoint_dir_, 2 * bytes,
+          absl::StrCat("the checkpoint of epoch ", epoch, " (epoch-", epoch,
+                       ".safetensors and latest.safetensors)"));
+      !s.ok()) {
+    return s;
+  }
   absl::Status s =
       io::WriteSafetensors(absl::StrCat(checkpoint_dir_, "/epoch-", epoch, ".safetensors"), snap);
   if (s.ok()) s = io::WriteSafetensors(absl::StrCat(checkpoint_dir_, "/latest.safetensors"), snap);

@@ -50,6 +50,11 @@ class TrainerCallback {
   virtual void OnEpoch(const EpochMetrics&) {}
 };
 
+// OK when the file system holding `dir` has at least `needed` bytes free for an unprivileged
+// writer (or when that cannot be told); otherwise ResourceExhausted "cannot write <what> to
+// <dir>: no space left on device: it needs about X MB, Y MB available".
+absl::Status CheckFreeSpace(const std::string& dir, uint64_t needed, const std::string& what);
+
 struct TrainResult {
   std::vector<EpochMetrics> epochs;  // epochs run by this call
   double best_valid_accuracy = 0;    // over every epoch, including those before a resume

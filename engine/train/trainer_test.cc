@@ -9,8 +9,11 @@
 #include <cstring>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 
+#include "common/small_disk_testing.h"
 #include "engine/data/mnist_fixture.h"
 
 namespace mt::train {
@@ -100,6 +103,114 @@ TEST(Trainer, ResumeFromCheckpointEqualsUninterruptedRun) {
     EXPECT_EQ(a[i].second.ToVector(), b[i].second.ToVector()) << a[i].first;
   }
   EXPECT_EQ(rest->best_valid_accuracy, whole->best_valid_accuracy);
+}
+
+// Every tensor of two checkpoints (parameters and optim.* state) holds the same bytes.
+void ExpectSameTensors(const io::TensorFile& a, const io::TensorFile& b, const std::string& what) {
+  ASSERT_EQ(a.tensors.size(), b.tensors.size()) << what;
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    EXPECT_EQ(a.tensors[i].first, b.tensors[i].first) << what;
+    const Tensor& x = a.tensors[i].second;
+    const Tensor& y = b.tensors[i].second;
+    ASSERT_EQ(x.shape(), y.shape()) << what << " " << a.tensors[i].first;
+    ASSERT_EQ(x.dtype(), y.dtype()) << what << " " << a.tensors[i].first;
+    // float -> double is exact, so equal bytes here are equal bytes of the floats.
+    const std::vector<double> u = x.ToVector(), v = y.ToVector();
+    EXPECT_EQ(std::memcmp(u.data(), v.data(), u.size() * sizeof(double)), 0)
+        << what << ": tensor " << a.tensors[i].first << " differs";
+  }
+}
+
+// Issue 8: the checkpoint stored mt.lr with 6 significant digits, so with a non-round learning
+// rate and a decay a resumed run drifted from the uninterrupted one. Stopping after K epochs,
+// restoring into a fresh trainer and running the rest must give the same bytes in every
+// parameter and optimiser buffer, for each K and for both optimisers.
+TEST(Trainer, ResumeIsBitExactWithADecayingNonRoundLearningRate) {
+  MnistDataset train(SyntheticDigits(96, 5)), valid(SyntheticDigits(40, 6));
+  for (std::string optimizer : {"sgd", "adam"}) {
+    TrainConfig c = SmallConfig("minitorch_mnist");  // dropout: its RNG state resumes too
+    c.optimizer = optimizer;
+    c.epochs = 4;
+    c.lr = optimizer == "sgd" ? 0.0123456789 : 0.00123456789;
+    c.lr_decay = 0.7654321;
+    c.momentum = 0.876543219;
+    c.weight_decay = 0.000123456789;
+    models::MinitorchMnist full_net(c.seed);
+    Trainer full(c, &full_net, &train, &valid);
+    absl::StatusOr<TrainResult> whole = full.Run();
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    const io::TensorFile want = full.Snapshot();
+    // The run's config as stored in the checkpoint keeps every float exactly too.
+    nlohmann::json config = nlohmann::json::parse(want.metadata.at("mt.config"));
+    EXPECT_EQ(config.at("lr").get<double>(), c.lr);
+    EXPECT_EQ(config.at("lr_decay").get<double>(), c.lr_decay);
+    EXPECT_EQ(config.at("momentum").get<double>(), c.momentum);
+    EXPECT_EQ(config.at("weight_decay").get<double>(), c.weight_decay);
+
+    for (int k = 1; k < c.epochs; ++k) {
+      const std::string what = absl::StrCat(optimizer, ", stopped after epoch ", k);
+      const std::string dir = TmpDir(absl::StrCat("exact-", optimizer, "-", k));
+      TrainConfig first_part = c;
+      first_part.epochs = k;
+      {
+        models::MinitorchMnist net(c.seed);
+        Trainer first(first_part, &net, &train, &valid);
+        first.set_checkpoint_dir(dir);
+        ASSERT_TRUE(first.Run().ok()) << what;
+      }
+      models::MinitorchMnist net2(/*seed=*/999);
+      Trainer second(c, &net2, &train, &valid);
+      ASSERT_TRUE(second.Restore(dir + "/latest.safetensors").ok()) << what;
+      absl::StatusOr<TrainResult> rest = second.Run();
+      ASSERT_TRUE(rest.ok()) << rest.status();
+      ASSERT_EQ(rest->epochs.size(), static_cast<size_t>(c.epochs - k)) << what;
+      for (size_t i = 0; i < rest->epochs.size(); ++i) {
+        const EpochMetrics& a = rest->epochs[i];
+        const EpochMetrics& b = whole->epochs[k + i];
+        EXPECT_EQ(a.lr, b.lr) << what;
+        EXPECT_EQ(a.train_loss, b.train_loss) << what;
+        EXPECT_EQ(a.valid_correct, b.valid_correct) << what;
+      }
+      const io::TensorFile got = second.Snapshot();
+      ExpectSameTensors(got, want, what);
+      // The metadata of the two final checkpoints is the same text, lr included (apart from
+      // the last epoch's timings).
+      std::map<std::string, std::string> got_md = got.metadata, want_md = want.metadata;
+      got_md.erase("mt.epoch_metrics");
+      want_md.erase("mt.epoch_metrics");
+      EXPECT_EQ(got_md, want_md) << what;
+    }
+  }
+}
+
+// Issue 8: the free space is checked before a checkpoint is written, and a run whose
+// checkpoint does not fit fails with a message naming the space needed and available.
+TEST(Trainer, ACheckpointThatDoesNotFitFailsTheRunSayingHowMuchSpaceItNeeds) {
+  const std::string dir = TmpDir("small_disk");
+  if (std::string why = mt::testing::MountSmallDisk(dir, 256 * 1024); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  MnistDataset train(SyntheticDigits(64, 5)), valid(SyntheticDigits(20, 6));
+  TrainConfig c = SmallConfig("lenet5");  // ~62k parameters + momentum: about 1 MB for two files
+  c.epochs = 1;
+  models::Lenet5 net(c.seed);
+  Trainer t(c, &net, &train, &valid);
+  t.set_checkpoint_dir(dir);
+  absl::StatusOr<TrainResult> r = t.Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(r.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("cannot write the checkpoint of epoch 1"),
+                               ::testing::HasSubstr("no space left on device"),
+                               ::testing::HasSubstr("it needs about "),
+                               ::testing::HasSubstr("MB available")));
+  // Nothing half-written is left behind.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/epoch-1.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/latest.safetensors"));
+  // With room (a folder on the ordinary disk) the same run writes its checkpoints.
+  EXPECT_TRUE(CheckFreeSpace(TmpDir("big_disk"), 1 << 20, "a checkpoint").ok());
+  absl::Status s = CheckFreeSpace(dir, uint64_t{1} << 40, "a checkpoint");
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("needs about 1099511.6 MB"));
 }
 
 TEST(Trainer, SameSeedSameMetricsAndCancellation) {
