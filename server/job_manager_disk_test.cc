@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -146,6 +147,22 @@ TEST(JobManagerDiskFull, AJobStopsCleanlyWritesAreRefusedAndARestartServesReads)
     EXPECT_TRUE(resumed.ok()) << resumed.status();
     ASSERT_TRUE(m->Cancel(id, std::chrono::steady_clock::now() + kDeadline).ok());
   }
+
+  // A clean stop leaves no WAL index file (-shm) beside the database; on a full disk a restart
+  // cannot create one, and still starts (the index kept in memory) and serves reads.
+  const std::vector<v1::JobEvent> before = StoredLog(*m, id);
+  const v1::JobState state_before = m->Get(id)->state();
+  m.reset();
+  ASSERT_FALSE(std::filesystem::exists(dir + "/mt.db-shm"));
+  ASSERT_GT(mt::testing::FillDisk(dir), 0u);
+  m = MustCreate(MakeOptions(dir));
+  ASSERT_TRUE(m);
+  EXPECT_THAT(m->List(v1::JOB_STATE_UNSPECIFIED), ::testing::SizeIs(2));
+  EXPECT_EQ(m->Get(id)->state(), state_before);
+  EXPECT_EQ(Serialized(StoredLog(*m, id)), Serialized(before));
+  absl::StatusOr<v1::Job> refused = m->Submit(SmallSpec(1));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("no space left on device"));
 }
 
 }  // namespace

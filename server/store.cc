@@ -177,8 +177,10 @@ absl::StatusOr<sqlite3*> OpenWal(const std::string& path, bool exclusive, int* f
     const bool out_of_space = OutOfSpace(db, rc);
     sqlite3_close(db);
     return absl::Status(out_of_space ? absl::StatusCode::kResourceExhausted : CodeFor(rc),
-                        absl::StrCat("database ", path, ": not an SQLite database or unreadable: ",
-                                     *why, " (sqlite code ", rc, ")"));
+                        absl::StrCat("database ", path, ": ",
+                                     out_of_space ? "cannot set up WAL journaling"
+                                                  : "not an SQLite database or unreadable",
+                                     ": ", *why, " (sqlite code ", rc, ")"));
   }
   if (mode != "wal") {
     sqlite3_close(db);
@@ -202,9 +204,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     absl::StatusOr<sqlite3*> again = OpenWal(path, /*exclusive=*/true, &rc, &why);
     if (again.ok()) {
       std::fprintf(stderr,
-                   "mt: database %s: %s; opened for this process alone (reads work, writes "
-                   "fail until space is freed)\n",
-                   path.c_str(), std::string(opened.status().message()).c_str());
+                   "mt: %s; opened for this process alone (reads work, writes fail until "
+                   "space is freed)\n",
+                   std::string(opened.status().message()).c_str());
     }
     opened = std::move(again);
   }
