@@ -40,9 +40,15 @@ class JobManagerImpl : public JobManager {
 
   absl::Status Init();
 
-  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec) override;
+  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec) override {
+    return SubmitAs(spec, Caller::Local());
+  }
+  absl::StatusOr<v1::Job> SubmitAs(const v1::JobSpec& spec, const Caller& caller) override;
   absl::StatusOr<v1::Job> Get(const std::string& job_id) const override;
-  std::vector<v1::Job> List(v1::JobState state) const override;
+  std::vector<v1::Job> List(v1::JobState state) const override {
+    return ListVisibleTo(state, Caller::Local());
+  }
+  std::vector<v1::Job> ListVisibleTo(v1::JobState state, const Caller& caller) const override;
   using JobManager::Cancel;
   absl::StatusOr<v1::Job> Cancel(const std::string& job_id,
                                  std::chrono::steady_clock::time_point deadline) override;
@@ -149,10 +155,12 @@ absl::StatusOr<v1::Job> JobManagerImpl::Get(const std::string& job_id) const {
   return out;
 }
 
-std::vector<v1::Job> JobManagerImpl::List(v1::JobState state) const {
+std::vector<v1::Job> JobManagerImpl::ListVisibleTo(v1::JobState state,
+                                                   const Caller& caller) const {
   std::vector<v1::Job> out;
   log_->Locked([&] {
     for (const v1::Job* j : log_->NewestFirstLocked()) {
+      if (!caller.admin && j->owner() != caller.user) continue;
       if (state == v1::JOB_STATE_UNSPECIFIED || j->state() == state) {
         out.push_back(DecoratedLocked(*j));
       }
@@ -171,13 +179,28 @@ std::vector<v1::Device> JobManagerImpl::Devices() const {
   return out;
 }
 
-absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
+absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
+                                                 const Caller& caller) {
   absl::StatusOr<ResolvedSpec> resolved =
       ResolveSpec(spec, scheduler_->device_names(), default_threads_);
   if (!resolved.ok()) return resolved.status();
   std::lock_guard<std::mutex> wlock(write_mu_);
   if (log_->ShuttingDown()) {
     return absl::UnavailableError("the daemon is shutting down; submit again after restart");
+  }
+  // Counted under write_mu_, which every change of state holds: no submit can slip past it.
+  int64_t queued = 0;
+  log_->Locked([&] {
+    for (const v1::Job* j : log_->NewestFirstLocked()) {
+      queued += j->state() == v1::QUEUED && j->owner() == caller.user;
+    }
+  });
+  if (queued >= options_.max_queued_per_user) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        caller.user.empty() ? "you" : absl::StrCat("user ", caller.user), " already ",
+        caller.user.empty() ? "have " : "has ", queued, " queued jobs, the most allowed (",
+        "--max_queued_per_user=", options_.max_queued_per_user,
+        "); wait for some to start or cancel some, then submit again"));
   }
   // A folder left by an older database (e.g. one that was deleted) is skipped rather than
   // mistaken for this job's checkpoints.
@@ -188,7 +211,8 @@ absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
   if (!new_id.ok()) return new_id.status();
   const std::string id = *new_id;
   const int64_t now = NowMs();
-  const v1::Job job = NewJob(id, resolved->spec, now);
+  v1::Job job = NewJob(id, resolved->spec, now);
+  job.set_owner(caller.user);
   v1::JobEvent event = StateEvent(v1::QUEUED, SubmittedMessage(job), false);
   event.set_unix_ms(now);
   Runtime rt;
