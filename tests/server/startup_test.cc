@@ -5,10 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -124,16 +127,29 @@ TEST(StartupTest, UncreatableStateDir) {
 }
 
 TEST(StartupTest, ReadOnlyStateDir) {
-  if (geteuid() == 0) {
-    GTEST_SKIP() << "runs as root, which ignores directory permissions (a read-only directory "
-                    "cannot be made without mounting); UncreatableStateDir covers the path";
-  }
   const std::string dir = FreshDir("readonly");
-  ASSERT_EQ(chmod(dir.c_str(), 0555), 0);
+  std::string want;
+  bool mounted = false;
+  if (geteuid() != 0) {
+    ASSERT_EQ(chmod(dir.c_str(), 0555), 0);
+    want = "/jobs: Permission denied";
+  } else {
+    // Root ignores directory permissions; a read-only file system stops it.
+    if (mount("tmpfs", dir.c_str(), "tmpfs", MS_RDONLY, "size=64k") != 0) {
+      GTEST_SKIP() << "runs as root, which ignores directory permissions, and cannot mount a "
+                      "read-only tmpfs here (" << std::strerror(errno)
+                   << "); UncreatableStateDir covers the path";
+    }
+    mounted = true;
+    want = "/jobs: Read-only file system";
+  }
   ProcessResult r = RunDaemon({"--listen=127.0.0.1:0", "--state_dir=" + dir});
-  chmod(dir.c_str(), 0755);
-  ExpectOneLineFailure(r, "mt daemon: cannot create state directory " + dir +
-                              "/jobs: Permission denied");
+  if (mounted) {
+    umount(dir.c_str());
+  } else {
+    chmod(dir.c_str(), 0755);
+  }
+  ExpectOneLineFailure(r, "mt daemon: cannot create state directory " + dir + want);
 }
 
 TEST(StartupTest, CorruptDatabase) {
