@@ -1,5 +1,6 @@
 #include "client/connection.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/support/client_interceptor.h>
 
 #include <utility>
@@ -55,6 +56,25 @@ std::shared_ptr<grpc::Channel> OpenChannel(const Connection& c,
   return grpc::experimental::CreateCustomChannelWithInterceptors(c.server, credentials,
                                                                  channel_args,
                                                                  std::move(factories));
+}
+
+bool IsLoopbackTarget(const std::string& server) {
+  if (server.rfind("unix:", 0) == 0) return true;
+  std::string host;
+  if (!server.empty() && server[0] == '[') {
+    const size_t close = server.find(']');
+    if (close == std::string::npos) return false;
+    host = server.substr(1, close - 1);
+  } else {
+    host = server.substr(0, server.rfind(':'));
+  }
+  host = absl::AsciiStrToLower(host);
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
 }
 
 std::string TrimToken(const std::string& text) {

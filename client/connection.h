@@ -19,6 +19,10 @@ struct Connection {
 std::shared_ptr<grpc::Channel> OpenChannel(const Connection& connection,
                                            const grpc::ChannelArguments& channel_args);
 
+// True when `server` ("HOST:PORT", "[IPV6]:PORT" or "unix:PATH") can only be on this machine:
+// localhost, 127.0.0.0/8, ::1, a unix socket. Only there may a token travel without TLS.
+bool IsLoopbackTarget(const std::string& server);
+
 // The token in a token file or $MT_TOKEN: surrounding whitespace (a trailing newline) removed.
 std::string TrimToken(const std::string& text);
 

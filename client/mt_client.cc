@@ -739,6 +739,16 @@ int main(int argc, char** argv) {
   } else if (const char* env = std::getenv("MT_TOKEN"); env != nullptr) {
     connection.token = mt::client::TrimToken(env);
   }
+  // A token sent in plain text to another machine can be read on the way: refuse before
+  // connecting (the daemon, too, refuses such an address without TLS).
+  if (!connection.token.empty() && connection.ca_pem.empty() &&
+      !mt::client::IsLoopbackTarget(connection.server)) {
+    std::fprintf(stderr,
+                 "mt-client: not sending a token without TLS to %s: pass --tls-ca CA.pem (the "
+                 "CA that signed the daemon's certificate)\n",
+                 connection.server.c_str());
+    return 1;
+  }
   mt::client::Client client(*args, connection);
   return client.Run();
 }

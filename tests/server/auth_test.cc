@@ -327,6 +327,12 @@ TEST_F(AuthTest, MtClientWithTlsCaAndToken) {
   r = RunProcess({client, "--server", address_, "list"}, {"MT_TOKEN=" + *alice_});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("--tls-ca"));
+  // A token is never sent in plain text to another machine: refused before connecting.
+  r = RunProcess({client, "--server", "192.0.2.1:50051", "list"}, {"MT_TOKEN=" + *alice_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "mt-client: not sending a token without TLS to 192.0.2.1:50051: pass --tls-ca CA.pem "
+            "(the CA that signed the daemon's certificate)\n");
 }
 
 TEST_F(AuthTest, QueuedJobsPerUserAreLimited) {
