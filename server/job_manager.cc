@@ -80,6 +80,8 @@ class JobManagerImpl : public JobManager {
   absl::StatusOr<train::TrainConfig> ConfigOf(const std::string& job_id) const;
 
   void ScheduleLocked();  // write_mu_ held: starts queued jobs where a device has a free slot
+  // write_mu_ held: ResourceExhausted when `user` has max_queued_per_user jobs QUEUED.
+  absl::Status CheckQueueRoomLocked(const std::string& user, const char* action) const;
   RunCallbacks CallbacksFor(const std::string& id);
   absl::Status RecordEpoch(const std::string& id, const v1::EpochMetrics& m);
   void Finish(const std::string& id, const RunOutcome& o);
@@ -188,20 +190,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
   if (log_->ShuttingDown()) {
     return absl::UnavailableError("the daemon is shutting down; submit again after restart");
   }
-  // Counted under write_mu_, which every change of state holds: no submit can slip past it.
-  int64_t queued = 0;
-  log_->Locked([&] {
-    for (const v1::Job* j : log_->NewestFirstLocked()) {
-      queued += j->state() == v1::QUEUED && j->owner() == caller.user;
-    }
-  });
-  if (queued >= options_.max_queued_per_user) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        caller.user.empty() ? "you" : absl::StrCat("user ", caller.user), " already ",
-        caller.user.empty() ? "have " : "has ", queued, " queued jobs, the most allowed (",
-        "--max_queued_per_user=", options_.max_queued_per_user,
-        "); wait for some to start or cancel some, then submit again"));
-  }
+  if (absl::Status s = CheckQueueRoomLocked(caller.user, "submit"); !s.ok()) return s;
   // A folder left by an older database (e.g. one that was deleted) is skipped rather than
   // mistaken for this job's checkpoints.
   absl::StatusOr<std::string> new_id = log_->NewJobId([&](const std::string& id) {
@@ -256,6 +245,23 @@ absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id,
   return Get(job_id);
 }
 
+absl::Status JobManagerImpl::CheckQueueRoomLocked(const std::string& user,
+                                                  const char* action) const {
+  // Counted under write_mu_, which every change of state holds: nothing slips past it.
+  int64_t queued = 0;
+  log_->Locked([&] {
+    for (const v1::Job* j : log_->NewestFirstLocked()) {
+      queued += j->state() == v1::QUEUED && j->owner() == user;
+    }
+  });
+  if (queued < options_.max_queued_per_user) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      user.empty() ? "you" : absl::StrCat("user ", user), " already ",
+      user.empty() ? "have " : "has ", queued, " queued jobs, the most allowed (",
+      "--max_queued_per_user=", options_.max_queued_per_user, "); wait for some to start or ",
+      "cancel some, then ", action, " again"));
+}
+
 absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
   std::lock_guard<std::mutex> wlock(write_mu_);
   absl::StatusOr<StoredJob> row = log_->Row(job_id);
@@ -264,6 +270,8 @@ absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
     return absl::UnavailableError("the daemon is shutting down; resume the job after restart");
   }
   if (absl::Status s = CheckResumable(row->job); !s.ok()) return s;
+  // Resuming queues the job again: it counts against its owner's limit like a submission.
+  if (absl::Status s = CheckQueueRoomLocked(row->job.owner(), "resume"); !s.ok()) return s;
   // A small header read; only this job's writers wait on it.
   const int64_t epoch = CheckpointEpoch(Checkpoint(job_id));
   v1::Job job = row->job;

@@ -75,6 +75,7 @@ class JobManager {
   virtual absl::StatusOr<v1::Job> Cancel(const std::string& job_id,
                                          std::chrono::steady_clock::time_point deadline) = 0;
   // INTERRUPTED / CANCELLED → QUEUED; other states: FailedPrecondition saying why.
+  // ResourceExhausted when the job's owner already has max_queued_per_user jobs QUEUED.
   virtual absl::StatusOr<v1::Job> Resume(const std::string& job_id) = 0;
 
   // Waits up to `timeout` for events with seq >= from_seq (or a progress newer than

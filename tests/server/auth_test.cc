@@ -361,6 +361,15 @@ TEST_F(AuthTest, QueuedJobsPerUserAreLimited) {
   EXPECT_EQ(cancelled.state(), v1::CANCELLED);
   v1::Job again;
   EXPECT_TRUE(Submit(*alice_, 1, &again).ok());
+  // Resuming the cancelled job would queue a third: refused the same way.
+  v1::ResumeJobRequest rr;
+  rr.set_job_id(q1.id());
+  v1::Job resumed;
+  s = stub_->ResumeJob(As(*alice_).get(), rr, &resumed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(s.error_message(),
+            "user alice already has 2 queued jobs, the most allowed (--max_queued_per_user=2); "
+            "wait for some to start or cancel some, then resume again");
   for (const std::string& id : {running.id(), q2.id(), again.id(), bobs.id()}) {
     cr.set_job_id(id);
     stub_->CancelJob(As(*root_).get(), cr, &cancelled);
