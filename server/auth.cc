@@ -121,7 +121,7 @@ absl::StatusOr<Caller> TokenTable::Authenticate(absl::string_view authorization)
 }
 
 absl::Status CheckJobAccess(const Caller& caller, const v1::Job& job) {
-  if (caller.admin || job.owner() == caller.user) return absl::OkStatus();
+  if (caller.MayAccess(job.owner())) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat(
       "job ", job.id(), " belongs to another user; only its owner or an admin may see or act "
       "on it"));

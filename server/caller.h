@@ -13,6 +13,9 @@ struct Caller {
 
   // Authentication off: the local user, who may act on every job (the daemon before tokens).
   static Caller Local() { return Caller{"", true}; }
+
+  // The one rule of ownership: a job is its owner's, and an admin's.
+  bool MayAccess(const std::string& owner) const { return admin || owner == user; }
 };
 
 }  // namespace mt::server

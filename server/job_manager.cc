@@ -162,7 +162,7 @@ std::vector<v1::Job> JobManagerImpl::ListVisibleTo(v1::JobState state,
   std::vector<v1::Job> out;
   log_->Locked([&] {
     for (const v1::Job* j : log_->NewestFirstLocked()) {
-      if (!caller.admin && j->owner() != caller.user) continue;
+      if (!caller.MayAccess(j->owner())) continue;
       if (state == v1::JOB_STATE_UNSPECIFIED || j->state() == state) {
         out.push_back(DecoratedLocked(*j));
       }
