@@ -23,7 +23,9 @@ struct FlagDef {
 // Flags every command accepts, wherever they appear on the line.
 const std::vector<FlagDef>& GlobalFlags() {
   static const auto* flags =
-      new std::vector<FlagDef>{{"server", true}, {"json", false}, {"help", false, 'h'}};
+      new std::vector<FlagDef>{{"server", true},    {"json", false},
+                               {"tls-ca", true},    {"token-file", true},
+                               {"help", false, 'h'}};
   return *flags;
 }
 
@@ -425,6 +427,10 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
       args.server_from_flag = true;
     } else if (f.name == "json") {
       args.json = true;
+    } else if (f.name == "tls-ca") {
+      args.tls_ca = f.value;
+    } else if (f.name == "token-file") {
+      args.token_file = f.value;
     } else if (f.name == "follow") {
       args.follow = true;
     } else if (f.name == "from") {
@@ -530,6 +536,8 @@ std::string UsageText() {
       ")\n"
       "  --json               machine-readable output: one JSON document, or one JSON object\n"
       "                       per line for streams (logs, --follow)\n"
+      "  --tls-ca FILE        connect with TLS, trusting the CA certificate in FILE (PEM)\n"
+      "  --token-file FILE    send the bearer token in FILE (default: $MT_TOKEN, if set)\n"
       "  -h, --help           this text; `mt-client COMMAND --help` for one command\n"
       "\n"
       "Flags take --flag=value or --flag value.\n"

@@ -45,6 +45,8 @@ struct Args {
   std::string server = kDefaultServer;
   bool server_from_flag = false;  // so hints can repeat --server when the user needed it
   bool json = false;
+  std::string tls_ca;      // --tls-ca: PEM CA certificate; set: connect with TLS
+  std::string token_file;  // --token-file: holds the bearer token (else $MT_TOKEN)
 
   std::string job_id;
   v1::JobSpec spec;  // submit; unset fields mean "the daemon's default"

@@ -89,6 +89,20 @@ TEST(ParseArgs, GlobalFlagsAnywhereAndServerFromEnvironment) {
   EXPECT_FALSE(a->server_from_flag);
 }
 
+TEST(ParseArgs, TlsCaAndTokenFileAreGlobal) {
+  absl::StatusOr<Args> a =
+      Parse({"--tls-ca", "ca.pem", "list", "--token-file=tok", "--server", "h:1"}, "");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->tls_ca, "ca.pem");
+  EXPECT_EQ(a->token_file, "tok");
+  a = Parse({"list"}, "");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->tls_ca, "");
+  EXPECT_EQ(a->token_file, "");
+  EXPECT_THAT(UsageText(), HasSubstr("--tls-ca FILE"));
+  EXPECT_THAT(UsageText(), HasSubstr("$MT_TOKEN"));
+}
+
 TEST(ParseArgs, LogsFollowAndFrom) {
   absl::StatusOr<Args> a = Parse({"logs", "job-1", "-f", "--from", "3"});
   ASSERT_TRUE(a.ok()) << a.status();

@@ -29,6 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "client/activations.h"
 #include "client/args.h"
+#include "client/connection.h"
 #include "client/event_stream.h"
 #include "client/file_download.h"
 #include "client/format.h"
@@ -216,7 +217,7 @@ absl::StatusOr<std::string> ReadPng(const std::string& path) {
 
 class Client {
  public:
-  explicit Client(const Args& args) : args_(args) {
+  Client(const Args& args, const Connection& connection) : args_(args) {
     grpc::ChannelArguments channel_args;
     channel_args.SetMaxReceiveMessageSize(kMaxMessageBytes);
     channel_args.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -225,8 +226,7 @@ class Client {
     channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
     channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
     channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-    stub_ = v1::TrainingService::NewStub(
-        grpc::CreateCustomChannel(args.server, grpc::InsecureChannelCredentials(), channel_args));
+    stub_ = v1::TrainingService::NewStub(OpenChannel(connection, channel_args));
     tty_ = !args.json && ::isatty(STDOUT_FILENO);
     if (const char* term = std::getenv("TERM"); term && std::strcmp(term, "dumb") == 0) {
       tty_ = false;
@@ -266,7 +266,12 @@ class Client {
     switch (s.error_code()) {
       case grpc::StatusCode::UNAVAILABLE:
         return absl::StrCat("cannot reach the mt daemon at ", args_.server,
-                            " (is `bazel run //server` running?)");
+                            args_.tls_ca.empty()
+                                ? " (is `bazel run //server` running? if it serves TLS, pass "
+                                  "--tls-ca CA.pem)"
+                                : " over TLS (is `bazel run //server` running with --tls_cert, "
+                                  "and is --tls-ca the CA that signed it?)",
+                            s.error_message().empty() ? "" : ": ", s.error_message());
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         return absl::StrCat("the mt daemon at ", args_.server, " did not answer in time");
       case grpc::StatusCode::UNIMPLEMENTED:
@@ -709,6 +714,41 @@ int main(int argc, char** argv) {
     std::fputs(text.c_str(), stdout);
     return 0;
   }
-  mt::client::Client client(*args);
+  // Secrets are read here, not in ParseArgs (which does no I/O).
+  mt::client::Connection connection;
+  connection.server = args->server;
+  auto read = [](const std::string& flag, const std::string& path,
+                 std::string* out) -> bool {
+    std::FILE* f = std::fopen(mt::client::UserPath(path).c_str(), "rb");
+    if (f == nullptr) {
+      std::fprintf(stderr, "mt-client: cannot read %s %s: %s\n", flag.c_str(), path.c_str(),
+                   std::strerror(errno));
+      return false;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
+    std::fclose(f);
+    return true;
+  };
+  if (!args->tls_ca.empty() && !read("--tls-ca", args->tls_ca, &connection.ca_pem)) return 1;
+  if (!args->token_file.empty()) {
+    std::string text;
+    if (!read("--token-file", args->token_file, &text)) return 1;
+    connection.token = mt::client::TrimToken(text);
+  } else if (const char* env = std::getenv("MT_TOKEN"); env != nullptr) {
+    connection.token = mt::client::TrimToken(env);
+  }
+  // A token sent in plain text to another machine can be read on the way: refuse before
+  // connecting (the daemon, too, refuses such an address without TLS).
+  if (!connection.token.empty() && connection.ca_pem.empty() &&
+      !mt::client::IsLoopbackTarget(connection.server)) {
+    std::fprintf(stderr,
+                 "mt-client: not sending a token without TLS to %s: pass --tls-ca CA.pem (the "
+                 "CA that signed the daemon's certificate)\n",
+                 connection.server.c_str());
+    return 1;
+  }
+  mt::client::Client client(*args, connection);
   return client.Run();
 }

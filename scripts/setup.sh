@@ -15,6 +15,7 @@ PACKAGES=(
   protobuf-compiler-grpc   # grpc_cpp_plugin
   zlib1g-dev               # gzip-compressed MNIST IDX files
   libsqlite3-dev           # the daemon's job/event store
+  libssl-dev openssl       # token hashes and TLS key checks (libcrypto); make-certs.sh, mt-token.sh
   libpng-dev               # activation pictures
   nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
   ca-certificates curl     # scripts/fetch_data.sh downloads on an online machine

@@ -40,9 +40,15 @@ class JobManagerImpl : public JobManager {
 
   absl::Status Init();
 
-  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec) override;
+  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec) override {
+    return SubmitAs(spec, Caller::Local());
+  }
+  absl::StatusOr<v1::Job> SubmitAs(const v1::JobSpec& spec, const Caller& caller) override;
   absl::StatusOr<v1::Job> Get(const std::string& job_id) const override;
-  std::vector<v1::Job> List(v1::JobState state) const override;
+  std::vector<v1::Job> List(v1::JobState state) const override {
+    return ListVisibleTo(state, Caller::Local());
+  }
+  std::vector<v1::Job> ListVisibleTo(v1::JobState state, const Caller& caller) const override;
   using JobManager::Cancel;
   absl::StatusOr<v1::Job> Cancel(const std::string& job_id,
                                  std::chrono::steady_clock::time_point deadline) override;
@@ -74,6 +80,8 @@ class JobManagerImpl : public JobManager {
   absl::StatusOr<train::TrainConfig> ConfigOf(const std::string& job_id) const;
 
   void ScheduleLocked();  // write_mu_ held: starts queued jobs where a device has a free slot
+  // write_mu_ held: ResourceExhausted when `user` has max_queued_per_user jobs QUEUED.
+  absl::Status CheckQueueRoomLocked(const std::string& user, const char* action) const;
   RunCallbacks CallbacksFor(const std::string& id);
   absl::Status RecordEpoch(const std::string& id, const v1::EpochMetrics& m);
   void Finish(const std::string& id, const RunOutcome& o);
@@ -149,10 +157,12 @@ absl::StatusOr<v1::Job> JobManagerImpl::Get(const std::string& job_id) const {
   return out;
 }
 
-std::vector<v1::Job> JobManagerImpl::List(v1::JobState state) const {
+std::vector<v1::Job> JobManagerImpl::ListVisibleTo(v1::JobState state,
+                                                   const Caller& caller) const {
   std::vector<v1::Job> out;
   log_->Locked([&] {
     for (const v1::Job* j : log_->NewestFirstLocked()) {
+      if (!caller.MayAccess(j->owner())) continue;
       if (state == v1::JOB_STATE_UNSPECIFIED || j->state() == state) {
         out.push_back(DecoratedLocked(*j));
       }
@@ -171,7 +181,8 @@ std::vector<v1::Device> JobManagerImpl::Devices() const {
   return out;
 }
 
-absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
+absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
+                                                 const Caller& caller) {
   absl::StatusOr<ResolvedSpec> resolved =
       ResolveSpec(spec, scheduler_->device_names(), default_threads_);
   if (!resolved.ok()) return resolved.status();
@@ -179,6 +190,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
   if (log_->ShuttingDown()) {
     return absl::UnavailableError("the daemon is shutting down; submit again after restart");
   }
+  if (absl::Status s = CheckQueueRoomLocked(caller.user, "submit"); !s.ok()) return s;
   // A folder left by an older database (e.g. one that was deleted) is skipped rather than
   // mistaken for this job's checkpoints.
   absl::StatusOr<std::string> new_id = log_->NewJobId([&](const std::string& id) {
@@ -188,7 +200,8 @@ absl::StatusOr<v1::Job> JobManagerImpl::Submit(const v1::JobSpec& spec) {
   if (!new_id.ok()) return new_id.status();
   const std::string id = *new_id;
   const int64_t now = NowMs();
-  const v1::Job job = NewJob(id, resolved->spec, now);
+  v1::Job job = NewJob(id, resolved->spec, now);
+  job.set_owner(caller.user);
   v1::JobEvent event = StateEvent(v1::QUEUED, SubmittedMessage(job), false);
   event.set_unix_ms(now);
   Runtime rt;
@@ -232,6 +245,23 @@ absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id,
   return Get(job_id);
 }
 
+absl::Status JobManagerImpl::CheckQueueRoomLocked(const std::string& user,
+                                                  const char* action) const {
+  // Counted under write_mu_, which every change of state holds: nothing slips past it.
+  int64_t queued = 0;
+  log_->Locked([&] {
+    for (const v1::Job* j : log_->NewestFirstLocked()) {
+      queued += j->state() == v1::QUEUED && j->owner() == user;
+    }
+  });
+  if (queued < options_.max_queued_per_user) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      user.empty() ? "you" : absl::StrCat("user ", user), " already ",
+      user.empty() ? "have " : "has ", queued, " queued jobs, the most allowed (",
+      "--max_queued_per_user=", options_.max_queued_per_user, "); wait for some to start or ",
+      "cancel some, then ", action, " again"));
+}
+
 absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
   std::lock_guard<std::mutex> wlock(write_mu_);
   absl::StatusOr<StoredJob> row = log_->Row(job_id);
@@ -240,6 +270,8 @@ absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
     return absl::UnavailableError("the daemon is shutting down; resume the job after restart");
   }
   if (absl::Status s = CheckResumable(row->job); !s.ok()) return s;
+  // Resuming queues the job again: it counts against its owner's limit like a submission.
+  if (absl::Status s = CheckQueueRoomLocked(row->job.owner(), "resume"); !s.ok()) return s;
   // A small header read; only this job's writers wait on it.
   const int64_t epoch = CheckpointEpoch(Checkpoint(job_id));
   v1::Job job = row->job;

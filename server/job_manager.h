@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/training.pb.h"
+#include "server/caller.h"
 #include "server/inference_types.h"  // ModelInput, ActivationsResult
 #include "server/job_log.h"          // WatchBatch
 #include "server/options.h"
@@ -55,9 +56,16 @@ class JobManager {
   // Validates the spec (InvalidArgument naming the field, the value and what is allowed; an
   // unknown or absent device is InvalidArgument too), fills defaults, persists, queues.
   virtual absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec) = 0;
+  // Submit on behalf of `caller`: the job's owner is caller.user. ResourceExhausted (saying the
+  // limit and how many are queued) when the user already has options.max_queued_per_user jobs
+  // QUEUED. Submit(spec) is SubmitAs(spec, Caller::Local()).
+  virtual absl::StatusOr<v1::Job> SubmitAs(const v1::JobSpec& spec, const Caller& caller) = 0;
   virtual absl::StatusOr<v1::Job> Get(const std::string& job_id) const = 0;  // NotFound
   // state == JOB_STATE_UNSPECIFIED lists every job; newest first.
   virtual std::vector<v1::Job> List(v1::JobState state) const = 0;
+  // List restricted to the jobs `caller` may see (auth.h's CheckJobAccess: theirs, or all for an
+  // admin).
+  virtual std::vector<v1::Job> ListVisibleTo(v1::JobState state, const Caller& caller) const = 0;
   // Idempotent: cancelling a finished job returns it unchanged. QUEUED → CANCELLED at once;
   // RUNNING → stops between batches (the call returns once the job has left RUNNING, or with
   // DeadlineExceeded at `deadline` while it is still stopping: the cancellation stands).
@@ -67,6 +75,7 @@ class JobManager {
   virtual absl::StatusOr<v1::Job> Cancel(const std::string& job_id,
                                          std::chrono::steady_clock::time_point deadline) = 0;
   // INTERRUPTED / CANCELLED → QUEUED; other states: FailedPrecondition saying why.
+  // ResourceExhausted when the job's owner already has max_queued_per_user jobs QUEUED.
   virtual absl::StatusOr<v1::Job> Resume(const std::string& job_id) = 0;
 
   // Waits up to `timeout` for events with seq >= from_seq (or a progress newer than

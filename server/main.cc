@@ -4,10 +4,15 @@
 //   --listen      MT_LISTEN     127.0.0.1:50051
 //   --state_dir   MT_STATE_DIR  <repo>/.mt-state under `bazel run`, else ./.mt-state
 //   --data_dir    MT_DATA_DIR   <repo>/data under `bazel run`, else ./data
+// Remote use (README "Remote use"): --tls_cert/--tls_key serve TLS, --tokens_file requires a
+// bearer token on every call; a non-loopback --listen needs both, or --insecure.
+// Any start-up failure prints one line `mt daemon: REASON` on stderr and exits 1.
 // SIGINT/SIGTERM shut down gracefully (running jobs become INTERRUPTED and resumable, open
 // streams get a terminal event) and exit 0.
+#include <grpc/support/log.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -28,8 +33,36 @@ ABSL_FLAG(std::string, data_dir, "",
           "folder holding mnist/ and sst2/ (env MT_DATA_DIR; default data/ in the repo)");
 ABSL_FLAG(int, max_running_per_device, 1, "jobs that may run at once on each device");
 ABSL_FLAG(int, threads, 0, "default CPU threads per job (0 = every core)");
+ABSL_FLAG(int, max_queued_per_user, 100,
+          "QUEUED jobs one user may have at once; more submissions are refused");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate: serve TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tokens_file, "",
+          "require a bearer token on every call; lines 'USER [admin] sha256:HEX' "
+          "(scripts/mt-token.sh)");
+ABSL_FLAG(bool, insecure, false,
+          "allow a non-loopback --listen without TLS and tokens (anyone reaching it may act)");
 
 namespace {
+
+// gRPC logs its own view of a failed bind (several lines) before the daemon can say why in one;
+// while starting, those lines are dropped, afterwards gRPC's messages go to stderr as usual.
+std::atomic<bool> quiet_grpc_log{true};
+
+void GrpcLog(gpr_log_func_args* args) {
+  if (quiet_grpc_log.load()) return;
+  std::fprintf(stderr, "grpc %s:%d: %s\n", args->file, args->line, args->message);
+}
+
+// The one line every start-up failure prints; exit status 1.
+int Fail(const std::string& reason) {
+  std::string line = reason;
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "mt daemon: %s\n", line.c_str());
+  return 1;
+}
 
 // Flag, else environment variable, else default under the directory the user works in.
 std::string Setting(const std::string& flag, const char* env, const std::string& fallback) {
@@ -65,6 +98,7 @@ int main(int argc, char** argv) {
   };
   absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
+  gpr_set_log_function(GrpcLog);
 
   // Block the stop signals in every thread (gRPC's and the trainers' inherit this mask); one
   // thread below waits for them synchronously, so shutdown runs outside a signal handler.
@@ -81,22 +115,36 @@ int main(int argc, char** argv) {
                                       Workspace() + "/data"));
   options.max_running_per_device = absl::GetFlag(FLAGS_max_running_per_device);
   options.cpu_threads = absl::GetFlag(FLAGS_threads);
+  options.max_queued_per_user = absl::GetFlag(FLAGS_max_queued_per_user);
   const std::string listen = Setting(absl::GetFlag(FLAGS_listen), "MT_LISTEN", "127.0.0.1:50051");
   if (options.max_running_per_device < 1) {
-    std::fprintf(stderr, "mt daemon: --max_running_per_device must be >= 1, got %d\n",
-                 options.max_running_per_device);
-    return 2;
+    return Fail("--max_running_per_device must be >= 1, got " +
+                std::to_string(options.max_running_per_device));
   }
+  if (options.cpu_threads < 0) {
+    return Fail("--threads must be >= 0 (0 = every core), got " +
+                std::to_string(options.cpu_threads));
+  }
+  if (options.max_queued_per_user < 1) {
+    return Fail("--max_queued_per_user must be >= 1, got " +
+                std::to_string(options.max_queued_per_user));
+  }
+  mt::server::ServeOptions serve;
+  serve.listen = listen;
+  serve.tls_cert_file = Absolute(absl::GetFlag(FLAGS_tls_cert));
+  serve.tls_key_file = Absolute(absl::GetFlag(FLAGS_tls_key));
+  serve.tokens_file = Absolute(absl::GetFlag(FLAGS_tokens_file));
+  serve.insecure = absl::GetFlag(FLAGS_insecure);
 
   absl::StatusOr<std::unique_ptr<mt::server::Daemon>> daemon =
-      mt::server::Daemon::Start(options, listen);
-  if (!daemon.ok()) {
-    std::fprintf(stderr, "mt daemon: %s\n", std::string(daemon.status().message()).c_str());
-    return 1;
-  }
+      mt::server::Daemon::Start(options, serve);
+  if (!daemon.ok()) return Fail(std::string(daemon.status().message()));
+  quiet_grpc_log = false;
   std::string host = listen.substr(0, listen.rfind(':'));
-  std::printf("mt daemon listening on %s:%d (state %s, data %s)\n", host.c_str(),
-              (*daemon)->port(), options.state_dir.c_str(), options.data_dir.c_str());
+  std::printf("mt daemon listening on %s:%d (state %s, data %s%s%s)\n", host.c_str(),
+              (*daemon)->port(), options.state_dir.c_str(), options.data_dir.c_str(),
+              serve.tls_cert_file.empty() ? "" : ", TLS",
+              serve.tokens_file.empty() ? "" : ", token auth");
   std::fflush(stdout);
 
   std::thread waiter([&] {

@@ -17,6 +17,11 @@ absl::Status ValidateOptions(const Options& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid cpu_threads '", options.cpu_threads, "': must be >= 0 (0 = every core)"));
   }
+  if (options.max_queued_per_user < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid max_queued_per_user '",
+                                                   options.max_queued_per_user,
+                                                   "': must be >= 1"));
+  }
   return absl::OkStatus();
 }
 

@@ -13,6 +13,7 @@ struct Options {
   std::string data_dir;           // holds mnist/ and sst2/
   int max_running_per_device = 1;
   int cpu_threads = 0;            // default threads for a job (0 = every core)
+  int max_queued_per_user = 100;  // QUEUED jobs one user may have; more are refused
 };
 
 // InvalidArgument naming the setting, its value and what is allowed.

@@ -22,6 +22,10 @@ TEST(Options, InvalidSettingsAreNamedWithWhatIsAllowed) {
   threads.cpu_threads = -2;
   EXPECT_EQ(ValidateOptions(threads).message(),
             "invalid cpu_threads '-2': must be >= 0 (0 = every core)");
+  Options queued = o;
+  EXPECT_EQ(queued.max_queued_per_user, 100);
+  queued.max_queued_per_user = 0;
+  EXPECT_EQ(ValidateOptions(queued).message(), "invalid max_queued_per_user '0': must be >= 1");
 }
 
 TEST(Options, DataDirIsTheOptionElseTheEnvironmentElseData) {

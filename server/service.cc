@@ -8,6 +8,8 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "server/listen_address.h"
+#include "server/tls.h"
 
 namespace mt::server {
 namespace {
@@ -96,25 +98,56 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-grpc::Status TrainingServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
-                                            v1::Job* job) {
-  return Unary("SubmitJob", job, [&] { return manager_->Submit(req->spec()); });
+absl::StatusOr<Caller> TrainingServiceImpl::CallerOf(const grpc::ServerContext& ctx) const {
+  if (tokens_ == nullptr) return Caller::Local();
+  const auto& metadata = ctx.client_metadata();
+  auto it = metadata.find("authorization");
+  return tokens_->Authenticate(it == metadata.end()
+                                   ? absl::string_view()
+                                   : absl::string_view(it->second.data(), it->second.size()));
 }
 
-grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* req,
+absl::Status TrainingServiceImpl::Authorize(const grpc::ServerContext& ctx,
+                                            const std::string& job_id) const {
+  absl::StatusOr<Caller> caller = CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  if (caller->admin) return absl::OkStatus();
+  absl::StatusOr<v1::Job> job = manager_->Get(job_id);
+  if (!job.ok()) return job.status();
+  return CheckJobAccess(*caller, *job);
+}
+
+grpc::Status TrainingServiceImpl::SubmitJob(grpc::ServerContext* ctx,
+                                            const v1::SubmitJobRequest* req, v1::Job* job) {
+  return Unary("SubmitJob", job, [&]() -> absl::StatusOr<v1::Job> {
+    absl::StatusOr<Caller> caller = CallerOf(*ctx);
+    if (!caller.ok()) return caller.status();
+    return manager_->SubmitAs(req->spec(), *caller);
+  });
+}
+
+grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext* ctx, const v1::GetJobRequest* req,
                                          v1::Job* job) {
-  return Unary("GetJob", job, [&] { return manager_->Get(req->job_id()); });
+  return Unary("GetJob", job, [&]() -> absl::StatusOr<v1::Job> {
+    if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return s;
+    return manager_->Get(req->job_id());
+  });
 }
 
-grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* req,
+grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext* ctx,
+                                           const v1::ListJobsRequest* req,
                                            v1::ListJobsResponse* resp) {
   return Unary("ListJobs", resp, [&]() -> absl::StatusOr<v1::ListJobsResponse> {
+    absl::StatusOr<Caller> caller = CallerOf(*ctx);
+    if (!caller.ok()) return caller.status();
     if (!v1::JobState_IsValid(req->state())) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid state filter ", req->state(), ": use a JobState value"));
     }
     v1::ListJobsResponse r;
-    for (v1::Job& j : manager_->List(req->state())) *r.add_jobs() = std::move(j);
+    for (v1::Job& j : manager_->ListVisibleTo(req->state(), *caller)) {
+      *r.add_jobs() = std::move(j);
+    }
     return r;
   });
 }
@@ -122,27 +155,35 @@ grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJ
 grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext* ctx,
                                             const v1::CancelJobRequest* req,
                                             v1::Job* job) {
-  return Unary("CancelJob", job,
-               [&] { return manager_->Cancel(req->job_id(), SteadyDeadline(*ctx)); });
+  return Unary("CancelJob", job, [&]() -> absl::StatusOr<v1::Job> {
+    if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return s;
+    return manager_->Cancel(req->job_id(), SteadyDeadline(*ctx));
+  });
 }
 
-grpc::Status TrainingServiceImpl::ResumeJob(grpc::ServerContext*, const v1::ResumeJobRequest* req,
-                                            v1::Job* job) {
-  return Unary("ResumeJob", job, [&] { return manager_->Resume(req->job_id()); });
+grpc::Status TrainingServiceImpl::ResumeJob(grpc::ServerContext* ctx,
+                                            const v1::ResumeJobRequest* req, v1::Job* job) {
+  return Unary("ResumeJob", job, [&]() -> absl::StatusOr<v1::Job> {
+    if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return s;
+    return manager_->Resume(req->job_id());
+  });
 }
 
-grpc::Status TrainingServiceImpl::Predict(grpc::ServerContext*, const v1::PredictRequest* req,
+grpc::Status TrainingServiceImpl::Predict(grpc::ServerContext* ctx, const v1::PredictRequest* req,
                                           v1::PredictResponse* resp) {
   return Unary("Predict", resp, [&]() -> absl::StatusOr<v1::PredictResponse> {
+    if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return s;
     absl::StatusOr<ModelInput> in = InputOf(*req);
     if (!in.ok()) return in.status();
     return manager_->Predict(req->job_id(), *in);
   });
 }
 
-grpc::Status TrainingServiceImpl::ListDevices(grpc::ServerContext*, const v1::ListDevicesRequest*,
+grpc::Status TrainingServiceImpl::ListDevices(grpc::ServerContext* ctx,
+                                              const v1::ListDevicesRequest*,
                                               v1::ListDevicesResponse* resp) {
   return Unary("ListDevices", resp, [&]() -> absl::StatusOr<v1::ListDevicesResponse> {
+    if (absl::StatusOr<Caller> caller = CallerOf(*ctx); !caller.ok()) return caller.status();
     v1::ListDevicesResponse r;
     for (v1::Device& d : manager_->Devices()) *r.add_devices() = std::move(d);
     return r;
@@ -153,6 +194,7 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx,
                                            const v1::WatchJobRequest* req,
                                            grpc::ServerWriter<v1::JobEvent>* writer) {
   CallLog log("WatchJob");
+  if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return log.Done(s);
   int64_t next = req->from_seq() == 0 ? 1 : req->from_seq();
   int64_t progress_version = 0;
   while (true) {
@@ -184,6 +226,7 @@ grpc::Status TrainingServiceImpl::GetActivations(grpc::ServerContext* ctx,
                                                  const v1::ActivationsRequest* req,
                                                  grpc::ServerWriter<v1::ActivationChunk>* writer) {
   CallLog log("GetActivations");
+  if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return log.Done(s);
   absl::StatusOr<ModelInput> in = InputOf(*req);
   if (!in.ok()) return log.Done(in.status());
   absl::StatusOr<ActivationsResult> r = manager_->Activations(req->job_id(), *in);
@@ -214,6 +257,7 @@ grpc::Status TrainingServiceImpl::ExportModel(grpc::ServerContext* ctx,
                                               const v1::ExportModelRequest* req,
                                               grpc::ServerWriter<v1::FileChunk>* writer) {
   CallLog log("ExportModel");
+  if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return log.Done(s);
   absl::StatusOr<std::string> bytes = manager_->Export(req->job_id());
   if (!bytes.ok()) return log.Done(bytes.status());
   size_t offset = 0;
@@ -232,15 +276,56 @@ grpc::Status TrainingServiceImpl::ExportModel(grpc::ServerContext* ctx,
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
                                                       const std::string& listen) {
+  ServeOptions serve;
+  serve.listen = listen;
+  return Start(options, serve);
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
+                                                      const ServeOptions& serve) {
+  // Everything that can be checked without side effects comes first, so a refusal leaves no
+  // job started, recovered or interrupted.
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(serve.listen);
+  if (!address.ok()) return address.status();
+  const bool tls = !serve.tls_cert_file.empty() || !serve.tls_key_file.empty();
+  TlsFiles tls_files;
+  if (tls) {
+    absl::StatusOr<TlsFiles> f = LoadTlsFiles(serve.tls_cert_file, serve.tls_key_file);
+    if (!f.ok()) return f.status();
+    tls_files = std::move(*f);
+  }
   std::unique_ptr<Daemon> d(new Daemon());
+  if (!serve.tokens_file.empty()) {
+    absl::StatusOr<TokenTable> t = TokenTable::Load(serve.tokens_file);
+    if (!t.ok()) return t.status();
+    d->tokens_ = std::make_unique<TokenTable>(std::move(*t));
+  }
+  if (!IsLoopback(*address) && !(tls && d->tokens_) && !serve.insecure) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on ", serve.listen, " without TLS and token auth (",
+        tls ? "no --tokens_file" : (d->tokens_ ? "no --tls_cert/--tls_key" : "neither is set"),
+        "): anyone who can reach it could read, cancel and submit jobs; set --tls_cert, "
+        "--tls_key and --tokens_file, or pass --insecure to accept that"));
+  }
+  if (absl::Status s = ProbeBind(*address, serve.listen); !s.ok()) return s;
+
   absl::StatusOr<std::unique_ptr<JobManager>> m = JobManager::Create(options);
   if (!m.ok()) return m.status();
   d->manager_ = std::move(*m);
-  d->service_ = std::make_unique<TrainingServiceImpl>(d->manager_.get());
+  d->service_ = std::make_unique<TrainingServiceImpl>(d->manager_.get(), d->tokens_.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &d->port_);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (tls) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({tls_files.key_pem, tls_files.cert_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(serve.listen, credentials, &d->port_);
+  // gRPC sets SO_REUSEPORT by default, which lets a second daemon bind the same address and
+  // take half of the connections; the address must be this daemon's alone.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(d->service_.get());
   // Uploads (PNG images) are small; replies are chunked. Limits on both ends, stated.
   builder.SetMaxReceiveMessageSize(16 << 20);
@@ -249,7 +334,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
   if (!d->server_ || d->port_ == 0) {
     d->manager_->Shutdown();
     return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", listen, ": the address is in use or invalid (use --listen=HOST:PORT)"));
+        "cannot listen on ", serve.listen,
+        ": the address is in use or not available on this machine (use --listen=HOST:PORT)"));
   }
   d->server_->GetHealthCheckService()->SetServingStatus(true);
   return d;
@@ -258,14 +344,17 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
 void Daemon::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  // A daemon whose start failed has no server (and perhaps no manager) to stop.
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
   // Jobs first: that ends every WatchJob stream with a terminal event, so the server's own
   // shutdown below does not have to cut them off.
-  manager_->Shutdown();
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (manager_) manager_->Shutdown();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
-void Daemon::Wait() { server_->Wait(); }
+void Daemon::Wait() {
+  if (server_) server_->Wait();
+}
 
 Daemon::~Daemon() { Shutdown(); }
 

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/training.grpc.pb.h"
+#include "server/auth.h"
 #include "server/job_manager.h"
 
 namespace mt::server {
@@ -24,7 +25,9 @@ inline constexpr size_t kChunkBytes = 1 << 20;
 
 class TrainingServiceImpl final : public v1::TrainingService::Service {
  public:
-  explicit TrainingServiceImpl(JobManager* manager) : manager_(manager) {}
+  // tokens == nullptr: authentication off, every caller is Caller::Local().
+  explicit TrainingServiceImpl(JobManager* manager, const TokenTable* tokens = nullptr)
+      : manager_(manager), tokens_(tokens) {}
 
   grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest*, v1::Job*) override;
   grpc::Status GetJob(grpc::ServerContext*, const v1::GetJobRequest*, v1::Job*) override;
@@ -44,7 +47,24 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
                            v1::ListDevicesResponse*) override;
 
  private:
+  // Who calls (from the `authorization` header); Unauthenticated without a valid token.
+  absl::StatusOr<Caller> CallerOf(const grpc::ServerContext& ctx) const;
+  // CallerOf, then whether that caller may act on the job (auth.h's CheckJobAccess): the one
+  // check every call on a job goes through.
+  absl::Status Authorize(const grpc::ServerContext& ctx, const std::string& job_id) const;
+
   JobManager* manager_;
+  const TokenTable* tokens_;
+};
+
+// How the daemon is reached and by whom.
+struct ServeOptions {
+  std::string listen = "127.0.0.1:0";  // "host:port"; port 0 picks a free one (see port())
+  std::string tls_cert_file;           // with tls_key_file: serve TLS only
+  std::string tls_key_file;
+  std::string tokens_file;  // set: every call needs a bearer token listed there (auth.h)
+  // Without it, a non-loopback address is refused unless TLS and tokens are both on.
+  bool insecure = false;
 };
 
 // A running daemon: job manager + gRPC server (health checking and reflection on).
@@ -53,6 +73,11 @@ class Daemon {
   // listen: "host:port"; port 0 picks a free one (see port()).
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Options& options,
                                                        const std::string& listen);
+  // Every start-up failure is an error saying why (nothing is left running): a bad or taken
+  // address, unreadable TLS or tokens files, a non-loopback address without TLS and tokens,
+  // or the job manager's own (state directory in use or unwritable, unreadable database).
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Options& options,
+                                                       const ServeOptions& serve);
   ~Daemon();
 
   int port() const { return port_; }
@@ -64,6 +89,7 @@ class Daemon {
 
  private:
   Daemon() = default;
+  std::unique_ptr<TokenTable> tokens_;
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<TrainingServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -1,0 +1,84 @@
+#include "client/connection.h"
+
+#include <arpa/inet.h>
+#include <grpcpp/support/client_interceptor.h>
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+
+namespace mt::client {
+namespace {
+
+// Adds the authorization header to each call. An interceptor rather than call credentials:
+// gRPC sends call credentials only over TLS, and a token on a loopback daemon without TLS is
+// a supported set-up.
+class BearerInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string* header) : header_(header) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* header_;  // owned by the factory, which the channel keeps
+};
+
+class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(const std::string& token) : header_("Bearer " + token) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(&header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> OpenChannel(const Connection& c,
+                                           const grpc::ChannelArguments& channel_args) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!c.ca_pem.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = c.ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
+  if (!c.token.empty()) factories.push_back(std::make_unique<BearerInterceptorFactory>(c.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(c.server, credentials,
+                                                                 channel_args,
+                                                                 std::move(factories));
+}
+
+bool IsLoopbackTarget(const std::string& server) {
+  if (server.rfind("unix:", 0) == 0) return true;
+  std::string host;
+  if (!server.empty() && server[0] == '[') {
+    const size_t close = server.find(']');
+    if (close == std::string::npos) return false;
+    host = server.substr(1, close - 1);
+  } else {
+    host = server.substr(0, server.rfind(':'));
+  }
+  host = absl::AsciiStrToLower(host);
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+std::string TrimToken(const std::string& text) {
+  return std::string(absl::StripAsciiWhitespace(text));
+}
+
+}  // namespace mt::client

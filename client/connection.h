@@ -1,0 +1,31 @@
+// The channel to the daemon: plain or TLS (trusting a given CA), and a bearer token sent as
+// `authorization: Bearer TOKEN` metadata on every call when one is given.
+#ifndef MT_CLIENT_CONNECTION_H_
+#define MT_CLIENT_CONNECTION_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+namespace mt::client {
+
+struct Connection {
+  std::string server;  // HOST:PORT
+  std::string ca_pem;  // non-empty: TLS, trusting this CA certificate (PEM)
+  std::string token;   // non-empty: sent with every call
+};
+
+std::shared_ptr<grpc::Channel> OpenChannel(const Connection& connection,
+                                           const grpc::ChannelArguments& channel_args);
+
+// True when `server` ("HOST:PORT", "[IPV6]:PORT" or "unix:PATH") can only be on this machine:
+// localhost, 127.0.0.0/8, ::1, a unix socket. Only there may a token travel without TLS.
+bool IsLoopbackTarget(const std::string& server);
+
+// The token in a token file or $MT_TOKEN: surrounding whitespace (a trailing newline) removed.
+std::string TrimToken(const std::string& text);
+
+}  // namespace mt::client
+
+#endif  // MT_CLIENT_CONNECTION_H_
