@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "server/request_limits.h"
 
 namespace mt::server {
 
@@ -13,6 +14,10 @@ struct Options {
   std::string data_dir;           // holds mnist/ and sst2/
   int max_running_per_device = 1;
   int cpu_threads = 0;            // default threads for a job (0 = every core)
+  // Where a job's embeddings_file may be (it and everything below it); "" = the data dir.
+  std::string embeddings_dir;
+  // Sizes of inference inputs and the memory one inference may use.
+  InferenceLimits inference_limits;
 };
 
 // InvalidArgument naming the setting, its value and what is allowed.
@@ -20,6 +25,9 @@ absl::Status ValidateOptions(const Options& options);
 
 // options.data_dir, else $MT_DATA_DIR, else "data".
 std::string DataDir(const Options& options);
+
+// options.embeddings_dir, else DataDir(options).
+std::string EmbeddingsDir(const Options& options);
 
 }  // namespace mt::server
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "server/job_pages.h"
 
 namespace mt::server {
 namespace {
@@ -113,9 +114,7 @@ grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJ
       return absl::InvalidArgumentError(
           absl::StrCat("invalid state filter ", req->state(), ": use a JobState value"));
     }
-    v1::ListJobsResponse r;
-    for (v1::Job& j : manager_->List(req->state())) *r.add_jobs() = std::move(j);
-    return r;
+    return JobsPage(manager_->List(req->state()), req->page_size(), req->page_token());
   });
 }
 
