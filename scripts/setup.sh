@@ -17,6 +17,8 @@ PACKAGES=(
   libsqlite3-dev           # the daemon's job/event store
   libpng-dev               # activation pictures
   nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
+  clang libclang-rt-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan targets (fuzz/)
+  bc                       # scripts/fuzz.sh: its timing line
   ca-certificates curl     # scripts/fetch_data.sh downloads on an online machine
 )
 
