@@ -92,6 +92,13 @@ TEST(ResolveSpec, EveryBadFieldIsNamedWithItsValue) {
       {"optimizer", "rmsprop", [](v1::JobSpec* s) { s->set_optimizer("rmsprop"); }},
       {"train_size", "-5", [](v1::JobSpec* s) { s->set_train_size(-5); }},
       {"valid_size", "-5", [](v1::JobSpec* s) { s->set_valid_size(-5); }},
+      {"train_size", "1000000000000", [](v1::JobSpec* s) { s->set_train_size(1000000000000); }},
+      {"valid_size", "10001", [](v1::JobSpec* s) { s->set_valid_size(10001); }},
+      {"train_size", "67350",
+       [](v1::JobSpec* s) {
+         s->set_task("sst2");
+         s->set_train_size(67350);
+       }},
       {"device", "cuda:0", [](v1::JobSpec* s) { s->set_device("cuda:0"); }},
       {"device", "tpu", [](v1::JobSpec* s) { s->set_device("tpu"); }},
       {"threads", "-1", [](v1::JobSpec* s) { s->set_threads(-1); }},
