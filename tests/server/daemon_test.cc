@@ -672,6 +672,23 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
     ExpectServing();
   }
 
+  // A checkpoint whose header has the wrong JSON types (dtype a number, shape a string) is
+  // DATA_LOSS, not UNKNOWN.
+  const std::string latest = state_dir_ + "/jobs/" + job.id() + "/latest.safetensors";
+  ASSERT_TRUE(std::filesystem::exists(latest));
+  for (const std::string header :
+       {std::string(R"({"conv1.weight":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})"),
+        std::string(R"({"conv1.weight":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})")}) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    bytes += header + std::string(4, '\0');
+    std::filesystem::remove(latest);
+    std::ofstream(latest, std::ios::binary) << bytes;
+    grpc::Status st = Call(predict([](v1::PredictRequest* r) { r->set_valid_index(0); }));
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::DATA_LOSS) << header << ": " << st.error_message();
+    ExpectServing();
+  }
+
   // Still serving.
   v1::ListDevicesRequest dr;
   v1::ListDevicesResponse devices;
@@ -679,6 +696,37 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
   ASSERT_GE(devices.devices_size(), 1);
   EXPECT_EQ(devices.devices(0).name(), "cpu");
   EXPECT_GT(devices.devices(0).cores(), 0);
+}
+
+// ListJobs in pages: every job exactly once, newest first, the last page without a token; and
+// JobSpec's optional fields: left out, momentum is the model's default; an explicit 0 stays 0.
+TEST_F(DaemonTest, ListJobsPagesAndOptionalSpecFields) {
+  v1::JobSpec omitted = SmallSpec(1);
+  ASSERT_FALSE(omitted.has_momentum());
+  v1::Job a = Submit(omitted);
+  EXPECT_DOUBLE_EQ(a.spec().momentum(), 0.9) << "lenet5's default momentum";
+  v1::JobSpec zero = SmallSpec(1);
+  zero.set_momentum(0);
+  v1::Job b = Submit(zero);
+  EXPECT_EQ(b.spec().momentum(), 0.0);
+  v1::Job c = Submit(SmallSpec(1));
+
+  std::vector<std::string> seen;
+  v1::ListJobsRequest req;
+  req.set_page_size(2);
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    v1::ListJobsResponse page;
+    ASSERT_TRUE(Call([&](grpc::ClientContext* ctx) { return stub_->ListJobs(ctx, req, &page); })
+                    .ok());
+    EXPECT_LE(page.jobs_size(), 2);
+    for (const v1::Job& j : page.jobs()) seen.push_back(j.id());
+    if (!page.has_next_page_token()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(pages, 1) << "two pages: 2 jobs, then 1";
+  EXPECT_EQ(seen, (std::vector<std::string>{c.id(), b.id(), a.id()}));
+  for (const v1::Job& j : {a, b, c}) WaitForState(j.id(), v1::SUCCEEDED);
 }
 
 // Text inference limits: too many bytes or tokens is INVALID_ARGUMENT; an input within them
