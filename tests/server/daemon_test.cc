@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/allocator.h"
 #include "engine/data/mnist_fixture.h"
 #include "engine/io/safetensors.h"
 #include "proto/training.grpc.pb.h"
@@ -757,6 +758,23 @@ TEST_F(DaemonTest, TextLimitsAndTheInferenceMemoryBudget) {
   EXPECT_TRUE(PredictText(job.id(), Words(100)).ok());
   EXPECT_TRUE(ActivationsText(job.id(), "a great film").ok());
   ExpectServing();
+}
+
+// Scratch memory is given back after a large request: the CPU allocator's cache (which keeps up
+// to 256 MiB of freed blocks for training) is emptied once a request estimated above 64 MiB is
+// done, and conv column scratch that large is never kept per thread.
+TEST_F(DaemonTest, MemoryOfALargeRequestIsGivenBack) {
+  WriteSst2(data_dir_);
+  v1::JobSpec spec = Sst2Spec();
+  spec.set_embedding_dim(64);
+  v1::Job job = Submit(spec);
+  WaitForState(job.id(), v1::SUCCEEDED);
+  const CachingAllocatorStats before = CpuCachingAllocator().stats();
+  ASSERT_TRUE(PredictText(job.id(), Words(10000)).ok());  // ~74 MiB estimated
+  const CachingAllocatorStats after = CpuCachingAllocator().stats();
+  EXPECT_GT(after.backend_frees, before.backend_frees);
+  EXPECT_LT(after.cached_bytes, int64_t{8} << 20)
+      << "the request's activations stayed cached after it finished";
 }
 
 // grpcurl-style tooling needs the standard health service and server reflection. Called through
