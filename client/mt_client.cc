@@ -453,13 +453,21 @@ class Client {
   }
 
   int List() {
-    grpc::ClientContext context;
-    SetDeadline(&context, kQuickDeadline);
     v1::ListJobsRequest req;
     req.set_state(args_.state_filter);
     v1::ListJobsResponse resp;
-    grpc::Status s = stub_->ListJobs(&context, req, &resp);
-    if (!s.ok()) return Fail(RpcError(s));
+    // The daemon answers in pages; follow them to the end (bounded, in case a daemon kept
+    // returning a token).
+    for (int pages = 0; pages < 100000; ++pages) {
+      grpc::ClientContext context;
+      SetDeadline(&context, kQuickDeadline);
+      v1::ListJobsResponse page;
+      grpc::Status s = stub_->ListJobs(&context, req, &page);
+      if (!s.ok()) return Fail(RpcError(s));
+      for (v1::Job& j : *page.mutable_jobs()) *resp.add_jobs() = std::move(j);
+      if (page.next_page_token().empty()) break;
+      req.set_page_token(page.next_page_token());
+    }
     if (args_.json) {
       Console::Out(ToJson(resp, false));
     } else if (resp.jobs().empty()) {

@@ -14,7 +14,7 @@ void* AlignedCpuAllocator::Allocate(size_t nbytes) {
   size_t rounded = ((nbytes + 63) / 64) * 64;
   if (rounded == 0) rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
-  MT_CHECK(p != nullptr, "out of memory allocating ", nbytes, " bytes");
+  if (p == nullptr) throw OutOfMemory(absl::StrCat("out of memory allocating ", nbytes, " bytes"));
   return p;
 }
 

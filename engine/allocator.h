@@ -22,7 +22,7 @@ class Allocator {
  public:
   virtual ~Allocator() = default;
   // A block of at least nbytes (nbytes may be 0; the pointer is still valid and distinct), or
-  // throws mt::Error saying how much could not be allocated.
+  // throws mt::OutOfMemory saying how much could not be allocated.
   virtual void* Allocate(size_t nbytes) = 0;
   // Returns a block from Allocate(nbytes) with the same nbytes.
   virtual void Free(void* ptr, size_t nbytes) = 0;

@@ -2,7 +2,8 @@
 // mt::Error at once with a message saying what was wrong and what would be right, as PyTorch and
 // flashlight do: model code stays readable (`Relu(Conv2d(x, w))`, not a StatusOr per op).
 // Everything that crosses a module boundary (loaders, trainer, job manager) returns absl::Status;
-// the trainer converts a caught mt::Error into absl::InvalidArgumentError in one place.
+// the trainer converts a caught mt::Error into absl::InvalidArgumentError in one place (and
+// mt::OutOfMemory into absl::ResourceExhaustedError).
 #ifndef MT_ENGINE_ERROR_H_
 #define MT_ENGINE_ERROR_H_
 
@@ -16,6 +17,15 @@ namespace mt {
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+// An allocator could not get the memory a tensor needs. Still an mt::Error (code that catches
+// Error keeps working), but a distinct type so that module boundaries can report
+// RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT: the request was valid, the machine was full.
+// Catch it before Error.
+class OutOfMemory : public Error {
+ public:
+  explicit OutOfMemory(const std::string& what) : Error(what) {}
 };
 
 }  // namespace mt

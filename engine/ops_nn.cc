@@ -129,7 +129,10 @@ Tensor SoftmaxImpl(const Tensor& x, int64_t dim, const char* name) {
                                                   n, inner, out.raw_data());
   }
   Tensor y = out.Detach();
-  return autograd::Record(out, {x}, name, [=](const Tensor& g) {
+  // Structured bindings are captured by init-capture: implicit capture of them is C++20, and
+  // clang (scripts/fuzz.sh) refuses it in C++17.
+  return autograd::Record(out, {x}, name,
+                          [=, outer = outer, n = n, inner = inner](const Tensor& g) {
     Tensor gd = Dense(g);
     Tensor gin = Tensor::Empty(y.shape(), y.dtype(), y.device());
     if (gin.numel() > 0) {

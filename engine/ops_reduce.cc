@@ -78,7 +78,10 @@ Tensor Max(const Tensor& x, int64_t dim, bool keepdim) {
   auto [values, indices] = MaxImpl(x, d, keepdim, "Max");
   auto [outer, n, inner] = SplitAt(x.shape(), d);
   return autograd::Record(
-      values, {x}, "Max", [=, in_shape = x.shape(), dtype = x.dtype()](const Tensor& g) {
+      values, {x}, "Max",
+      // Structured bindings by init-capture (implicit capture of them is C++20; clang refuses).
+      [=, indices = indices, outer = outer, n = n, inner = inner, in_shape = x.shape(),
+       dtype = x.dtype()](const Tensor& g) {
         Tensor gd = Dense(g);
         Tensor gin = Tensor::Empty(in_shape, dtype, gd.device());
         dispatch::Run<dispatch::MaxDimBackwardKernel>(gd.device(), dtype, gd.raw_data(),

@@ -18,6 +18,8 @@ PACKAGES=(
   libssl-dev openssl       # token hashes and TLS key checks (libcrypto); make-certs.sh, mt-token.sh
   libpng-dev               # activation pictures
   nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
+  clang libclang-rt-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan targets (fuzz/)
+  bc                       # scripts/fuzz.sh: its timing line
   ca-certificates curl     # scripts/fetch_data.sh downloads on an online machine
 )
 

@@ -4,3 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 bazel test //... "$@"
+# Then a short fuzzing run of every libFuzzer target (fuzz/), when clang is there
+# (scripts/setup.sh installs it; MT_FUZZ_SECONDS=0 skips).
+if command -v clang++ >/dev/null 2>&1 && [ "${MT_FUZZ_SECONDS:-20}" != 0 ]; then
+  scripts/fuzz.sh "${MT_FUZZ_SECONDS:-20}"
+else
+  echo "test: skipping the fuzzing run (no clang++, or MT_FUZZ_SECONDS=0)" >&2
+fi

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
@@ -70,6 +71,8 @@ absl::StatusOr<Tensor> Forward(LoadedModel& m, const Tensor& input, models::Acti
   try {
     NoGradGuard no_grad;
     return m.model->Forward(input, acts);
+  } catch (const OutOfMemory& e) {
+    return absl::ResourceExhaustedError(absl::StrCat(e.what(), " while running the model"));
   } catch (const Error& e) {
     return absl::InvalidArgumentError(e.what());
   } catch (const std::bad_alloc&) {
@@ -77,16 +80,84 @@ absl::StatusOr<Tensor> Forward(LoadedModel& m, const Tensor& input, models::Acti
   }
 }
 
+// Above this estimate, the memory a request used is handed back to the system afterwards
+// instead of staying in the allocator's cache (which only fills up to its own bound anyway).
+constexpr int64_t kReleaseAfterBytes = int64_t{64} << 20;
+
+// ResourceExhausted when the model's estimate for this input, times `copies` (activations are
+// kept and copied out, not just passed through), exceeds the budget.
+absl::Status CheckMemoryBudget(const std::string& job_id, const models::Model& model,
+                               const Tensor& input, int copies, const InferenceLimits& limits,
+                               int64_t* estimate) {
+  const double bytes = static_cast<double>(model.EstimateForwardBytes(input.shape())) * copies;
+  *estimate = static_cast<int64_t>(std::min(bytes, 9.0e18));
+  if (limits.memory_bytes <= 0 || bytes <= static_cast<double>(limits.memory_bytes)) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "this input (shape ", ShapeToString(input.shape()), ") would need about ",
+      static_cast<int64_t>(bytes / (1 << 20)), " MiB to run job ", job_id,
+      "'s model; the daemon allows ", limits.memory_bytes / (1 << 20),
+      " MiB per inference (--inference_memory_mb); send a shorter input"));
+}
+
+// Gives the memory of a large request back to the system once its tensors are gone.
+struct ReleaseIfLarge {
+  int64_t estimate = 0;
+  ~ReleaseIfLarge() {
+    if (estimate > kReleaseAfterBytes) EmptyCache();
+  }
+};
+
 }  // namespace
+
+template <typename T>
+absl::StatusOr<T> Inference::Guarded(const std::function<absl::StatusOr<T>()>& body) {
+  try {
+    return body();
+  } catch (const OutOfMemory& e) {
+    EmptyCache();
+    return absl::ResourceExhaustedError(absl::StrCat(e.what(), " while answering the request"));
+  } catch (const std::bad_alloc&) {
+    EmptyCache();
+    return absl::ResourceExhaustedError("out of memory while answering the request");
+  } catch (const Error& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+}
 
 absl::StatusOr<ActivationsResult> Inference::Activations(const std::string& job_id,
                                                          const train::TrainConfig& config,
                                                          const std::string& checkpoint,
                                                          const ModelInput& input) {
+  return Guarded<ActivationsResult>(
+      [&] { return ActivationsImpl(job_id, config, checkpoint, input); });
+}
+
+absl::StatusOr<v1::PredictResponse> Inference::Predict(const std::string& job_id,
+                                                       const train::TrainConfig& config,
+                                                       const std::string& checkpoint,
+                                                       const ModelInput& input) {
+  return Guarded<v1::PredictResponse>(
+      [&] { return PredictImpl(job_id, config, checkpoint, input); });
+}
+
+absl::StatusOr<ActivationsResult> Inference::ActivationsImpl(const std::string& job_id,
+                                                             const train::TrainConfig& config,
+                                                             const std::string& checkpoint,
+                                                             const ModelInput& input) {
   absl::StatusOr<LoadedModel> m = LoadModel(job_id, config, checkpoint);
   if (!m.ok()) return m.status();
-  absl::StatusOr<PreparedInput> in = PrepareInput(job_id, config, m->vocab.get(), *data_, input);
+  absl::StatusOr<PreparedInput> in =
+      PrepareInput(job_id, config, m->vocab.get(), *data_, input, limits_);
   if (!in.ok()) return in.status();
+  ReleaseIfLarge release;
+  // Layer outputs are kept, then copied out as doubles and again into the response.
+  if (absl::Status s =
+          CheckMemoryBudget(job_id, *m->model, in->input, 4, limits_, &release.estimate);
+      !s.ok()) {
+    return s;
+  }
   models::Activations acts;
   absl::StatusOr<Tensor> out = Forward(*m, in->input, &acts);
   if (!out.ok()) return out.status();
@@ -103,14 +174,21 @@ absl::StatusOr<ActivationsResult> Inference::Activations(const std::string& job_
   return r;
 }
 
-absl::StatusOr<v1::PredictResponse> Inference::Predict(const std::string& job_id,
-                                                       const train::TrainConfig& config,
-                                                       const std::string& checkpoint,
-                                                       const ModelInput& input) {
+absl::StatusOr<v1::PredictResponse> Inference::PredictImpl(const std::string& job_id,
+                                                           const train::TrainConfig& config,
+                                                           const std::string& checkpoint,
+                                                           const ModelInput& input) {
   absl::StatusOr<LoadedModel> m = LoadModel(job_id, config, checkpoint);
   if (!m.ok()) return m.status();
-  absl::StatusOr<PreparedInput> in = PrepareInput(job_id, config, m->vocab.get(), *data_, input);
+  absl::StatusOr<PreparedInput> in =
+      PrepareInput(job_id, config, m->vocab.get(), *data_, input, limits_);
   if (!in.ok()) return in.status();
+  ReleaseIfLarge release;
+  if (absl::Status s =
+          CheckMemoryBudget(job_id, *m->model, in->input, 1, limits_, &release.estimate);
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<Tensor> log_probs = Forward(*m, in->input, nullptr);
   if (!log_probs.ok()) return log_probs.status();
   std::vector<double> lp = log_probs->ToVector();

@@ -5,6 +5,7 @@
 #ifndef MT_SERVER_INFERENCE_H_
 #define MT_SERVER_INFERENCE_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,13 +13,17 @@
 #include "proto/training.pb.h"
 #include "server/data_cache.h"
 #include "server/inference_types.h"
+#include "server/request_limits.h"
 
 namespace mt::server {
 
 class Inference {
  public:
   // `data`: shared with the runner (held-out examples come from it); must outlive this.
-  explicit Inference(DataCache* data) : data_(data) {}
+  // `limits`: input sizes and the memory budget (request_limits.h); a request beyond them is
+  // refused (InvalidArgument for sizes, ResourceExhausted for memory) before the model runs.
+  explicit Inference(DataCache* data, InferenceLimits limits = {})
+      : data_(data), limits_(limits) {}
 
   // `checkpoint`: the job's latest checkpoint path; FailedPrecondition naming the job when it
   // does not exist yet (no epoch has finished).
@@ -34,7 +39,21 @@ class Inference {
   absl::StatusOr<std::string> Export(const std::string& job_id, const std::string& checkpoint);
 
  private:
+  // Both run `body` (the whole request) so that an allocation failure anywhere in it becomes
+  // ResourceExhausted for this call only.
+  template <typename T>
+  absl::StatusOr<T> Guarded(const std::function<absl::StatusOr<T>()>& body);
+  absl::StatusOr<ActivationsResult> ActivationsImpl(const std::string& job_id,
+                                                    const train::TrainConfig& config,
+                                                    const std::string& checkpoint,
+                                                    const ModelInput& input);
+  absl::StatusOr<v1::PredictResponse> PredictImpl(const std::string& job_id,
+                                                  const train::TrainConfig& config,
+                                                  const std::string& checkpoint,
+                                                  const ModelInput& input);
+
   DataCache* data_;
+  InferenceLimits limits_;
 };
 
 }  // namespace mt::server

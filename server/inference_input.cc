@@ -23,7 +23,7 @@ absl::StatusOr<std::shared_ptr<data::Vocab>> InputVocabulary(
 absl::StatusOr<PreparedInput> PrepareInput(const std::string& job_id,
                                            const train::TrainConfig& config,
                                            const data::Vocab* vocab, DataCache& data,
-                                           const ModelInput& in) {
+                                           const ModelInput& in, const InferenceLimits& limits) {
   absl::StatusOr<const tasks::Task*> found = tasks::GetTask(config.task);
   if (!found.ok()) return found.status();
   const tasks::Task& task = **found;
@@ -44,6 +44,11 @@ absl::StatusOr<PreparedInput> PrepareInput(const std::string& job_id,
         example = task.ImageExample(context, 0, 0, {});
         break;
       }
+      if (static_cast<int64_t>(in.image_png.size()) > limits.max_png_bytes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("image_png is ", in.image_png.size(), " bytes; at most ",
+                         limits.max_png_bytes, " are accepted", task.info().image_hint));
+      }
       absl::StatusOr<io::GrayImage> img =
           io::DecodePngToGray(in.image_png, task.info().image_width, task.info().image_height);
       if (!img.ok()) {
@@ -54,7 +59,19 @@ absl::StatusOr<PreparedInput> PrepareInput(const std::string& job_id,
       break;
     }
     case ModelInput::Kind::kText:
+      if (static_cast<int64_t>(in.text.size()) > limits.max_text_bytes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("text is ", in.text.size(), " bytes; at most ", limits.max_text_bytes,
+                         " are accepted (send one sentence)"));
+      }
       example = task.TextExample(context, in.text);
+      // Token ids (1, L): the length is checked before the model sees them.
+      if (example.ok() && example->input.dim() == 2 &&
+          example->input.size(1) > limits.max_text_tokens) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("text has ", example->input.size(1), " tokens; at most ",
+                         limits.max_text_tokens, " are accepted (send one sentence)"));
+      }
       break;
   }
   if (!example.ok()) return example.status();

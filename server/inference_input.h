@@ -15,6 +15,7 @@
 #include "engine/train/config.h"
 #include "server/data_cache.h"
 #include "server/inference_types.h"
+#include "server/request_limits.h"
 
 namespace mt::server {
 
@@ -31,11 +32,13 @@ struct PreparedInput {
 
 // `config`: the job's; `vocab`: the checkpoint's (text tasks; may be null otherwise); `data`:
 // where a held-out mnist example is loaded from. Errors name the job, what was sent and what
-// its task takes.
+// its task takes. Text longer than `limits` allows (bytes, then tokens) and PNGs of more bytes
+// are InvalidArgument, checked before decoding.
 absl::StatusOr<PreparedInput> PrepareInput(const std::string& job_id,
                                            const train::TrainConfig& config,
                                            const data::Vocab* vocab, DataCache& data,
-                                           const ModelInput& input);
+                                           const ModelInput& input,
+                                           const InferenceLimits& limits = InferenceLimits());
 
 }  // namespace mt::server
 

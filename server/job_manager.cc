@@ -22,6 +22,7 @@
 #include "server/job_spec.h"
 #include "server/lifecycle.h"
 #include "server/recovery.h"
+#include "server/request_limits.h"
 #include "server/runner.h"
 #include "server/scheduler.h"
 #include "server/state_dir_lock.h"
@@ -92,7 +93,7 @@ class JobManagerImpl : public JobManager {
   std::unique_ptr<StateDirLock> lock_;
   std::unique_ptr<JobLog> log_;
   DataCache data_;
-  Inference inference_{&data_};
+  Inference inference_{&data_, options_.inference_limits};
   std::unique_ptr<Scheduler> scheduler_;  // guarded by the log's table lock
   std::unique_ptr<JobRunner> runner_;     // destroyed first: its threads use the rest
 
@@ -150,6 +151,7 @@ v1::Job JobManagerImpl::DecoratedLocked(const v1::Job& j) const {
 }
 
 absl::StatusOr<v1::Job> JobManagerImpl::Get(const std::string& job_id) const {
+  if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
   absl::StatusOr<v1::Job> out = JobLog::NoSuchJob(job_id);
   log_->Locked([&] {
     if (const v1::Job* j = log_->FindLocked(job_id)) out = DecoratedLocked(*j);
@@ -184,7 +186,7 @@ std::vector<v1::Device> JobManagerImpl::Devices() const {
 absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
                                                  const Caller& caller) {
   absl::StatusOr<ResolvedSpec> resolved =
-      ResolveSpec(spec, scheduler_->device_names(), default_threads_);
+      ResolveSpec(spec, scheduler_->device_names(), default_threads_, EmbeddingsDir(options_));
   if (!resolved.ok()) return resolved.status();
   std::lock_guard<std::mutex> wlock(write_mu_);
   if (log_->ShuttingDown()) {
@@ -218,6 +220,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
 
 absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id,
                                                std::chrono::steady_clock::time_point deadline) {
+  if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
   std::unique_lock<std::mutex> wlock(write_mu_);
   absl::StatusOr<StoredJob> row = log_->Row(job_id);
   if (!row.ok()) return row.status();
@@ -263,6 +266,7 @@ absl::Status JobManagerImpl::CheckQueueRoomLocked(const std::string& user,
 }
 
 absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
+  if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
   std::lock_guard<std::mutex> wlock(write_mu_);
   absl::StatusOr<StoredJob> row = log_->Row(job_id);
   if (!row.ok()) return row.status();
@@ -291,6 +295,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::Resume(const std::string& job_id) {
 absl::StatusOr<WatchBatch> JobManagerImpl::Watch(const std::string& job_id, int64_t from_seq,
                                                  bool follow, int64_t progress_version,
                                                  std::chrono::milliseconds timeout) {
+  if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
   // A day bounds a wait that no caller means literally, and keeps the time point finite.
   timeout = std::clamp(timeout, std::chrono::milliseconds(0),
                        std::chrono::milliseconds(std::chrono::hours(24)));
@@ -387,6 +392,7 @@ void JobManagerImpl::Shutdown() {
 }
 
 absl::StatusOr<train::TrainConfig> JobManagerImpl::ConfigOf(const std::string& job_id) const {
+  if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
   absl::StatusOr<train::TrainConfig> config = JobLog::NoSuchJob(job_id);
   log_->Locked([&] {
     if (auto it = runtimes_.find(job_id); it != runtimes_.end()) config = it->second.config;

@@ -6,8 +6,40 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/tasks/registry.h"
+#include "server/request_limits.h"
 
 namespace mt::server {
+
+absl::StatusOr<std::string> ConfinedFile(const std::string& field, const std::string& requested,
+                                         const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (dir.empty()) {
+    return train::InvalidField(field, requested,
+                               "this daemon accepts no such files (it has no directory for them)");
+  }
+  std::error_code ec;
+  // canonical() resolves every symlink and "..": what is checked is where the bytes really are.
+  const fs::path root = fs::canonical(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the daemon's directory for ", field, " (", dir, ") is unusable: ", ec.message()));
+  }
+  fs::path p(requested);
+  if (p.is_relative()) p = root / p;
+  const std::string outside = absl::StrCat(
+      "must name a regular file inside ", root.string(),
+      " (the daemon's --embeddings_dir; relative paths are taken from there)");
+  const fs::path real = fs::canonical(p, ec);
+  if (ec) return train::InvalidField(field, requested, outside);
+  // Prefix check by path components, so /data2/x is not "inside" /data.
+  auto r = root.begin();
+  auto q = real.begin();
+  for (; r != root.end(); ++r, ++q) {
+    if (q == real.end() || *q != *r) return train::InvalidField(field, requested, outside);
+  }
+  if (!fs::is_regular_file(real, ec)) return train::InvalidField(field, requested, outside);
+  return real.string();
+}
 
 train::TrainConfig ConfigFromResolvedSpec(const v1::JobSpec& s) {
   train::TrainConfig c = train::DefaultConfig(s.task(), s.model());
@@ -29,7 +61,19 @@ train::TrainConfig ConfigFromResolvedSpec(const v1::JobSpec& s) {
 
 absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
                                          const std::vector<std::string>& devices,
-                                         int default_threads) {
+                                         int default_threads, const std::string& embeddings_dir) {
+  // Lengths first: every later message quotes these values.
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"task", &in.task()},
+        {"model", &in.model()},
+        {"optimizer", &in.optimizer()},
+        {"device", &in.device()}}) {
+    if (absl::Status st = CheckLength(field, *value, kMaxNameBytes); !st.ok()) return st;
+  }
+  if (absl::Status st = CheckLength("embeddings_file", in.embeddings_file(), kMaxPathBytes);
+      !st.ok()) {
+    return st;
+  }
   v1::JobSpec s = in;
   // The task decides every other default, so it is checked first.
   absl::StatusOr<const tasks::Task*> found = tasks::GetTask(s.task());
@@ -63,16 +107,23 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
           "embeddings_file", s.embeddings_file(),
           absl::StrCat("word vectors apply to ", train::WordVectorTasks(), " only"));
     }
-    std::error_code ec;
-    std::filesystem::path p = std::filesystem::absolute(s.embeddings_file(), ec);
-    if (ec || !std::filesystem::is_regular_file(p, ec)) {
-      return train::InvalidField(
-          "embeddings_file", s.embeddings_file(),
-          "no such file on the daemon's machine (give a GloVe text file's path there)");
+    // Clients name files on the daemon's machine: only those under the allow-listed directory
+    // are read. Jobs may run long after submission, so the resolved path is what is stored.
+    if (!embeddings_dir.empty()) {
+      absl::StatusOr<std::string> real =
+          ConfinedFile("embeddings_file", s.embeddings_file(), embeddings_dir);
+      if (!real.ok()) return real.status();
+      s.set_embeddings_file(*real);
+    } else {
+      std::error_code ec;
+      std::filesystem::path p = std::filesystem::absolute(s.embeddings_file(), ec);
+      if (ec || !std::filesystem::is_regular_file(p, ec)) {
+        return train::InvalidField(
+            "embeddings_file", s.embeddings_file(),
+            "no such file on the daemon's machine (give a GloVe text file's path there)");
+      }
+      s.set_embeddings_file(p.string());
     }
-    // Jobs may run long after submission; a relative path must not depend on where the daemon
-    // happens to be then.
-    s.set_embeddings_file(p.string());
   }
   if (!word_vectors && s.embedding_dim() != 0) {
     return train::InvalidField(
@@ -86,8 +137,8 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
   if (s.optimizer().empty()) s.set_optimizer(d.optimizer);
   if (s.seed() == 0) s.set_seed(1);
   if (word_vectors && s.embedding_dim() == 0) s.set_embedding_dim(d.embedding_dim);
-  if (s.momentum() < 0) s.set_momentum(d.momentum);
-  if (s.lr_decay() == 0) s.set_lr_decay(d.lr_decay);
+  if (!s.has_momentum() || s.momentum() < 0) s.set_momentum(d.momentum);
+  if (!s.has_lr_decay() || s.lr_decay() == 0) s.set_lr_decay(d.lr_decay);
 
   ResolvedSpec r;
   r.config = ConfigFromResolvedSpec(s);

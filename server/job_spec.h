@@ -21,10 +21,21 @@ struct ResolvedSpec {
 
 // `devices`: the names jobs may use (e.g. {"cpu"}); "" and "auto" pick the first.
 // `default_threads`: what threads = 0 becomes.
-// InvalidArgument naming the field, the value and what is allowed.
+// `embeddings_dir`: embeddings_file must resolve (symlinks and ".." followed) to a regular file
+// inside it; a relative embeddings_file is taken relative to it. "" = not confined (any
+// existing file, made absolute; for local tools and tests: the daemon always passes its
+// --embeddings_dir or data dir).
+// InvalidArgument naming the field, the value (briefly) and what is allowed.
 absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& spec,
                                          const std::vector<std::string>& devices,
-                                         int default_threads);
+                                         int default_threads,
+                                         const std::string& embeddings_dir = "");
+
+// The canonical path of `requested` if it names a regular file inside `dir` (after following
+// every symlink and ".."), else InvalidArgument for `field` that does not reveal whether a file
+// outside `dir` exists.
+absl::StatusOr<std::string> ConfinedFile(const std::string& field, const std::string& requested,
+                                         const std::string& dir);
 
 // The config of a spec that ResolveSpec already filled (e.g. one read back from the database).
 train::TrainConfig ConfigFromResolvedSpec(const v1::JobSpec& spec);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -34,8 +35,17 @@ TEST(ResolveSpec, FillsTheModelsDefaults) {
   EXPECT_EQ(r->spec.embedding_dim(), 0);  // not an mnist setting
   EXPECT_EQ(r->config.model, "lenet5");
   EXPECT_EQ(r->config.threads, 4);
-  // proto3 cannot tell "unset" from 0; the contract says < 0 means the default.
+  // momentum is proto3 `optional` (issue 8): unset means the model's default (it used to
+  // become 0, which silently trained without momentum); an explicit 0 stays 0; < 0 still
+  // means the default, as the API always said.
+  EXPECT_TRUE(r->spec.has_momentum());
+  EXPECT_EQ(r->spec.momentum(), d.momentum);
+  ASSERT_NE(d.momentum, 0.0) << "the case below needs a default that is not 0";
+  spec.set_momentum(0);
+  r = ResolveSpec(spec, kDevices, 4);
+  ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->spec.momentum(), 0.0);
+  EXPECT_EQ(r->config.momentum, 0.0);
   spec.set_momentum(-1);
   r = ResolveSpec(spec, kDevices, 4);
   ASSERT_TRUE(r.ok());
@@ -82,6 +92,13 @@ TEST(ResolveSpec, EveryBadFieldIsNamedWithItsValue) {
       {"optimizer", "rmsprop", [](v1::JobSpec* s) { s->set_optimizer("rmsprop"); }},
       {"train_size", "-5", [](v1::JobSpec* s) { s->set_train_size(-5); }},
       {"valid_size", "-5", [](v1::JobSpec* s) { s->set_valid_size(-5); }},
+      {"train_size", "1000000000000", [](v1::JobSpec* s) { s->set_train_size(1000000000000); }},
+      {"valid_size", "10001", [](v1::JobSpec* s) { s->set_valid_size(10001); }},
+      {"train_size", "67350",
+       [](v1::JobSpec* s) {
+         s->set_task("sst2");
+         s->set_train_size(67350);
+       }},
       {"device", "cuda:0", [](v1::JobSpec* s) { s->set_device("cuda:0"); }},
       {"device", "tpu", [](v1::JobSpec* s) { s->set_device("tpu"); }},
       {"threads", "-1", [](v1::JobSpec* s) { s->set_threads(-1); }},
@@ -160,6 +177,77 @@ TEST(ResolveSpec, EmbeddingsFileThatExistsIsKeptAbsolute) {
   EXPECT_EQ(r->spec.embeddings_file(), path);
   EXPECT_EQ(r->config.embeddings_path, path);
   EXPECT_EQ(r->config.embedding_dim, 2);
+}
+
+// Clients name files on the daemon's machine: only regular files inside the embeddings
+// directory are accepted, after following "..", symlinks and relative paths.
+TEST(ResolveSpec, EmbeddingsFileIsConfinedToItsDirectory) {
+  namespace fs = std::filesystem;
+  const std::string root = std::string(std::getenv("TEST_TMPDIR")) + "/confine";
+  fs::remove_all(root);
+  const std::string dir = root + "/emb", sibling = root + "/emb2";
+  fs::create_directories(dir + "/sub");
+  fs::create_directories(sibling);
+  for (const std::string& f : {dir + "/glove.txt", dir + "/sub/glove.txt", root + "/secret.txt",
+                               sibling + "/glove.txt"}) {
+    std::ofstream(f) << "secretcontent 1 2 3\n";
+  }
+  fs::create_symlink(root + "/secret.txt", dir + "/link.txt");
+  fs::create_symlink(dir + "/glove.txt", dir + "/inside_link.txt");
+  auto resolve = [&](const std::string& path, const std::string& allowed) {
+    v1::JobSpec spec;
+    spec.set_task("sst2");
+    spec.set_embeddings_file(path);
+    return ResolveSpec(spec, kDevices, 1, allowed);
+  };
+  const std::string canonical = fs::canonical(dir + "/glove.txt").string();
+  for (const std::string& ok : {dir + "/glove.txt", std::string("glove.txt"),
+                                std::string("sub/../glove.txt"), dir + "/inside_link.txt"}) {
+    absl::StatusOr<ResolvedSpec> r = resolve(ok, dir);
+    ASSERT_TRUE(r.ok()) << ok << ": " << r.status();
+    EXPECT_EQ(r->spec.embeddings_file(), canonical) << ok;
+  }
+  EXPECT_TRUE(resolve("sub/glove.txt", dir).ok());
+  for (const std::string& bad :
+       {root + "/secret.txt", std::string("../secret.txt"), dir + "/../secret.txt",
+        dir + "/link.txt", sibling + "/glove.txt", std::string("../emb2/glove.txt"),
+        std::string("/etc/passwd"), dir, dir + "/sub", dir + "/missing.txt"}) {
+    absl::StatusOr<ResolvedSpec> r = resolve(bad, dir);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr("invalid embeddings_file")) << r.status();
+    EXPECT_THAT(std::string(r.status().message()), ::testing::Not(HasSubstr("secretcontent")));
+  }
+  // The allowed directory itself may be given through a symlink.
+  fs::create_symlink(dir, root + "/emb_link");
+  EXPECT_TRUE(resolve("glove.txt", root + "/emb_link").ok());
+  EXPECT_FALSE(resolve("../secret.txt", root + "/emb_link").ok());
+}
+
+TEST(ResolveSpec, OverlongStringsAreRefusedAndQuotedBriefly) {
+  const std::string huge(10240, 'x');
+  const std::vector<std::pair<std::string, std::function<void(v1::JobSpec*)>>> cases = {
+      {"task", [&](v1::JobSpec* s) { s->set_task(huge); }},
+      {"model", [&](v1::JobSpec* s) { s->set_model(huge); }},
+      {"optimizer", [&](v1::JobSpec* s) { s->set_optimizer(huge); }},
+      {"device", [&](v1::JobSpec* s) { s->set_device(huge); }},
+      {"embeddings_file", [&](v1::JobSpec* s) { s->set_embeddings_file(huge); }},
+  };
+  for (const auto& [field, mutate] : cases) {
+    v1::JobSpec spec;
+    spec.set_task("mnist");
+    mutate(&spec);
+    absl::Status st = ResolveSpec(spec, kDevices, 1, "/tmp").status();
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(st.message(), HasSubstr("invalid " + field + " 'xxxxxxxx")) << st;
+    EXPECT_LT(st.message().size(), 200u) << st;
+  }
+  // Just under the limit, a bad name is still named (quoted briefly).
+  v1::JobSpec spec;
+  spec.set_task(std::string(60, 'y'));
+  absl::Status st = ResolveSpec(spec, kDevices, 1).status();
+  EXPECT_THAT(st.message(), HasSubstr("invalid task 'yyyy")) << st;
+  EXPECT_LT(st.message().size(), 200u) << st;
 }
 
 }  // namespace

@@ -42,6 +42,13 @@ ABSL_FLAG(std::string, tokens_file, "",
           "(scripts/mt-token.sh)");
 ABSL_FLAG(bool, insecure, false,
           "allow a non-loopback --listen without TLS and tokens (anyone reaching it may act)");
+ABSL_FLAG(std::string, embeddings_dir, "",
+          "the only folder jobs' embeddings_file may name files in (default: the data dir)");
+ABSL_FLAG(int64_t, inference_memory_mb, 1024,
+          "estimated memory one Predict/GetActivations may use; larger inputs are refused "
+          "(0 = no budget)");
+ABSL_FLAG(int64_t, max_text_bytes, 65536, "longest text a Predict/GetActivations may send");
+ABSL_FLAG(int64_t, max_text_tokens, 10000, "most tokens a Predict/GetActivations text may have");
 
 namespace {
 
@@ -116,6 +123,12 @@ int main(int argc, char** argv) {
   options.max_running_per_device = absl::GetFlag(FLAGS_max_running_per_device);
   options.cpu_threads = absl::GetFlag(FLAGS_threads);
   options.max_queued_per_user = absl::GetFlag(FLAGS_max_queued_per_user);
+  if (!absl::GetFlag(FLAGS_embeddings_dir).empty()) {
+    options.embeddings_dir = Absolute(absl::GetFlag(FLAGS_embeddings_dir));
+  }
+  options.inference_limits.memory_bytes = absl::GetFlag(FLAGS_inference_memory_mb) * (int64_t{1} << 20);
+  options.inference_limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  options.inference_limits.max_text_tokens = absl::GetFlag(FLAGS_max_text_tokens);
   const std::string listen = Setting(absl::GetFlag(FLAGS_listen), "MT_LISTEN", "127.0.0.1:50051");
   if (options.max_running_per_device < 1) {
     return Fail("--max_running_per_device must be >= 1, got " +

@@ -22,7 +22,19 @@ absl::Status ValidateOptions(const Options& options) {
                                                    options.max_queued_per_user,
                                                    "': must be >= 1"));
   }
+  const InferenceLimits& l = options.inference_limits;
+  if (l.max_text_bytes < 1 || l.max_text_tokens < 1 || l.max_png_bytes < 1 ||
+      l.memory_bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid inference limits (text ", l.max_text_bytes, " bytes, ", l.max_text_tokens,
+        " tokens, PNG ", l.max_png_bytes, " bytes, memory ", l.memory_bytes,
+        " bytes): sizes must be >= 1 and the memory budget >= 0 (0 = none)"));
+  }
   return absl::OkStatus();
+}
+
+std::string EmbeddingsDir(const Options& options) {
+  return options.embeddings_dir.empty() ? DataDir(options) : options.embeddings_dir;
 }
 
 std::string DataDir(const Options& options) {

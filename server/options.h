@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "server/request_limits.h"
 
 namespace mt::server {
 
@@ -14,6 +15,10 @@ struct Options {
   int max_running_per_device = 1;
   int cpu_threads = 0;            // default threads for a job (0 = every core)
   int max_queued_per_user = 100;  // QUEUED jobs one user may have; more are refused
+  // Where a job's embeddings_file may be (it and everything below it); "" = the data dir.
+  std::string embeddings_dir;
+  // Sizes of inference inputs and the memory one inference may use.
+  InferenceLimits inference_limits;
 };
 
 // InvalidArgument naming the setting, its value and what is allowed.
@@ -21,6 +26,9 @@ absl::Status ValidateOptions(const Options& options);
 
 // options.data_dir, else $MT_DATA_DIR, else "data".
 std::string DataDir(const Options& options);
+
+// options.embeddings_dir, else DataDir(options).
+std::string EmbeddingsDir(const Options& options);
 
 }  // namespace mt::server
 

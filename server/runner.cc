@@ -172,6 +172,9 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, CancelFlag* cancel,
       o.best_valid_accuracy = r->best_valid_accuracy;
       o.best_epoch = r->best_epoch;
     }
+  } catch (const OutOfMemory& e) {
+    // Before Error, which it derives from: running out of memory is not a bad argument.
+    o.status = absl::ResourceExhaustedError(absl::StrCat(e.what(), "; try a smaller batch_size"));
   } catch (const Error& e) {
     o.status = absl::InvalidArgumentError(e.what());
   } catch (const std::bad_alloc&) {

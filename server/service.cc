@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/listen_address.h"
 #include "server/tls.h"
+#include "server/job_pages.h"
 
 namespace mt::server {
 namespace {
@@ -144,11 +145,8 @@ grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext* ctx,
       return absl::InvalidArgumentError(
           absl::StrCat("invalid state filter ", req->state(), ": use a JobState value"));
     }
-    v1::ListJobsResponse r;
-    for (v1::Job& j : manager_->ListVisibleTo(req->state(), *caller)) {
-      *r.add_jobs() = std::move(j);
-    }
-    return r;
+    return JobsPage(manager_->ListVisibleTo(req->state(), *caller), req->page_size(),
+                    req->page_token());
   });
 }
 

@@ -63,6 +63,13 @@ absl::StatusOr<PretrainedEmbeddings> LoadGlove(const std::string& path, const Vo
     const std::vector<absl::string_view> fields = SplitFields(line);
     if (fields.empty()) continue;  // blank lines carry nothing
     const int64_t num_values = static_cast<int64_t>(fields.size()) - 1;
+    // Words are quoted only once the file has shown itself to be a vector file (some line's
+    // values parsed as numbers). Until then it may be any file the reader can open (the daemon
+    // reads paths clients send), and its content must not be echoed back in an error.
+    auto word = [&] {
+      return result.found > 0 ? absl::StrCat("word ", Quote(fields[0]))
+                              : std::string("the line's first field");
+    };
     if (dim == 0) {
       int64_t header_count = 0, header_dim = 0;
       const bool is_header = line_number == 1 && fields.size() == 2 &&
@@ -70,8 +77,7 @@ absl::StatusOr<PretrainedEmbeddings> LoadGlove(const std::string& path, const Vo
                              absl::SimpleAtoi(fields[1], &header_dim) && header_dim > 0;
       if (!is_header && num_values == 0) {
         return LineError(path, line_number,
-                         absl::StrCat("word ", Quote(fields[0]),
-                                      " has no values, expected 'word v1 ... vd'"));
+                         absl::StrCat(word(), " has no values, expected 'word v1 ... vd'"));
       }
       dim = is_header ? header_dim : num_values;
       dim_source = is_header ? "as the header on line 1 declares"
@@ -87,7 +93,7 @@ absl::StatusOr<PretrainedEmbeddings> LoadGlove(const std::string& path, const Vo
     }
     if (num_values != dim) {
       return LineError(path, line_number,
-                       absl::StrCat("word ", Quote(fields[0]), " has ", num_values,
+                       absl::StrCat(word(), " has ", num_values,
                                     " values, expected ", dim, " ", dim_source));
     }
     ++vectors;
@@ -99,8 +105,13 @@ absl::StatusOr<PretrainedEmbeddings> LoadGlove(const std::string& path, const Vo
       float value = 0.0f;
       if (!absl::SimpleAtof(fields[j + 1], &value) || !std::isfinite(value)) {
         return LineError(path, line_number,
-                         absl::StrCat("value ", j + 1, " of word ", Quote(fields[0]), " is ",
-                                      Quote(fields[j + 1]), ", expected a finite number"));
+                         result.found > 0
+                             ? absl::StrCat("value ", j + 1, " of word ", Quote(fields[0]),
+                                            " is ", Quote(fields[j + 1]),
+                                            ", expected a finite number")
+                             : absl::StrCat("value ", j + 1,
+                                            " is not a finite number; expected lines of 'word "
+                                            "v1 ... vd'"));
       }
       row[j] = value;
     }

@@ -153,5 +153,24 @@ TEST(LoadGlove, MissingFileIsNotFound) {
                        {path, "not found"}));
 }
 
+// The daemon reads paths clients send: a file that is not a vector file (here shaped like
+// /etc/passwd and like prose) must not have its content echoed back in the error.
+TEST(LoadGlove, ContentOfANonVectorFileIsNeverEchoed) {
+  const std::string path = TempPath("not-glove.txt");
+  for (const char* contents : {"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/sh\n",
+                               "good secret words here\n", "good secretword\n",
+                               "secret_a 1 2\nsecret_b 3\n"}) {
+    WriteFile(path, contents);
+    absl::Status s = LoadGlove(path, TestVocab()).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    std::string message(s.message());
+    ASSERT_EQ(message.rfind(path, 0), 0u) << message;  // the path (ours) may be anywhere
+    message = message.substr(path.size());
+    for (const char* secret : {"root", "bin", "secret", "words", "daemon"}) {
+      EXPECT_EQ(message.find(secret), std::string::npos) << secret << " echoed in: " << s;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mt::data

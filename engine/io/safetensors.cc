@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/short_quote.h"
 #include "engine/ops.h"
 
 namespace mt::io {
@@ -32,12 +33,29 @@ const char* SafetensorsDType(DType d) {
   return "?";
 }
 
+bool IsCount(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0); }
+
+// dtype: string; shape: array of non-negative integers; data_offsets: two non-negative integers.
+bool WellTypedEntry(const json& e) {
+  if (!e.is_object()) return false;
+  auto dtype = e.find("dtype"), shape = e.find("shape"), offsets = e.find("data_offsets");
+  if (dtype == e.end() || shape == e.end() || offsets == e.end()) return false;
+  if (!dtype->is_string() || !shape->is_array() || !offsets->is_array() || offsets->size() != 2) {
+    return false;
+  }
+  for (const json& d : *shape) {
+    if (!IsCount(d)) return false;
+  }
+  return IsCount((*offsets)[0]) && IsCount((*offsets)[1]);
+}
+
 absl::StatusOr<DType> ParseDType(const std::string& s, const std::string& origin,
                                  const std::string& name) {
   if (s == "F32") return DType::kFloat32;
   if (s == "F64") return DType::kFloat64;
   if (s == "I64") return DType::kInt64;
-  return absl::InvalidArgumentError(absl::StrCat(origin, ": tensor '", name, "' has dtype ", s,
+  return absl::InvalidArgumentError(absl::StrCat(origin, ": tensor '", ShortQuote(name),
+                                                 "' has dtype ", ShortQuote(s),
                                                  "; mt reads F32, F64 and I64"));
 }
 
@@ -128,26 +146,41 @@ absl::StatusOr<TensorFile> DecodeSafetensors(const std::string& bytes, const std
       if (absl::Status s = ParseMetadata(it.value(), origin, &file.metadata); !s.ok()) return s;
       continue;
     }
-    const json& e = it.value();
-    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
-        !e.contains("data_offsets") || !e["data_offsets"].is_array() ||
-        e["data_offsets"].size() != 2) {
-      return absl::DataLossError(absl::StrCat(origin, ": entry '", it.key(),
-                                              "' needs dtype, shape and data_offsets [begin, end]"));
+    // Every field's JSON type is checked before it is read: a get<> of the wrong type throws,
+    // which would surface as UNKNOWN instead of saying the file is damaged.
+    if (!WellTypedEntry(it.value())) {
+      return absl::DataLossError(absl::StrCat(
+          origin, ": entry '", ShortQuote(it.key()),
+          "' needs dtype (a string), shape (an array of non-negative integers) and data_offsets "
+          "[begin, end] (non-negative integers)"));
     }
-    order.emplace_back(e["data_offsets"][0].get<size_t>(), it.key());
+    order.emplace_back(it.value()["data_offsets"][0].get<size_t>(), it.key());
   }
   std::sort(order.begin(), order.end());
   for (const auto& [begin_unused, name] : order) {
     const json& e = header[name];
     absl::StatusOr<DType> dtype = ParseDType(e["dtype"].get<std::string>(), origin, name);
     if (!dtype.ok()) return dtype.status();
-    Shape shape = e["shape"].get<Shape>();
-    for (int64_t s : shape) {
-      if (s < 0) return absl::DataLossError(absl::StrCat(origin, ": '", name, "' has a negative size"));
+    Shape shape;
+    // The element count is accumulated with an overflow check: a shape like [2^40, 2^40] must
+    // be refused, not wrap around to a small size that matches the data offsets.
+    uint64_t count = 1;
+    bool overflow = false;
+    for (const json& d : e["shape"]) {
+      const uint64_t v = d.get<uint64_t>();
+      if (v > static_cast<uint64_t>(INT64_MAX) ||
+          (v != 0 && count > static_cast<uint64_t>(INT64_MAX) / 8 / v)) {
+        overflow = true;
+      }
+      count *= v;
+      shape.push_back(static_cast<int64_t>(v));
+    }
+    if (overflow) {
+      return absl::DataLossError(
+          absl::StrCat(origin, ": '", ShortQuote(name), "' has a shape too large to be real"));
     }
     size_t begin = e["data_offsets"][0].get<size_t>(), end = e["data_offsets"][1].get<size_t>();
-    size_t want = NumElements(shape) * ElementSize(*dtype);
+    size_t want = static_cast<size_t>(count) * ElementSize(*dtype);
     if (end < begin || end - begin != want || end > data_size) {
       return absl::DataLossError(absl::StrCat(
           origin, ": '", name, "' (", ShapeToString(shape), " ", DTypeName(*dtype), ", ", want,

@@ -60,6 +60,37 @@ TEST(Safetensors, ByteLayoutFollowsTheSpec) {
   EXPECT_EQ(v, 1.0f);
 }
 
+// A header is little-endian length + JSON; the data bytes follow.
+std::string WithHeader(const std::string& json, const std::string& data) {
+  std::string out(8, '\0');
+  uint64_t n = json.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return out + json + data;
+}
+
+TEST(Safetensors, WrongJsonTypesInTheHeaderAreDataLoss) {
+  const std::string four(4, '\0');
+  ASSERT_TRUE(DecodeSafetensors(
+                  WithHeader(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", four),
+                  "f")
+                  .ok());
+  for (const std::string json : {
+           R"({"x":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})",
+           R"({"x":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})",
+           R"({"x":{"dtype":"F32","shape":["1"],"data_offsets":[0,4]}})",
+           R"({"x":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})",
+           R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})",
+           R"({"x":{"dtype":"F32","shape":[1],"data_offsets":["0",4]}})",
+           R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[-4,4]}})",
+           R"({"x":{"dtype":"F32","shape":[1],"data_offsets":{"a":1,"b":2}}})",
+           R"({"x":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}})",
+           R"({"x":[1,2,3]})",
+       }) {
+    absl::StatusOr<TensorFile> f = DecodeSafetensors(WithHeader(json, four), "f");
+    EXPECT_EQ(f.status().code(), absl::StatusCode::kDataLoss) << json << ": " << f.status();
+  }
+}
+
 TEST(Safetensors, CorruptFilesGiveClearErrors) {
   EXPECT_EQ(DecodeSafetensors("abc", "f").status().code(), absl::StatusCode::kDataLoss);
   std::string huge(8, '\xff');

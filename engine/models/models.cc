@@ -1,5 +1,7 @@
 #include "engine/models/models.h"
 
+#include <algorithm>
+
 #include "engine/autograd.h"
 
 namespace mt::models {
@@ -107,6 +109,31 @@ KimCnn::KimCnn(const KimCnnOptions& o, uint64_t seed) : Model(seed), options_(o)
   fc_ = RegisterModule("fc", std::make_shared<nn::Linear>(
                                  o.feature_maps * static_cast<int64_t>(o.widths.size()), 2, gen));
   FlattenParameters();  // after the embedding table got its values
+}
+
+int64_t Model::EstimateForwardBytes(const Shape& input_shape) const {
+  // LeNet-5 on 28x28 allocates about 100 bytes per input pixel; 1 KiB leaves room.
+  constexpr double kBytesPerInputElement = 1024;
+  double n = 1;
+  for (int64_t d : input_shape) n *= static_cast<double>(std::max<int64_t>(d, 0));
+  return static_cast<int64_t>(std::min(n * kBytesPerInputElement, 9.0e18));
+}
+
+int64_t KimCnn::EstimateForwardBytes(const Shape& input_shape) const {
+  if (input_shape.size() != 2) return Model::EstimateForwardBytes(input_shape);
+  const double n = static_cast<double>(std::max<int64_t>(input_shape[0], 0));
+  const double len = static_cast<double>(std::max<int64_t>(input_shape[1], 0));
+  int64_t max_width = 1;
+  for (int64_t w : options_.widths) max_width = std::max(max_width, w);
+  const double e = static_cast<double>(options_.embedding_dim);
+  const double maps = static_cast<double>(options_.feature_maps * options_.widths.size());
+  // Per position, in floats: the embedding lookup, its masked and transposed copies and the
+  // conv's padded input (about 5 x E), the widest conv's im2col matrix (width x E), and for
+  // every feature map its conv output, ReLU, mask and masked copy (4 each); plus the int64 ids,
+  // the double mask and the pad flags (about 32 bytes).
+  const double per_position = 4.0 * (5.0 * e + static_cast<double>(max_width) * e + 4.0 * maps) + 32.0;
+  return static_cast<int64_t>(
+      std::min(n * (len + static_cast<double>(max_width)) * per_position, 9.0e18));
 }
 
 Tensor KimCnn::Forward(const Tensor& ids, Activations* a) {

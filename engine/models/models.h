@@ -26,6 +26,11 @@ class Model : public nn::Module {
   virtual Tensor Forward(const Tensor& input, Activations* activations = nullptr) = 0;
   virtual int64_t num_classes() const = 0;
   virtual std::string name() const = 0;
+  // An upper estimate of the bytes one forward pass on an input of `input_shape` allocates
+  // (outputs, intermediates and kernel scratch; no graph), so that a server can refuse a request
+  // before allocating. The default, a generous constant per input element, covers the image
+  // models, whose input size is fixed; models whose size grows with the input override it.
+  virtual int64_t EstimateForwardBytes(const Shape& input_shape) const;
   // The generator dropout draws from; its state is part of a checkpoint.
   Generator& dropout_generator() { return dropout_gen_; }
 
@@ -85,6 +90,7 @@ class KimCnn : public Model {
   Tensor Forward(const Tensor& input, Activations* activations = nullptr) override;
   int64_t num_classes() const override { return 2; }
   std::string name() const override { return "kim_cnn"; }
+  int64_t EstimateForwardBytes(const Shape& input_shape) const override;
 
  private:
   KimCnnOptions options_;

@@ -18,6 +18,8 @@ TaskInfo MnistInfo() {
   i.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
   i.train_split = "train";
   i.valid_split = "test";
+  i.max_train_size = 60000;
+  i.max_valid_size = 10000;
   i.image_height = i.image_width = kSide;
   i.input_hint = "send image_png or valid_index";
   i.image_hint = " (mnist models take 28x28 images, white ink on black)";

@@ -50,6 +50,10 @@ struct TaskInfo {
   std::vector<std::string> models;       // models[0] is the default
   std::vector<std::string> class_names;  // index = class id
   std::string train_split, valid_split;  // split names as reported, e.g. "train", "test"
+  // The published splits' sizes (0 = unknown): train_size / valid_size above them are refused
+  // by train::Validate, i.e. when a job is submitted rather than when it starts. A smaller local
+  // copy of the data is still checked when it is loaded.
+  int64_t max_train_size = 0, max_valid_size = 0;
   // Takes word vectors (embeddings_path / embedding_dim / freeze_embeddings) and builds a
   // vocabulary saved with each checkpoint (mt.vocab).
   bool word_vectors = false;

@@ -32,6 +32,8 @@ TaskInfo Sst2Info() {
   i.class_names = {"negative", "positive"};
   i.train_split = "train";
   i.valid_split = "dev";
+  i.max_train_size = 67349;  // GLUE SST-2 train.tsv
+  i.max_valid_size = 872;    // dev.tsv
   i.word_vectors = true;
   i.accepts_text = true;
   i.input_hint = "send text";

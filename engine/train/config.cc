@@ -56,6 +56,17 @@ absl::Status Validate(const TrainConfig& c) {
     return InvalidField("train_size", std::to_string(c.train_size), "must be >= 0 (0 = all)");
   if (c.valid_size < 0)
     return InvalidField("valid_size", std::to_string(c.valid_size), "must be >= 0 (0 = all)");
+  const tasks::TaskInfo& info = (*task)->info();
+  if (info.max_train_size > 0 && c.train_size > info.max_train_size) {
+    return InvalidField("train_size", std::to_string(c.train_size),
+                        absl::StrCat("the ", c.task, " ", info.train_split, " split has at most ",
+                                     info.max_train_size, " examples (0 = all)"));
+  }
+  if (info.max_valid_size > 0 && c.valid_size > info.max_valid_size) {
+    return InvalidField("valid_size", std::to_string(c.valid_size),
+                        absl::StrCat("the ", c.task, " ", info.valid_split, " split has at most ",
+                                     info.max_valid_size, " examples (0 = all)"));
+  }
   if (c.threads < 0 || c.threads > 1024) {
     return InvalidField("threads", std::to_string(c.threads),
                         "must be in [0, 1024] (0 = every core)");

@@ -140,6 +140,9 @@ absl::StatusOr<TrainResult> Trainer::Run(TrainerCallback* callback,
   // becomes a Status.
   try {
     return RunEpochs(callback, cancel);
+  } catch (const OutOfMemory& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(e.what(), " while training; try a smaller batch_size"));
   } catch (const Error& e) {
     return absl::InvalidArgumentError(e.what());
   } catch (const std::bad_alloc&) {

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
+#include <new>
+#include <optional>
 #include <vector>
 
 #include "kernels/cpu/matmul.h"
@@ -14,13 +17,44 @@ namespace {
 // Below this many multiply-adds per call, threads cost more than they save.
 constexpr double kMinParallelMacs = 262144.0;
 
-// The im2col matrix of one sample, kept per thread and grown on demand so a training loop does
-// not allocate a fresh (C*kh*kw, oh*ow) buffer per sample per step.
+// Column matrices up to this size are kept per thread between calls; a larger one (an
+// unusually long sentence at inference) is freed when its sample is done, so one big request
+// does not pin its memory for the life of the thread.
+constexpr size_t kKeptScratchBytes = size_t{16} << 20;
+
+// The im2col matrix of one sample. Small ones are kept per thread and grown on demand so a
+// training loop does not allocate a fresh (C*kh*kw, oh*ow) buffer per sample per step. Throws
+// std::bad_alloc when the memory is not there; callers inside a parallel region catch it.
 template <typename T>
-T* ColumnScratch(size_t count) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < count) buffer.resize(count);
-  return buffer.data();
+class ColumnScratch {
+ public:
+  explicit ColumnScratch(size_t count) {
+    if (count * sizeof(T) <= kKeptScratchBytes) {
+      thread_local std::vector<T> kept;
+      if (kept.size() < count) kept.resize(count);
+      data_ = kept.data();
+    } else {
+      owned_.reset(new T[count]);
+      data_ = owned_.get();
+    }
+  }
+  T* data() const { return data_; }
+
+ private:
+  std::unique_ptr<T[]> owned_;
+  T* data_ = nullptr;
+};
+
+// Runs body() and records instead of throwing an allocation failure: an exception must not
+// leave an OpenMP region (the process would abort). The caller throws after the region.
+template <typename F>
+void CatchOutOfMemory(bool* failed, F&& body) {
+  try {
+    body();
+  } catch (const std::bad_alloc&) {
+#pragma omp atomic write
+    *failed = true;
+  }
 }
 
 // Splitting over samples is used when there is at least one sample per thread; with fewer
@@ -118,27 +152,32 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t in_size = s.in_channels * s.in_h * s.in_w;
   const bool pointwise = IsPointwise(s);
+  bool out_of_memory = false;
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
-    const T* cols = input + b * in_size;
-    if (!pointwise) {
-      T* buffer = ColumnScratch<T>(ckk * ohw);
-      Im2Col(s, input + b * in_size, buffer);
-      cols = buffer;
-    }
-    T* o = out + b * s.out_channels * ohw;
-    // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
-    Gemm<T>(ctx, false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols, ohw, T(0), o,
-            ohw);
-    if (bias != nullptr) {
-      for (int64_t oc = 0; oc < s.out_channels; ++oc) {
-        T* row = o + oc * ohw;
-        const T v = bias[oc];
-#pragma omp simd
-        for (int64_t p = 0; p < ohw; ++p) row[p] += v;
+    CatchOutOfMemory(&out_of_memory, [&] {
+      const T* cols = input + b * in_size;
+      std::optional<ColumnScratch<T>> scratch;
+      if (!pointwise) {
+        scratch.emplace(ckk * ohw);
+        Im2Col(s, input + b * in_size, scratch->data());
+        cols = scratch->data();
       }
-    }
+      T* o = out + b * s.out_channels * ohw;
+      // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
+      Gemm<T>(ctx, false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols, ohw, T(0), o,
+              ohw);
+      if (bias != nullptr) {
+        for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+          T* row = o + oc * ohw;
+          const T v = bias[oc];
+#pragma omp simd
+          for (int64_t p = 0; p < ohw; ++p) row[p] += v;
+        }
+      }
+    });
   }
+  if (out_of_memory) throw std::bad_alloc();
 }
 
 // grad_out: (N, O, oh, ow)  weight: (O, C, kh, kw)  grad_input: (N, C, H, W)
@@ -155,20 +194,27 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const bool pointwise = IsPointwise(s);
+  bool out_of_memory = false;
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
-    const T* g = grad_out + b * s.out_channels * ohw;
-    T* gi = grad_input + b * in_size;
-    // cols (ckk, ohw) = W^T (ckk, O) * grad_out (O, ohw), then scattered back onto the pixels.
-    if (pointwise) {
-      Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), gi, ohw);
-      continue;
-    }
-    T* cols = ColumnScratch<T>(ckk * ohw);
-    Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), cols, ohw);
-    std::fill(gi, gi + in_size, T(0));
-    Col2Im(s, cols, gi);
+    CatchOutOfMemory(&out_of_memory, [&] {
+      const T* g = grad_out + b * s.out_channels * ohw;
+      T* gi = grad_input + b * in_size;
+      // cols (ckk, ohw) = W^T (ckk, O) * grad_out (O, ohw), then scattered back onto the pixels.
+      if (pointwise) {
+        Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), gi,
+                ohw);
+        return;
+      }
+      ColumnScratch<T> scratch(ckk * ohw);
+      T* cols = scratch.data();
+      Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), cols,
+              ohw);
+      std::fill(gi, gi + in_size, T(0));
+      Col2Im(s, cols, gi);
+    });
   }
+  if (out_of_memory) throw std::bad_alloc();
 }
 
 // grad_out: (N, O, oh, ow)  input: (N, C, H, W)  grad_weight: (O, C, kh, kw)  grad_bias: (O)
@@ -203,10 +249,11 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
   // Adds grad_out_b (O, ohw) * cols_b^T (ohw, ckk) into acc (O, ckk), or overwrites it if first.
   auto accumulate_sample = [&](int64_t b, bool first, T* acc) {
     const T* cols = input + b * in_size;
+    std::optional<ColumnScratch<T>> scratch;
     if (!pointwise) {
-      T* buffer = ColumnScratch<T>(ckk * ohw);
-      Im2Col(s, input + b * in_size, buffer);
-      cols = buffer;
+      scratch.emplace(ckk * ohw);
+      Im2Col(s, input + b * in_size, scratch->data());
+      cols = scratch->data();
     }
     Gemm<T>(ctx, false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw,
             ohw, cols, ohw, first ? T(0) : T(1), acc, ckk);
@@ -219,13 +266,16 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
   // into grad_weight); the buffers are then added in thread order. Same thread count, same bits.
   const int max_threads = ctx.threads;
   std::vector<T> partial(static_cast<size_t>(max_threads - 1) * w_size);
+  bool out_of_memory = false;
 #pragma omp parallel num_threads(max_threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     T* acc = t == 0 ? grad_weight : partial.data() + (t - 1) * w_size;
     const int64_t b0 = s.batch * t / nt, b1 = s.batch * (t + 1) / nt;
     if (b0 == b1) std::fill(acc, acc + w_size, T(0));
-    for (int64_t b = b0; b < b1; ++b) accumulate_sample(b, b == b0, acc);
+    CatchOutOfMemory(&out_of_memory, [&] {
+      for (int64_t b = b0; b < b1; ++b) accumulate_sample(b, b == b0, acc);
+    });
 #pragma omp barrier
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < w_size; ++i) {
@@ -234,6 +284,7 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
       grad_weight[i] = sum;
     }
   }
+  if (out_of_memory) throw std::bad_alloc();
 }
 
 #define MT_INSTANTIATE(T)                                                                          \

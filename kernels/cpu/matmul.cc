@@ -281,9 +281,19 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
       std::min(k, std::max<int64_t>(1, kPackedBBudget / (nc_max * B::kKc)) * B::kKc);
   T* packed_b = Scratch<T>(0, k_round * nc_max);
 
+  // An exception must not leave an OpenMP region (the process would abort). A thread whose
+  // packed-A buffer cannot be allocated skips its tasks and the failure is rethrown after the
+  // region; C is then garbage, but the caller gets std::bad_alloc instead of a dead process.
+  bool out_of_memory = false;
 #pragma omp parallel num_threads(threads) if (parallel)
   {
-    T* packed_a = Scratch<T>(1, B::kMc * std::min(k, B::kKc));
+    T* packed_a = nullptr;
+    try {
+      packed_a = Scratch<T>(1, B::kMc * std::min(k, B::kKc));
+    } catch (const std::bad_alloc&) {
+#pragma omp atomic write
+      out_of_memory = true;
+    }
     for (int64_t jc = 0; jc < n; jc += B::kNc) {
       const int64_t nc = std::min(B::kNc, n - jc);
       const int64_t slivers = CeilDiv(nc, B::kNr);
@@ -316,6 +326,7 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
           const int64_t mc = std::min(B::kMc, m - ic);
           const int64_t s0 = (task % groups) * slivers_per_group;
           const int64_t s1 = std::min(slivers, s0 + slivers_per_group);
+          if (packed_a == nullptr) continue;  // out of memory: reported after the region
           // k blocks in ascending order: every element of C sums over k in the same order
           // whatever the split, so results do not depend on the thread count.
           for (int64_t q = 0; q < k_blocks; ++q) {
@@ -338,6 +349,7 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
       }
     }
   }
+  if (out_of_memory) throw std::bad_alloc();
 }
 
 }  // namespace

@@ -116,7 +116,8 @@ TEST(CpuAllocator, HugeTensorIsAClearError) {
   try {
     Tensor::Empty({int64_t{1} << 42});  // 16 TiB of float32
     FAIL() << "a 16 TiB tensor should not be allocatable";
-  } catch (const Error& e) {
+  } catch (const OutOfMemory& e) {
+    // Its own type, so that callers can report RESOURCE_EXHAUSTED rather than a bad argument.
     EXPECT_NE(std::string(e.what()).find("out of memory allocating"), std::string::npos)
         << e.what();
   }

@@ -10,10 +10,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "engine/allocator.h"
 #include "engine/data/mnist_fixture.h"
 #include "engine/io/safetensors.h"
 #include "proto/training.grpc.pb.h"
@@ -25,6 +29,27 @@ namespace {
 
 using v1::JobEvent;
 using v1::JobState;
+
+// A PNG claiming width x height (8-bit gray) with no pixel data at all (an empty IDAT): the
+// daemon must refuse it from the header, before decoding (or allocating) any pixels.
+std::string PngHeaderOnly(uint32_t width, uint32_t height) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type_and_data) {
+    uint32_t crc = 0xffffffffu;  // CRC-32 (PNG's), over the chunk type and data
+    for (unsigned char ch : type_and_data) {
+      crc ^= ch;
+      for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return be32(static_cast<uint32_t>(type_and_data.size() - 4)) + type_and_data +
+           be32(crc ^ 0xffffffffu);
+  };
+  return std::string("\x89PNG\r\n\x1a\n", 8) +
+         chunk("IHDR" + be32(width) + be32(height) + std::string("\x08\x00\x00\x00\x00", 5)) +
+         chunk("IDAT") + chunk("IEND");
+}
 
 class DaemonTest : public ::testing::Test {
  protected:
@@ -42,6 +67,7 @@ class DaemonTest : public ::testing::Test {
     o.data_dir = data_dir_;
     o.max_running_per_device = max_running;
     o.cpu_threads = 1;
+    o.inference_limits = limits_;
     absl::StatusOr<std::unique_ptr<Daemon>> d = Daemon::Start(o, "127.0.0.1:0");
     ASSERT_TRUE(d.ok()) << d.status();
     daemon_ = std::move(*d);
@@ -129,6 +155,72 @@ class DaemonTest : public ::testing::Test {
     return j;
   }
 
+  // A tiny SST-2 (train.tsv, dev.tsv) beside the MNIST files, for text inference.
+  static void WriteSst2(const std::string& dir) {
+    std::filesystem::create_directories(dir + "/sst2");
+    std::ofstream train(dir + "/sst2/train.tsv");
+    train << "sentence\tlabel\n";
+    for (int rep = 0; rep < 4; ++rep) {
+      train << "a great and moving film \t1\n"
+            << "dull , tedious and flat \t0\n"
+            << "wonderful acting \t1\n"
+            << "a boring mess \t0\n";
+    }
+    std::ofstream dev(dir + "/sst2/dev.tsv");
+    dev << "sentence\tlabel\n"
+        << "a great film \t1\n"
+        << "a dull mess \t0\n";
+  }
+
+  v1::JobSpec Sst2Spec() {
+    v1::JobSpec s;
+    s.set_task("sst2");
+    s.set_epochs(1);
+    s.set_batch_size(8);
+    s.set_embedding_dim(16);
+    s.set_threads(1);
+    return s;
+  }
+
+  // `n` copies of "a " (n tokens, 2n bytes).
+  static std::string Words(int64_t n) {
+    std::string out;
+    out.reserve(static_cast<size_t>(2 * n));
+    for (int64_t i = 0; i < n; ++i) out += "a ";
+    return out;
+  }
+
+  grpc::Status PredictText(const std::string& id, const std::string& text) {
+    v1::PredictRequest pr;
+    pr.set_job_id(id);
+    pr.set_text(text);
+    v1::PredictResponse resp;
+    return Call([&](grpc::ClientContext* c) { return stub_->Predict(c, pr, &resp); });
+  }
+
+  grpc::Status ActivationsText(const std::string& id, const std::string& text) {
+    v1::ActivationsRequest ar;
+    ar.set_job_id(id);
+    ar.set_text(text);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    auto reader = stub_->GetActivations(&ctx, ar);
+    v1::ActivationChunk c;
+    while (reader->Read(&c)) {
+    }
+    return reader->Finish();
+  }
+
+  void ExpectServing() {
+    v1::ListDevicesRequest dr;
+    v1::ListDevicesResponse devices;
+    ASSERT_TRUE(
+        Call([&](grpc::ClientContext* c) { return stub_->ListDevices(c, dr, &devices); }).ok())
+        << "the daemon stopped serving";
+    ASSERT_GE(devices.devices_size(), 1);
+  }
+
+  InferenceLimits limits_;
   std::string data_dir_, state_dir_;
   std::unique_ptr<Daemon> daemon_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -436,6 +528,168 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
   EXPECT_EQ(Call([&](grpc::ClientContext* c) { return stub_->ResumeJob(c, rr, &j); }).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);  // already succeeded
 
+  // Issue 8, findings 3 and 6: sizes and files the client controls. Each case gets its code,
+  // a message that quotes user input only briefly, and the daemon keeps serving.
+  const std::string huge(10240, 'x');
+  struct Case {
+    std::string name;
+    std::function<grpc::Status(grpc::ClientContext*)> call;
+    grpc::StatusCode code;
+    std::string must_mention;
+  };
+  auto submit = [&](const std::function<void(v1::JobSpec*)>& mutate) {
+    return [&, mutate](grpc::ClientContext* c) {
+      v1::SubmitJobRequest req;
+      *req.mutable_spec() = SmallSpec();
+      mutate(req.mutable_spec());
+      v1::Job out;
+      return stub_->SubmitJob(c, req, &out);
+    };
+  };
+  auto predict = [&](const std::function<void(v1::PredictRequest*)>& mutate) {
+    return [&, mutate](grpc::ClientContext* c) {
+      v1::PredictRequest req;
+      req.set_job_id(job.id());
+      mutate(&req);
+      v1::PredictResponse out;
+      return stub_->Predict(c, req, &out);
+    };
+  };
+  const std::vector<Case> cases = {
+      {"10 KB task name", submit([&](v1::JobSpec* s) { s->set_task(huge); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid task 'xxxx"},
+      {"10 KB model name", submit([&](v1::JobSpec* s) { s->set_model(huge); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid model 'xxxx"},
+      {"train_size 10^12", submit([&](v1::JobSpec* s) { s->set_train_size(1000000000000); }),
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "invalid train_size '1000000000000': the mnist train split has at most 60000"},
+      {"valid_size beyond the split", submit([&](v1::JobSpec* s) { s->set_valid_size(10001); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid valid_size '10001'"},
+      {"10 KB device", submit([&](v1::JobSpec* s) { s->set_device(huge); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid device 'xxxx"},
+      {"10 KB optimizer", submit([&](v1::JobSpec* s) { s->set_optimizer(huge); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid optimizer 'xxxx"},
+      {"embeddings_file outside the data dir",
+       submit([&](v1::JobSpec* s) {
+         *s = SmallSpec();
+         s->set_task("sst2");
+         s->set_model("");
+         s->set_embeddings_file("/etc/passwd");
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid embeddings_file '/etc/passwd'"},
+      {"embeddings_file escaping with ..",
+       submit([&](v1::JobSpec* s) {
+         *s = SmallSpec();
+         s->set_task("sst2");
+         s->set_model("");
+         s->set_embeddings_file("../../../../../../../../etc/passwd");
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid embeddings_file"},
+      {"10 KB job id (GetJob)",
+       [&](grpc::ClientContext* c) {
+         v1::GetJobRequest r;
+         r.set_job_id(huge);
+         v1::Job out;
+         return stub_->GetJob(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+      {"10 KB job id (CancelJob)",
+       [&](grpc::ClientContext* c) {
+         v1::CancelJobRequest r;
+         r.set_job_id(huge);
+         v1::Job out;
+         return stub_->CancelJob(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+      {"10 KB job id (ResumeJob)",
+       [&](grpc::ClientContext* c) {
+         v1::ResumeJobRequest r;
+         r.set_job_id(huge);
+         v1::Job out;
+         return stub_->ResumeJob(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+      {"10 KB job id (Predict)",
+       predict([&](v1::PredictRequest* r) {
+         r->set_job_id(huge);
+         r->set_valid_index(0);
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+      {"10 KB job id (ExportModel)",
+       [&](grpc::ClientContext* c) {
+         v1::ExportModelRequest r;
+         r.set_job_id(huge);
+         auto reader = stub_->ExportModel(c, r);
+         v1::FileChunk chunk;
+         while (reader->Read(&chunk)) {
+         }
+         return reader->Finish();
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+      {"10 KB job id (WatchJob)",
+       [&](grpc::ClientContext* c) {
+         v1::WatchJobRequest r;
+         r.set_job_id(huge);
+         auto reader = stub_->WatchJob(c, r);
+         JobEvent e;
+         while (reader->Read(&e)) {
+         }
+         return reader->Finish();
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+      {"PNG over the byte limit",
+       predict([&](v1::PredictRequest* r) { r->set_image_png(std::string(2 << 20, '\0')); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "image_png is 2097152 bytes"},
+      {"PNG whose header claims 100000x100000",
+       predict([&](v1::PredictRequest* r) { r->set_image_png(PngHeaderOnly(100000, 100000)); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "100000x100000"},
+      {"text over the byte limit",
+       predict([&](v1::PredictRequest* r) { r->set_text(Words(40000)); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "text is 80000 bytes"},
+      {"negative page_size",
+       [&](grpc::ClientContext* c) {
+         v1::ListJobsRequest r;
+         r.set_page_size(-1);
+         v1::ListJobsResponse out;
+         return stub_->ListJobs(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid page_size"},
+      {"unknown page_token",
+       [&](grpc::ClientContext* c) {
+         v1::ListJobsRequest r;
+         r.set_page_token(huge);
+         v1::ListJobsResponse out;
+         return stub_->ListJobs(c, r, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid page_token 'xxxx"},
+  };
+  for (const Case& c : cases) {
+    grpc::Status st = Call(c.call);
+    EXPECT_EQ(st.error_code(), c.code) << c.name << ": " << st.error_message();
+    EXPECT_NE(st.error_message().find(c.must_mention), std::string::npos)
+        << c.name << ": " << st.error_message();
+    EXPECT_LT(st.error_message().size(), 400u) << c.name << ": user input quoted at length";
+    EXPECT_EQ(st.error_message().find("root:"), std::string::npos) << c.name;
+    ExpectServing();
+  }
+
+  // A checkpoint whose header has the wrong JSON types (dtype a number, shape a string) is
+  // DATA_LOSS, not UNKNOWN.
+  const std::string latest = state_dir_ + "/jobs/" + job.id() + "/latest.safetensors";
+  ASSERT_TRUE(std::filesystem::exists(latest));
+  for (const std::string header :
+       {std::string(R"({"conv1.weight":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})"),
+        std::string(R"({"conv1.weight":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})")}) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    bytes += header + std::string(4, '\0');
+    std::filesystem::remove(latest);
+    std::ofstream(latest, std::ios::binary) << bytes;
+    grpc::Status st = Call(predict([](v1::PredictRequest* r) { r->set_valid_index(0); }));
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::DATA_LOSS) << header << ": " << st.error_message();
+    ExpectServing();
+  }
+
   // Still serving.
   v1::ListDevicesRequest dr;
   v1::ListDevicesResponse devices;
@@ -443,6 +697,84 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
   ASSERT_GE(devices.devices_size(), 1);
   EXPECT_EQ(devices.devices(0).name(), "cpu");
   EXPECT_GT(devices.devices(0).cores(), 0);
+}
+
+// ListJobs in pages: every job exactly once, newest first, the last page without a token; and
+// JobSpec's optional fields: left out, momentum is the model's default; an explicit 0 stays 0.
+TEST_F(DaemonTest, ListJobsPagesAndOptionalSpecFields) {
+  v1::JobSpec omitted = SmallSpec(1);
+  ASSERT_FALSE(omitted.has_momentum());
+  v1::Job a = Submit(omitted);
+  EXPECT_DOUBLE_EQ(a.spec().momentum(), 0.9) << "lenet5's default momentum";
+  v1::JobSpec zero = SmallSpec(1);
+  zero.set_momentum(0);
+  v1::Job b = Submit(zero);
+  EXPECT_EQ(b.spec().momentum(), 0.0);
+  v1::Job c = Submit(SmallSpec(1));
+
+  std::vector<std::string> seen;
+  v1::ListJobsRequest req;
+  req.set_page_size(2);
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    v1::ListJobsResponse page;
+    ASSERT_TRUE(Call([&](grpc::ClientContext* ctx) { return stub_->ListJobs(ctx, req, &page); })
+                    .ok());
+    EXPECT_LE(page.jobs_size(), 2);
+    for (const v1::Job& j : page.jobs()) seen.push_back(j.id());
+    if (!page.has_next_page_token()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(pages, 1) << "two pages: 2 jobs, then 1";
+  EXPECT_EQ(seen, (std::vector<std::string>{c.id(), b.id(), a.id()}));
+  for (const v1::Job& j : {a, b, c}) WaitForState(j.id(), v1::SUCCEEDED);
+}
+
+// Text inference limits: too many bytes or tokens is INVALID_ARGUMENT; an input within them
+// whose estimated activation memory exceeds the budget is RESOURCE_EXHAUSTED before anything is
+// allocated; the daemon keeps answering normal requests.
+TEST_F(DaemonTest, TextLimitsAndTheInferenceMemoryBudget) {
+  WriteSst2(data_dir_);
+  daemon_.reset();
+  limits_.memory_bytes = 8 << 20;  // 8 MiB: a 5000-token sentence needs ~27 MiB at dim 16
+  Start();
+  v1::Job job = Submit(Sst2Spec());
+  WaitForState(job.id(), v1::SUCCEEDED);
+  ASSERT_TRUE(PredictText(job.id(), "a great film").ok());
+
+  grpc::Status s = PredictText(job.id(), Words(40000));  // 80000 bytes > 65536
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("bytes"), std::string::npos) << s.error_message();
+  s = PredictText(job.id(), Words(10001));  // 20002 bytes, 10001 tokens > 10000
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("10001 tokens"), std::string::npos) << s.error_message();
+  s = PredictText(job.id(), Words(5000));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("--inference_memory_mb"), std::string::npos)
+      << s.error_message();
+  s = ActivationsText(job.id(), Words(5000));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  // A sentence within the budget still works, on the same daemon.
+  EXPECT_TRUE(PredictText(job.id(), Words(100)).ok());
+  EXPECT_TRUE(ActivationsText(job.id(), "a great film").ok());
+  ExpectServing();
+}
+
+// Scratch memory is given back after a large request: the CPU allocator's cache (which keeps up
+// to 256 MiB of freed blocks for training) is emptied once a request estimated above 64 MiB is
+// done, and conv column scratch that large is never kept per thread.
+TEST_F(DaemonTest, MemoryOfALargeRequestIsGivenBack) {
+  WriteSst2(data_dir_);
+  v1::JobSpec spec = Sst2Spec();
+  spec.set_embedding_dim(64);
+  v1::Job job = Submit(spec);
+  WaitForState(job.id(), v1::SUCCEEDED);
+  const CachingAllocatorStats before = CpuCachingAllocator().stats();
+  ASSERT_TRUE(PredictText(job.id(), Words(10000)).ok());  // ~74 MiB estimated
+  const CachingAllocatorStats after = CpuCachingAllocator().stats();
+  EXPECT_GT(after.backend_frees, before.backend_frees);
+  EXPECT_LT(after.cached_bytes, int64_t{8} << 20)
+      << "the request's activations stayed cached after it finished";
 }
 
 // grpcurl-style tooling needs the standard health service and server reflection. Called through
@@ -517,12 +849,23 @@ class KilledDaemonTest : public DaemonTest {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
     std::string bin = std::string(std::getenv("TEST_SRCDIR")) + "/mt/server/server";
+    std::vector<std::string> args = {bin, "--listen=127.0.0.1:0", "--state_dir=" + state_dir_,
+                                      "--data_dir=" + data_dir_, "--threads=1"};
+    args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], 1);
       close(fds[0]);
-      execl(bin.c_str(), bin.c_str(), "--listen=127.0.0.1:0", ("--state_dir=" + state_dir_).c_str(),
-            ("--data_dir=" + data_dir_).c_str(), "--threads=1", nullptr);
+      if (address_space_limit_ != RLIM_INFINITY) {
+        struct rlimit limit = {address_space_limit_, address_space_limit_};
+        if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(126);
+        // glibc reserves 64 MiB of address space per malloc arena; a few arenas are plenty.
+        setenv("MALLOC_ARENA_MAX", "2", 1);
+      }
+      execv(bin.c_str(), argv.data());
       _exit(127);
     }
     close(fds[1]);
@@ -536,6 +879,9 @@ class KilledDaemonTest : public DaemonTest {
     Connect(std::stoi(s.substr(colon + 1)));
   }
   pid_t pid_ = -1;
+  // Set before Spawn: extra flags, and an address-space limit (setrlimit in the child).
+  std::vector<std::string> extra_flags_;
+  rlim_t address_space_limit_ = RLIM_INFINITY;
 };
 
 TEST_F(KilledDaemonTest, Sigkill_MidEpoch_HistoryIntact_ThenResume) {
@@ -575,6 +921,32 @@ TEST_F(KilledDaemonTest, Sigkill_MidEpoch_HistoryIntact_ThenResume) {
   pid_ = -1;
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Issue 8, finding 3: under a 2 GiB address-space limit, with the inference budget and the
+// text limits lifted, a 5M-token sentence runs into real allocation failures (the tensor
+// allocator and the conv kernel's scratch, inside OpenMP regions). Each request fails alone with
+// RESOURCE_EXHAUSTED; the daemon neither aborts nor stops serving, and answers a normal request
+// afterwards.
+TEST_F(KilledDaemonTest, HugeRequestUnderAMemoryLimitFailsAloneWithResourceExhausted) {
+  DaemonTest::WriteSst2(data_dir_);
+  address_space_limit_ = rlim_t{2} << 30;
+  extra_flags_ = {"--inference_memory_mb=0", "--max_text_bytes=16000000",
+                  "--max_text_tokens=100000000"};
+  Spawn();
+  v1::Job job = Submit(Sst2Spec());
+  WaitForState(job.id(), v1::SUCCEEDED);
+  ASSERT_TRUE(PredictText(job.id(), "a great film").ok());
+  const std::string text = Words(5000000);  // 10 MB; ~27 GB of activations at dim 16
+  grpc::Status s = PredictText(job.id(), text);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  ExpectServing();
+  s = ActivationsText(job.id(), text);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  ExpectServing();
+  EXPECT_TRUE(PredictText(job.id(), "a great film").ok());
+  int status = 0;
+  EXPECT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "the daemon exited";
 }
 
 }  // namespace
