@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "engine/dist/file_store.h"
@@ -33,8 +34,9 @@ std::string FreshStoreDir() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string(info->test_suite_name()) + "." + info->name();
   std::replace(name.begin(), name.end(), '/', '_');
+  // The process id keeps runs outside Bazel (no TEST_TMPDIR) from meeting an earlier run's keys.
   return std::string(tmp != nullptr ? tmp : "/tmp") + "/gloo_" + name + "_" +
-         std::to_string(counter++);
+         std::to_string(::getpid()) + "_" + std::to_string(counter++);
 }
 
 GlooOptions Options(milliseconds timeout) {
