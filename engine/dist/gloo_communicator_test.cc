@@ -166,7 +166,7 @@ TEST_P(GlooWorldTest, BarrierWaitsForTheSlowestRank) {
 
 TEST_P(GlooWorldTest, RankThatLeavesMakesOthersFailWithinTheTimeout) {
   const int size = GetParam();
-  const milliseconds timeout(2000);
+  const milliseconds timeout(5000);
   std::atomic<int> done{0};
   RunWorld(
       size,
@@ -195,7 +195,7 @@ TEST_P(GlooWorldTest, RankThatLeavesMakesOthersFailWithinTheTimeout) {
                   std::string::npos)
             << status;
         // The timeout plus slack for a loaded machine; a hang would never get here.
-        EXPECT_LT(elapsed, timeout + milliseconds(3000)) << status;
+        EXPECT_LT(elapsed, timeout + milliseconds(10000)) << status;
         std::cout << "rank " << rank << " saw: " << status << "\n";
         // Broken from now on, with the reason.
         absl::Status later = comm.Barrier();
@@ -218,7 +218,7 @@ TEST(GlooCommunicatorTest, MissingPeerFailsRendezvousWithinTheTimeout) {
   ASSERT_FALSE(comm.ok());
   EXPECT_EQ(comm.status().code(), absl::StatusCode::kUnavailable) << comm.status();
   EXPECT_NE(comm.status().message().find("rank 0 of 2"), std::string::npos) << comm.status();
-  EXPECT_LT(elapsed, milliseconds(5000));
+  EXPECT_LT(elapsed, milliseconds(15000));
 }
 
 TEST(GlooCommunicatorTest, RejectsBadRankAndSize) {
