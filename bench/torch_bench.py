@@ -174,11 +174,12 @@ def main():
     p.add_argument("--infer_batch_size", type=int, default=256)
     p.add_argument("--infer_batches", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="0 = PyTorch's default (every core)")
     p.add_argument("--synthetic_length", type=int, default=20)
     p.add_argument("--synthetic_vocab", type=int, default=14000)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     text = a.model == "kim_cnn"
     # mt's per-model defaults (engine/tasks): batch size, optimiser and learning rate.
