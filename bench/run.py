@@ -45,11 +45,14 @@ def run(cmd, env, timeout, on_line=None):
                                 stdout=subprocess.PIPE if on_line else out_file)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
-        lines = []
+        lines, stopped = [], False
         if on_line:
             for line in proc.stdout:  # as it comes, so that on_line can time epochs
                 lines.append(line)
-                on_line(line, time.monotonic() - before["t"])
+                if on_line(line, time.monotonic() - before["t"]):  # seen enough: stop it
+                    proc.kill()
+                    stopped = True
+                    break
         _, status, usage = os.wait4(proc.pid, 0)
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -62,7 +65,7 @@ def run(cmd, env, timeout, on_line=None):
     wall = time.monotonic() - before["t"]
     own_cpu = usage.ru_utime + usage.ru_stime
     other_cpu = max(0.0, busy_seconds() - before["busy"] - own_cpu)
-    if proc.returncode != 0:
+    if proc.returncode != 0 and not stopped:
         sys.exit(f"bench: {' '.join(cmd)} failed ({proc.returncode}; killed after {timeout} s?):\n"
                  f"{''.join(lines)}{stderr}")
     return {
@@ -203,6 +206,7 @@ def main():
             m = re.search(r"valid acc ([\d.]+)%", line)
             if m and float(m.group(1)) >= 99.0 and "t" not in seen:
                 seen["t"], seen["line"] = t, line.strip()
+            return "t" in seen
 
         res = run([mt_train, "--task=mnist", "--model=lenet5", f"--epochs={a.tta_epochs}",
                    f"--threads={T}", f"--data_dir={data_dir}"], env, 100000, on_line)
