@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""The benchmark driver behind bench/run.sh (Python standard library only).
+
+Runs mt (bench/mt-bench, engine/train:mt-train) and PyTorch (bench/torch_bench.py) interleaved
+— mt, torch, mt, torch — for N rounds, records the other load on the machine during every run,
+and prints every run's figures, the medians, and the mt/torch ratio for each of issue 10's
+targets as a Markdown table. Benchmarks, not tests: nothing here passes or fails on speed.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def busy_seconds():
+    """CPU time every process on the machine has used (user+nice+system+irq+softirq+steal)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def run(cmd, env, timeout, on_line=None):
+    """Runs cmd; returns its stdout, its own CPU time and peak RSS (wait4), and the load."""
+    before = {"load": loadavg(), "busy": busy_seconds(), "t": time.monotonic()}
+    # The child is reaped with os.wait4 (its own CPU time and peak RSS, not all children's), so
+    # nothing here may call Popen.wait/communicate: output goes through files, the timeout
+    # through a timer.
+    with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
+        proc = subprocess.Popen(cmd, env=env, text=True, stderr=err_file,
+                                stdout=subprocess.PIPE if on_line else out_file)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        lines, stopped = [], False
+        if on_line:
+            for line in proc.stdout:  # as it comes, so that on_line can time epochs
+                lines.append(line)
+                if on_line(line, time.monotonic() - before["t"]):  # seen enough: stop it
+                    proc.kill()
+                    stopped = True
+                    break
+        _, status, usage = os.wait4(proc.pid, 0)
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.stdout:
+            proc.stdout.close()
+        out_file.seek(0)
+        err_file.seek(0)
+        lines.append(out_file.read())
+        stderr = err_file.read()
+    wall = time.monotonic() - before["t"]
+    own_cpu = usage.ru_utime + usage.ru_stime
+    other_cpu = max(0.0, busy_seconds() - before["busy"] - own_cpu)
+    if proc.returncode != 0 and not stopped:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({proc.returncode}; killed after {timeout} s?):\n"
+                 f"{''.join(lines)}{stderr}")
+    return {
+        "stdout": "".join(lines),
+        "wall_s": wall,
+        "cpu_s": own_cpu,
+        "max_rss_mb": usage.ru_maxrss / 1024.0,
+        "load_before": before["load"],
+        "load_after": loadavg(),
+        # Cores' worth of CPU that other processes used while this one ran.
+        "other_cores": other_cpu / wall if wall > 0 else 0.0,
+    }
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError(f"no JSON in output:\n{text}")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--bin_dir", default=os.path.join(root, "bazel-bin"),
+                   help="bazel-bin holding bench/mt-bench and engine/train/mt-train")
+    p.add_argument("--torch_python", default="/usr/bin/python3")
+    p.add_argument("--data_dir", default="", help="holds mnist/ and sst2/ "
+                   "(default: ../shared/data, else data/, else synthetic data)")
+    p.add_argument("--data", default="auto", choices=["auto", "real", "synthetic"])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--lenet5_steps", type=int, default=200)
+    p.add_argument("--minitorch_steps", type=int, default=300)
+    p.add_argument("--kim_steps", type=int, default=60)
+    p.add_argument("--infer_batches", type=int, default=20)
+    p.add_argument("--contention_steps", type=int, default=40)
+    p.add_argument("--mt_train_size", type=int, default=6000,
+                   help="training examples of the mt-train LeNet-5 run (0 = the full 60000)")
+    p.add_argument("--omp_defaults", action="store_true",
+                   help="leave OMP_WAIT_POLICY as the environment has it (default: PASSIVE for "
+                        "both sides, kind to a shared machine); the contention target always "
+                        "runs at the programs' defaults")
+    p.add_argument("--time_to_accuracy", action="store_true",
+                   help="also time mt-train LeNet-5 on full MNIST until 99.0%% test accuracy")
+    p.add_argument("--tta_epochs", type=int, default=10)
+    p.add_argument("--timeout", type=int, default=600, help="seconds per run")
+    p.add_argument("--out", default="", help="also write the Markdown report here")
+    a = p.parse_args()
+
+    mt_bench = os.path.join(a.bin_dir, "bench", "mt-bench")
+    mt_train = os.path.join(a.bin_dir, "engine", "train", "mt-train")
+    for path in (mt_bench, mt_train):
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {path} missing; build it (bench/run.sh builds it)")
+    torch_ok = subprocess.run([a.torch_python, "-c", "import torch"], capture_output=True).returncode == 0
+
+    data_dir, data = a.data_dir, a.data
+    if data != "synthetic" and not data_dir:
+        for candidate in (os.path.join(root, "..", "shared", "data"), os.path.join(root, "data")):
+            if os.path.exists(os.path.join(candidate, "mnist", "train-images-idx3-ubyte.gz")):
+                data_dir = os.path.normpath(candidate)
+                break
+    if data == "auto":
+        data = "real" if data_dir and os.path.isdir(os.path.join(data_dir, "sst2")) else "synthetic"
+    if data == "real" and not data_dir:
+        sys.exit("bench: --data=real but no data directory found; pass --data_dir")
+
+    env = dict(os.environ)
+    if not a.omp_defaults:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    defaults_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+
+    def mt_cmd(model, threads, **kw):
+        c = [mt_bench, f"--model={model}", f"--data={data}", f"--threads={threads}"]
+        if data == "real":
+            c.append(f"--data_dir={data_dir}")
+        return c + [f"--{k}={v}" for k, v in kw.items()]
+
+    def torch_cmd(model, threads, **kw):
+        c = [a.torch_python, os.path.join(here, "torch_bench.py"), f"--model={model}",
+             f"--data={data}", f"--threads={threads}"]
+        if data == "real":
+            c.append(f"--data_dir={data_dir}")
+        return c + [f"--{k}={v}" for k, v in kw.items()]
+
+    # (name, model, extra flags, threads, env, busy neighbour)
+    T = a.threads
+    jobs = [
+        ("lenet5", "lenet5", {"train_steps": a.lenet5_steps, "infer_batches": a.infer_batches}, T, env, False),
+        ("minitorch b16", "minitorch_mnist", {"train_steps": a.minitorch_steps, "batch_size": 16,
+                                              "infer_batches": 0}, T, env, False),
+        ("kim_cnn", "kim_cnn", {"train_steps": a.kim_steps, "infer_batches": max(1, a.infer_batches // 4)}, T, env, False),
+        ("lenet5 1 thread", "lenet5", {"train_steps": a.contention_steps, "infer_batches": 0}, 1, env, False),
+        ("lenet5 defaults quiet", "lenet5", {"train_steps": a.contention_steps, "infer_batches": 0}, 0, defaults_env, False),
+        ("lenet5 defaults + 1 busy", "lenet5", {"train_steps": a.contention_steps, "infer_batches": 0}, 0, defaults_env, True),
+    ]
+    runs = []  # dicts: round, job, impl, figures, load
+    log = lambda s: print(s, file=sys.stderr, flush=True)
+    log(f"bench: data={data} ({data_dir or 'synthetic tensors'}), torch={'yes' if torch_ok else 'no'}, "
+        f"{a.rounds} rounds, {NCPU} cpus")
+    for r in range(1, a.rounds + 1):
+        for name, model, kw, threads, job_env, busy in jobs:
+            impls = [("mt", mt_cmd)] + ([("torch", torch_cmd)] if torch_ok else [])
+            for impl, make in impls:
+                neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+                try:
+                    res = run(make(model, threads, **kw), job_env, a.timeout)
+                finally:
+                    if neighbour:
+                        neighbour.kill()
+                        neighbour.wait()
+                res.update(round=r, job=name, impl=impl, json=last_json(res["stdout"]))
+                runs.append(res)
+                j = res["json"]
+                log(f"  round {r} {name:26s} {impl:5s} train {j.get('train', {}).get('samples_per_s', 0):8.0f}/s "
+                    f"infer {j.get('infer', {}).get('samples_per_s', 0):8.0f}/s rss {res['max_rss_mb']:6.0f} MB "
+                    f"load {res['load_before']:.2f}->{res['load_after']:.2f} other {res['other_cores']:.2f} cores")
+        if data == "real":
+            train_size = a.mt_train_size
+            res = run([mt_train, "--task=mnist", "--model=lenet5", "--epochs=1",
+                       f"--train_size={train_size}", "--valid_size=1000", f"--threads={T}",
+                       f"--data_dir={data_dir}"], env, a.timeout)
+            m = re.search(r"\(([\d.]+) samples/s\)", res["stdout"])
+            res.update(round=r, job="mt-train lenet5", impl="mt",
+                       json={"train": {"samples_per_s": float(m.group(1)) if m else 0.0}})
+            runs.append(res)
+            log(f"  round {r} mt-train lenet5 ({train_size or 60000} ex) mt    {res['json']['train']['samples_per_s']:8.0f}/s "
+                f"rss {res['max_rss_mb']:6.0f} MB load {res['load_before']:.2f}->{res['load_after']:.2f} "
+                f"other {res['other_cores']:.2f} cores")
+
+    tta = None
+    if a.time_to_accuracy and data == "real":
+        seen = {}
+
+        def on_line(line, t):
+            m = re.search(r"valid acc ([\d.]+)%", line)
+            if m and float(m.group(1)) >= 99.0 and "t" not in seen:
+                seen["t"], seen["line"] = t, line.strip()
+            return "t" in seen
+
+        res = run([mt_train, "--task=mnist", "--model=lenet5", f"--epochs={a.tta_epochs}",
+                   f"--threads={T}", f"--data_dir={data_dir}"], env, 100000, on_line)
+        tta = {"seconds": seen.get("t"), "line": seen.get("line"), "load_before": res["load_before"],
+               "load_after": res["load_after"], "other_cores": res["other_cores"],
+               "epochs": a.tta_epochs}
+
+    report = render(runs, a, data, data_dir, torch_ok, tta, env)
+    print(report)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(report)
+
+
+def figures(runs, job, impl, key):
+    vals = []
+    for r in runs:
+        if r["job"] == job and r["impl"] == impl:
+            if key == "rss":
+                vals.append(r["max_rss_mb"])
+            elif key in r["json"]:
+                vals.append(r["json"][key]["samples_per_s"])
+    return vals
+
+
+def med(vals):
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "—"
+    return f"{v:,.0f}{unit}" if abs(v) >= 100 else f"{v:.2f}{unit}"
+
+
+def render(runs, a, data, data_dir, torch_ok, tta, env):
+    out = []
+    loads = [r["other_cores"] for r in runs]
+    lavg = [r["load_before"] for r in runs] + [r["load_after"] for r in runs]
+    out.append(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {NCPU} CPUs, {a.rounds} rounds "
+               f"interleaved (mt, torch, mt, torch, …), {a.threads} threads, "
+               f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY', '(unset)')} for both sides except the "
+               "contention rows (programs' defaults, variable unset).")
+    out.append(f"Data: **{data}**" + (f" ({data_dir})" if data == "real" else
+               " — real MNIST/SST-2 not found: random tensors of the same shapes") + ". "
+               + ("PyTorch: Debian python3-torch " + next((r["json"].get("torch_version", "") for r in runs
+                  if r["impl"] == "torch"), "") if torch_ok else "PyTorch: **not installed** (bench/run.sh --setup)") + ".")
+    out.append(f"Other load during the runs: other processes used {min(loads):.2f}–{max(loads):.2f} "
+               f"cores (median {statistics.median(loads):.2f}) of {NCPU}; 1-min loadavg "
+               f"{min(lavg):.2f}–{max(lavg):.2f}.")
+    out.append("")
+    out.append("| target | mt (median) | PyTorch (median) | mt/PyTorch | goal |")
+    out.append("|---|---:|---:|---:|---|")
+
+    def row(label, job, key, goal, unit="/s", inverse=False):
+        m, t = med(figures(runs, job, "mt", key)), med(figures(runs, job, "torch", key))
+        ratio = (m / t) if (m and t) else None
+        out.append(f"| {label} | {fmt(m, unit)} | {fmt(t, unit)} | {fmt(ratio, '×')} | {goal} |")
+
+    row("LeNet-5 training, batch 64 (samples/s)", "lenet5", "train", "≥ 2×")
+    row("MiniTorch MNIST net training, batch 16", "minitorch b16", "train", "≥ 2.5×")
+    row("Kim CNN training, SST-2, Adam, batch 50", "kim_cnn", "train", "≥ 2×")
+    row("LeNet-5 inference, batch 256", "lenet5", "infer", "≥ 2×")
+    row("Kim CNN inference, batch 256", "kim_cnn", "infer", "≥ 2×")
+    row("Peak RSS, LeNet-5 training process (MB)", "lenet5", "rss", "≤ 0.33×", unit=" MB")
+
+    def speedup(impl):
+        one = med(figures(runs, "lenet5 1 thread", impl, "train"))
+        two = med(figures(runs, "lenet5", impl, "train"))
+        return two / one if one and two else None
+
+    def kept(impl):
+        quiet = med(figures(runs, "lenet5 defaults quiet", impl, "train"))
+        busy = med(figures(runs, "lenet5 defaults + 1 busy", impl, "train"))
+        return busy / quiet if quiet and busy else None
+
+    out.append(f"| LeNet-5 training speed-up 1 → {a.threads} threads | {fmt(speedup('mt'), '×')} | "
+               f"{fmt(speedup('torch'), '×')} | — | mt ≥ 1.8× |")
+    out.append(f"| LeNet-5 training with 1 busy process / quiet, defaults | {fmt(kept('mt'), '×')} | "
+               f"{fmt(kept('torch'), '×')} | — | mt ≥ 0.40× |")
+    out.append("| Daemon job vs mt-train speed | not measured | — | — | within 5 % |")
+    if tta and tta["seconds"] is not None:
+        out.append(f"| mt-train LeNet-5 start → 99.0 % MNIST test accuracy | {tta['seconds']:.0f} s | — | — | report |")
+    elif tta:
+        out.append(f"| mt-train LeNet-5 start → 99.0 % MNIST test accuracy | not reached in {tta['epochs']} epochs | — | — | report |")
+    else:
+        out.append("| mt-train LeNet-5 start → 99.0 % MNIST test accuracy | not measured (--time_to_accuracy) | — | — | report |")
+    mtt = med(figures(runs, "mt-train lenet5", "mt", "train"))
+    if mtt:
+        rss = med(figures(runs, "mt-train lenet5", "mt", "rss"))
+        out.append(f"| (info) mt-train LeNet-5 epoch of {a.mt_train_size or 60000} examples: samples/s, peak RSS "
+                   f"| {fmt(mtt, '/s')}, {fmt(rss, ' MB')} | — | — | — |")
+    out.append("")
+    out.append("Every run (train / infer samples/s; peak RSS of the process; 1-min loadavg before→after; "
+               "cores other processes used during the run):")
+    out.append("")
+    out.append("| round | measurement | impl | train/s | infer/s | peak RSS | loadavg | other cores |")
+    out.append("|---:|---|---|---:|---:|---:|---|---:|")
+    for r in runs:
+        j = r["json"]
+        tr = j.get("train", {}).get("samples_per_s")
+        inf = j.get("infer", {}).get("samples_per_s")
+        out.append(f"| {r['round']} | {r['job']} | {r['impl']} | {fmt(tr)} | {fmt(inf)} | "
+                   f"{r['max_rss_mb']:.0f} MB | {r['load_before']:.2f}→{r['load_after']:.2f} | "
+                   f"{r['other_cores']:.2f} |")
+    if tta:
+        out.append("")
+        out.append(f"Time to accuracy run: {tta['line'] or 'not reached'}; loadavg "
+                   f"{tta['load_before']:.2f}→{tta['load_after']:.2f}, other processes "
+                   f"{tta['other_cores']:.2f} cores.")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
