@@ -214,17 +214,24 @@ TEST(PredictionText, DigitsWithLabel) {
             "predicted class: 2; true label: 1 (wrong); checkpoint of epoch 4\n");
 }
 
-TEST(PredictionText, SentimentNamesWithoutLabel) {
+// A two-class SST-2 answer without a label, and how it reads: the same whether the class names
+// come from the daemon or from the built-in fallback.
+v1::PredictResponse Sst2Answer() {
   v1::PredictResponse r;
   r.add_probabilities(0.1);
   r.add_probabilities(0.9);
   r.set_predicted_class(1);
   r.set_label(-1);
-  EXPECT_EQ(PredictionText(r),
-            "CLASS       PROBABILITY\n"
-            "0 negative       0.1000  ###\n"
-            "1 positive       0.9000  ###########################  <- predicted\n"
-            "predicted class: 1 (positive)\n");
+  return r;
+}
+constexpr char kSst2AnswerText[] =
+    "CLASS       PROBABILITY\n"
+    "0 negative       0.1000  ###\n"
+    "1 positive       0.9000  ###########################  <- predicted\n"
+    "predicted class: 1 (positive)\n";
+
+TEST(PredictionText, SentimentNamesWithoutLabel) {
+  EXPECT_EQ(PredictionText(Sst2Answer()), kSst2AnswerText);
 }
 
 TEST(PredictionText, ClassNamesFromTheDaemon) {
@@ -240,18 +247,10 @@ TEST(PredictionText, ClassNamesFromTheDaemon) {
             "2 bird       0.3000  #########\n"
             "predicted class: 1 (dog); true label: 1 (correct)\n");
   // SST-2's names from the daemon read as the built-in fallback does.
-  v1::PredictResponse s;
-  s.add_probabilities(0.1);
-  s.add_probabilities(0.9);
+  v1::PredictResponse s = Sst2Answer();
   s.add_class_names("negative");
   s.add_class_names("positive");
-  s.set_predicted_class(1);
-  s.set_label(-1);
-  EXPECT_EQ(PredictionText(s),
-            "CLASS       PROBABILITY\n"
-            "0 negative       0.1000  ###\n"
-            "1 positive       0.9000  ###########################  <- predicted\n"
-            "predicted class: 1 (positive)\n");
+  EXPECT_EQ(PredictionText(s), kSst2AnswerText);
 }
 
 TEST(PredictionText, DigitsNamedByTheirIdsStayIds) {
