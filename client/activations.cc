@@ -63,13 +63,19 @@ absl::Status ActivationAssembler::Add(const v1::ActivationChunk& chunk) {
     }
     int64_t values = 1;
     for (int64_t d : chunk.shape()) {
-      if (d < 0 || (d > 0 && values > kMaxValues / d)) {
+      if (d < 0 || (d > 0 && values > max_values_ / d)) {
         return absl::DataLossError(absl::StrCat(
             "layer ", name, ": shape ", ShapeString({chunk.shape().begin(), chunk.shape().end()}),
-            " is negative or larger than ", kMaxValues, " values"));
+            " is negative or larger than ", max_values_, " values"));
       }
       values *= d;
     }
+    if (values > max_values_ - allocated_values_) {
+      return absl::DataLossError(absl::StrCat("layer ", name, ": its ", values,
+                                              " values would take the answer past ", max_values_,
+                                              " values in all"));
+    }
+    allocated_values_ += values;
     Pending p;
     p.tensor.layer = name;
     p.tensor.shape.assign(chunk.shape().begin(), chunk.shape().end());

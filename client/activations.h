@@ -25,9 +25,12 @@ struct LayerTensor {
 // each means the picture would silently be wrong.
 class ActivationAssembler {
  public:
-  // The most values one layer may have (1 GiB of float32): a bigger shape is a corrupt message,
-  // not something to allocate.
+  // The most values one layer, and all layers together, may have (1 GiB of float32): a bigger
+  // shape is a corrupt message, not something to allocate, and so is a stream that announces
+  // layer after layer until memory runs out.
   static constexpr int64_t kMaxValues = int64_t{1} << 28;
+
+  explicit ActivationAssembler(int64_t max_values = kMaxValues) : max_values_(max_values) {}
 
   absl::Status Add(const v1::ActivationChunk& chunk);
   // After the stream ended: every layer, in order of first appearance, or an error naming a
@@ -47,6 +50,8 @@ class ActivationAssembler {
   std::map<std::string, size_t> index_;
   int64_t label_ = -1;
   bool any_chunk_ = false;
+  const int64_t max_values_;
+  int64_t allocated_values_ = 0;  // of every layer so far; at most max_values_
 };
 
 // A layer name as a file name: characters other than [A-Za-z0-9._-] become '_', and a leading

@@ -77,6 +77,16 @@ TEST(ActivationAssembler, EmptyTensorAndEmptyLastChunk) {
   ASSERT_TRUE(a.Finish().ok());
 }
 
+TEST(ActivationAssembler, AllLayersTogetherAreBounded) {
+  ActivationAssembler a(/*max_values=*/10);
+  ASSERT_TRUE(a.Add(Chunk("a", {2, 3}, 0, {}, false)).ok());
+  EXPECT_EQ(std::string(a.Add(Chunk("b", {5}, 0, {}, false)).message()),
+            "layer b: its 5 values would take the answer past 10 values in all");
+  EXPECT_TRUE(a.Add(Chunk("c", {4}, 0, {}, false)).ok());
+  EXPECT_EQ(std::string(a.Add(Chunk("d", {11}, 0, {}, false)).message()),
+            "layer d: shape [11] is negative or larger than 10 values");
+}
+
 TEST(ActivationAssembler, InconsistentStreamsAreRejectedWithTheLayerNamed) {
   EXPECT_EQ(ErrorOf({Chunk("", {1}, 0, {1}, true)}), "the daemon sent a chunk with no layer name");
   EXPECT_EQ(ErrorOf({Chunk("a", {}, 0, {1}, true)}), "layer a: its first chunk carries no shape");
