@@ -81,4 +81,11 @@ std::string TrimToken(const std::string& text) {
   return std::string(absl::StripAsciiWhitespace(text));
 }
 
+bool IsSendableToken(const std::string& token) {
+  for (char ch : token) {
+    if (ch <= 0x20 || ch >= 0x7f) return false;  // also every byte >= 0x80 (char is signed)
+  }
+  return true;
+}
+
 }  // namespace mt::client

@@ -26,6 +26,11 @@ bool IsLoopbackTarget(const std::string& server);
 // The token in a token file or $MT_TOKEN: surrounding whitespace (a trailing newline) removed.
 std::string TrimToken(const std::string& text);
 
+// True when `token` can go in an HTTP/2 header: printable ASCII without spaces. gRPC aborts the
+// process on a call whose metadata is illegal, so a token file with, say, two lines or a tab
+// must be refused before any call.
+bool IsSendableToken(const std::string& token);
+
 }  // namespace mt::client
 
 #endif  // MT_CLIENT_CONNECTION_H_

@@ -23,5 +23,13 @@ TEST(TrimTokenTest, StripsTheNewlineOfATokenFile) {
   EXPECT_EQ(TrimToken("\n"), "");
 }
 
+TEST(IsSendableTokenTest, PrintableAsciiWithoutSpacesOnly) {
+  EXPECT_TRUE(IsSendableToken("0123abcdef"));
+  EXPECT_TRUE(IsSendableToken("a.b_c-d~e+f/g="));
+  for (const char* bad : {"abc\ndef", "abc def", "abc\tdef", "abc\x7f", "caf\xC3\xA9"}) {
+    EXPECT_FALSE(IsSendableToken(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace mt::client

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -50,6 +51,8 @@ constexpr seconds kQuickDeadline(30);
 constexpr seconds kSlowDeadline(300);
 constexpr int kMaxMessageBytes = 64 << 20;
 constexpr int64_t kMaxImageBytes = 16 << 20;
+// --tls-ca and --token-file: a CA bundle is a few hundred KiB at most, a token far less.
+constexpr int64_t kMaxSecretFileBytes = 4 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Terminal output. Everything goes through here so that the progress bar is erased before any
@@ -191,7 +194,9 @@ bool IsDirectory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-absl::StatusOr<std::string> ReadPng(const std::string& path) {
+// Reads at most `max_bytes` of a file the user named: a wrong path (a device, /dev/zero, a huge
+// file) is refused with a message instead of growing without bound.
+absl::StatusOr<std::string> ReadBoundedFile(const std::string& path, int64_t max_bytes) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
@@ -201,18 +206,25 @@ absl::StatusOr<std::string> ReadPng(const std::string& path) {
   size_t n;
   while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
     bytes.append(buf, n);
-    if (static_cast<int64_t>(bytes.size()) > kMaxImageBytes) break;
+    if (static_cast<int64_t>(bytes.size()) > max_bytes) break;
   }
   std::fclose(f);
-  if (static_cast<int64_t>(bytes.size()) > kMaxImageBytes) {
+  if (static_cast<int64_t>(bytes.size()) > max_bytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, " is larger than ", FormatBytes(kMaxImageBytes)));
+        absl::StrCat(path, " is larger than ", FormatBytes(max_bytes)));
   }
+  return bytes;
+}
+
+absl::StatusOr<std::string> ReadPng(const std::string& path) {
+  absl::StatusOr<std::string> read = ReadBoundedFile(path, kMaxImageBytes);
+  if (!read.ok()) return read.status();
+  const std::string& bytes = *read;
   // Caught here, the mistake gets a message naming the file rather than a decoder error.
   if (bytes.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a PNG file"));
   }
-  return bytes;
+  return read;
 }
 
 class Client {
@@ -727,16 +739,14 @@ int main(int argc, char** argv) {
   connection.server = args->server;
   auto read = [](const std::string& flag, const std::string& path,
                  std::string* out) -> bool {
-    std::FILE* f = std::fopen(mt::client::UserPath(path).c_str(), "rb");
-    if (f == nullptr) {
-      std::fprintf(stderr, "mt-client: cannot read %s %s: %s\n", flag.c_str(), path.c_str(),
-                   std::strerror(errno));
+    absl::StatusOr<std::string> text = mt::client::ReadBoundedFile(
+        mt::client::UserPath(path), mt::client::kMaxSecretFileBytes);
+    if (!text.ok()) {
+      std::fprintf(stderr, "mt-client: %s: %s\n", flag.c_str(),
+                   std::string(text.status().message()).c_str());
       return false;
     }
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
-    std::fclose(f);
+    *out = std::move(*text);
     return true;
   };
   if (!args->tls_ca.empty() && !read("--tls-ca", args->tls_ca, &connection.ca_pem)) return 1;
@@ -746,6 +756,12 @@ int main(int argc, char** argv) {
     connection.token = mt::client::TrimToken(text);
   } else if (const char* env = std::getenv("MT_TOKEN"); env != nullptr) {
     connection.token = mt::client::TrimToken(env);
+  }
+  if (!mt::client::IsSendableToken(connection.token)) {
+    std::fprintf(stderr,
+                 "mt-client: the token (from --token-file or MT_TOKEN) must be one line of "
+                 "printable ASCII without spaces, as scripts/mt-token.sh prints it\n");
+    return 1;
   }
   // A token sent in plain text to another machine can be read on the way: refuse before
   // connecting (the daemon, too, refuses such an address without TLS).
