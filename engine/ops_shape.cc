@@ -303,6 +303,7 @@ void CopyInto(const Tensor& dst, const Tensor& src) {
     return;
   }
   const Tensor host = Dense(src);
+  // The copy kernel belongs to the side that is not the host (the host's own for cpu -> cpu).
   const Device side = dst.device().type != Device::Type::kCPU ? dst.device() : host.device();
   dispatch::Run<dispatch::DeviceCopyKernel>(side, dst.raw_data(), dst.device(), host.raw_data(),
                                             host.device(),
@@ -321,13 +322,8 @@ void FillInto(const Tensor& dst, double value) {
 
 Tensor Tensor::To(Device device) const {
   if (this->device() == device) return *this;
-  const Tensor src = Dense(*this);
   Tensor out = Tensor::Empty(shape(), dtype(), device);
-  const size_t nbytes = static_cast<size_t>(numel()) * ElementSize(dtype());
-  // The copy kernel belongs to the side that is not the host (the host's own for cpu -> cpu).
-  const Device side = device.type != Device::Type::kCPU ? device : src.device();
-  dispatch::Run<dispatch::DeviceCopyKernel>(side, out.raw_data(), device, src.raw_data(),
-                                            src.device(), nbytes);
+  CopyInto(out, *this);
   if (!is_floating_point()) return out;
   const Device from = this->device();
   return autograd::Record(out, {*this}, "To",

@@ -8,6 +8,7 @@
 #include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/ops.h"
 
 namespace mt {
 
@@ -94,8 +95,7 @@ Tensor Tensor::Empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::Full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = Empty(shape, dtype, device);
-  if (t.numel() > 0)
-    dispatch::Run<dispatch::FillKernel>(device, dtype, t.raw_data(), t.numel(), value);
+  FillInto(t, value);
   return t;
 }
 

@@ -8,7 +8,7 @@ namespace mt {
 
 // Sets the calling thread's op thread count; 0 means "all cores" (OpenMP's default team size,
 // which honours OMP_NUM_THREADS). Negative counts throw mt::Error.
-// The trainer calls SetThreadCount(config.threads) where it called omp_set_num_threads.
+// The trainer sets its config's count for the length of a run with ScopedThreads (below).
 void SetThreadCount(int threads);
 
 // The calling thread's setting as given (0 = all cores).

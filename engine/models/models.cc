@@ -127,10 +127,12 @@ int64_t KimCnn::EstimateForwardBytes(const Shape& input_shape) const {
   for (int64_t w : options_.widths) max_width = std::max(max_width, w);
   const double e = static_cast<double>(options_.embedding_dim);
   const double maps = static_cast<double>(options_.feature_maps * options_.widths.size());
-  // Per position, in floats: the embedding lookup, its masked and transposed copies and the
-  // conv's padded input (about 5 x E), the widest conv's im2col matrix (width x E), and for
-  // every feature map its conv output, ReLU, mask and masked copy (4 each); plus the int64 ids,
-  // the double mask and the pad flags (about 32 bytes).
+  // Per position, in floats: the embedding lookup and its masked, transposed and reshaped
+  // copies (5 x E allowed), room for an im2col matrix (width x E), and for every feature map its
+  // conv output, ReLU, mask and masked copy (4 each); plus the int64 ids, the double mask and
+  // the pad flags (about 32 bytes). The conv pads inside its kernel and builds im2col one sample
+  // per thread at a time (kernels/cpu/conv.cc), so the im2col term over-counts for any batch
+  // larger than the thread count: this stays an upper estimate.
   const double per_position = 4.0 * (5.0 * e + static_cast<double>(max_width) * e + 4.0 * maps) + 32.0;
   return static_cast<int64_t>(
       std::min(n * (len + static_cast<double>(max_width)) * per_position, 9.0e18));

@@ -117,6 +117,25 @@ void Im2Col(const Conv2dShape& s, const T* input, T* cols) {
   }
 }
 
+// The column matrix (C*kh*kw, oh*ow) of one sample (C, H, W): the sample itself for a pointwise
+// conv, else its Im2Col in ColumnScratch. Shared by the forward and weight-gradient passes.
+template <typename T>
+class SampleColumns {
+ public:
+  SampleColumns(const Conv2dShape& s, const T* sample) : data_(sample) {
+    if (IsPointwise(s)) return;
+    scratch_.emplace(
+        static_cast<size_t>(s.in_channels * s.kernel_h * s.kernel_w * s.out_h() * s.out_w()));
+    Im2Col(s, sample, scratch_->data());
+    data_ = scratch_->data();
+  }
+  const T* data() const { return data_; }
+
+ private:
+  std::optional<ColumnScratch<T>> scratch_;
+  const T* data_;
+};
+
 // The adjoint of Im2Col: cols: (C*kh*kw, oh*ow)  grad_input: (C, H, W), accumulated into.
 template <typename T>
 void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
@@ -151,22 +170,15 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t in_size = s.in_channels * s.in_h * s.in_w;
-  const bool pointwise = IsPointwise(s);
   bool out_of_memory = false;
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
     CatchOutOfMemory(&out_of_memory, [&] {
-      const T* cols = input + b * in_size;
-      std::optional<ColumnScratch<T>> scratch;
-      if (!pointwise) {
-        scratch.emplace(ckk * ohw);
-        Im2Col(s, input + b * in_size, scratch->data());
-        cols = scratch->data();
-      }
+      const SampleColumns<T> cols(s, input + b * in_size);
       T* o = out + b * s.out_channels * ohw;
       // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
-      Gemm<T>(ctx, false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols, ohw, T(0), o,
-              ohw);
+      Gemm<T>(ctx, false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols.data(), ohw,
+              T(0), o, ohw);
       if (bias != nullptr) {
         for (int64_t oc = 0; oc < s.out_channels; ++oc) {
           T* row = o + oc * ohw;
@@ -245,18 +257,11 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
     std::fill(grad_weight, grad_weight + w_size, T(0));
     return;
   }
-  const bool pointwise = IsPointwise(s);
   // Adds grad_out_b (O, ohw) * cols_b^T (ohw, ckk) into acc (O, ckk), or overwrites it if first.
   auto accumulate_sample = [&](int64_t b, bool first, T* acc) {
-    const T* cols = input + b * in_size;
-    std::optional<ColumnScratch<T>> scratch;
-    if (!pointwise) {
-      scratch.emplace(ckk * ohw);
-      Im2Col(s, input + b * in_size, scratch->data());
-      cols = scratch->data();
-    }
+    const SampleColumns<T> cols(s, input + b * in_size);
     Gemm<T>(ctx, false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw,
-            ohw, cols, ohw, first ? T(0) : T(1), acc, ckk);
+            ohw, cols.data(), ohw, first ? T(0) : T(1), acc, ckk);
   };
   if (!ThreadsOverBatch(ctx, s)) {
     for (int64_t b = 0; b < s.batch; ++b) accumulate_sample(b, b == 0, grad_weight);

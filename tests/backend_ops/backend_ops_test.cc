@@ -16,6 +16,7 @@
 #include "engine/dispatch.h"
 #include "engine/tensor.h"
 #include "gtest/gtest.h"
+#include "kernels/cpu/test_util.h"
 #include "kernels/reference/reference.h"
 
 namespace mt {
@@ -25,6 +26,10 @@ namespace ref = kernels::reference;
 using kernels::BinaryOp;
 using kernels::Conv2dShape;
 using kernels::UnaryOp;
+// Seeded data and tolerant comparisons: the kernel tests' own helpers.
+using kernels::cpu::testing::Eps;
+using kernels::cpu::testing::ExpectAllClose;
+using kernels::cpu::testing::RandomVector;
 
 constexpr size_t kGuardBytes = 64;  // keeps the payload 64-byte aligned
 constexpr unsigned char kSentinel = 0xA5;
@@ -89,34 +94,6 @@ std::vector<T> Get(const Buffer& b) {
   std::vector<T> v(bytes.size() / sizeof(T));
   if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
   return v;
-}
-
-template <typename T>
-double Eps() {
-  return std::numeric_limits<T>::epsilon();
-}
-
-template <typename T>
-std::vector<T> Random(int64_t n, std::mt19937_64& rng, double lo = -1, double hi = 1) {
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<T> v(n);
-  for (T& x : v) x = static_cast<T>(dist(rng));
-  return v;
-}
-
-// |got - want| <= atol + rtol * |want| (NaN matches NaN); reports the first few failures.
-template <typename T>
-void ExpectClose(const std::vector<T>& got, const std::vector<double>& want, double rtol,
-                 double atol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  int failures = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double g = got[i], w = want[i];
-    const bool ok = std::isnan(w) ? std::isnan(g) : std::abs(g - w) <= atol + rtol * std::abs(w);
-    if (!ok && ++failures <= 5) {
-      ADD_FAILURE() << what << ": element " << i << " is " << g << ", expected " << w;
-    }
-  }
 }
 
 // A dot-product bound: |got - want| <= 4 (terms + 2) eps * sum|term|.
@@ -199,7 +176,7 @@ TEST_P(BackendOps, Unary) {
          {UnaryOp::kCopy, UnaryOp::kNeg, UnaryOp::kExp, UnaryOp::kLog, UnaryOp::kRelu,
           UnaryOp::kSigmoid, UnaryOp::kSoftplus, UnaryOp::kTanh, UnaryOp::kSqrt, UnaryOp::kAbs}) {
       const bool positive = op == UnaryOp::kLog || op == UnaryOp::kSqrt;
-      const auto x = Random<T>(60, rng, positive ? 0.1 : -3, 3);
+      const auto x = RandomVector<T>(60, rng, positive ? 0.1 : -3, 3);
       Buffer bx = In(device(), x), by = Out<T>(device(), 60);
       kernel<dispatch::UnaryKernel>()(ctx(), DTypeOf<T>(), op, 3, shape.data(), bx.data(),
                                       strides.data(), by.data());
@@ -208,8 +185,8 @@ TEST_P(BackendOps, Unary) {
       for (double v : ref::StridedGather(shape, x.data(), strides)) {
         want.push_back(ref::Unary(op, v));
       }
-      ExpectClose(Get<T>(by), want, 16 * Eps<T>(), 16 * Eps<T>(),
-                  "unary op " + std::to_string(static_cast<int>(op)));
+      ExpectAllClose(Get<T>(by), want, 16 * Eps<T>(), 16 * Eps<T>(),
+                     "unary op " + std::to_string(static_cast<int>(op)));
     }
   });
 }
@@ -224,8 +201,8 @@ TEST_P(BackendOps, BinaryIncludingComparisonsAndReluBackward) {
                         BinaryOp::kLt, BinaryOp::kEq, BinaryOp::kGt, BinaryOp::kMaximum,
                         BinaryOp::kReluBackward, BinaryOp::kPow}) {
       const bool compare = op == BinaryOp::kLt || op == BinaryOp::kEq || op == BinaryOp::kGt;
-      auto a = Random<T>(60, rng, op == BinaryOp::kPow ? 0.1 : -3, 3);
-      auto b = Random<T>(15, rng, op == BinaryOp::kDiv ? 0.5 : -3, 3);
+      auto a = RandomVector<T>(60, rng, op == BinaryOp::kPow ? 0.1 : -3, 3);
+      auto b = RandomVector<T>(15, rng, op == BinaryOp::kDiv ? 0.5 : -3, 3);
       if (compare) {  // few distinct values, so equal pairs occur
         for (T& v : a) v = std::round(v);
         for (T& v : b) v = std::round(v);
@@ -238,8 +215,8 @@ TEST_P(BackendOps, BinaryIncludingComparisonsAndReluBackward) {
       ref::ForEachStrided(shape, sa, sb, [&](int64_t i, int64_t oa, int64_t ob) {
         want[i] = ref::Binary(op, a[oa], b[ob]);
       });
-      ExpectClose(Get<T>(bo), want, 16 * Eps<T>(), 16 * Eps<T>(),
-                  "binary op " + std::to_string(static_cast<int>(op)));
+      ExpectAllClose(Get<T>(bo), want, 16 * Eps<T>(), 16 * Eps<T>(),
+                     "binary op " + std::to_string(static_cast<int>(op)));
     }
   });
 }
@@ -263,7 +240,7 @@ TEST_P(BackendOps, StridedCopyOfATransposedView) {
     using T = decltype(tag);
     std::mt19937_64 rng(3);
     const std::vector<int64_t> shape = {2, 40, 33}, strides = {1320, 1, 40};
-    const auto x = Random<T>(2 * 40 * 33, rng);
+    const auto x = RandomVector<T>(2 * 40 * 33, rng);
     Buffer bx = In(device(), x), by = Out<T>(device(), x.size());
     kernel<dispatch::StridedCopyKernel>()(ctx(), sizeof(T), 3, shape.data(), bx.data(),
                                           strides.data(), by.data());
@@ -307,8 +284,8 @@ TEST_P(BackendOps, CopyIntoSliceAndDeviceCopy) {
     using T = decltype(tag);
     std::mt19937_64 rng(5);
     const int64_t outer = 3, size = 7, inner = 5, start = 2, length = 4;
-    const auto dst0 = Random<T>(outer * size * inner, rng);
-    const auto src = Random<T>(outer * length * inner, rng);
+    const auto dst0 = RandomVector<T>(outer * size * inner, rng);
+    const auto src = RandomVector<T>(outer * length * inner, rng);
     Buffer bs = In(device(), src), bd = In(device(), dst0);
     kernel<dispatch::CopyIntoSliceKernel>()(ctx(), sizeof(T), outer, size, inner, start, length,
                                             bs.data(), bd.data());
@@ -331,7 +308,7 @@ TEST_P(BackendOps, SumDim) {
     std::mt19937_64 rng(6);
     for (auto [outer, n, inner] :
          std::vector<std::array<int64_t, 3>>{{3, 50, 7}, {1, 100000, 1}, {5, 1, 300}, {2, 0, 3}}) {
-      const auto x = Random<T>(outer * n * inner, rng);
+      const auto x = RandomVector<T>(outer * n * inner, rng);
       Buffer bx = In(device(), x), by = Out<T>(device(), outer * inner);
       kernel<dispatch::SumDimKernel>()(ctx(), DTypeOf<T>(), bx.data(), outer, n, inner, by.data());
       ExpectBuffersOk({&bx}, {&by});
@@ -349,7 +326,7 @@ TEST_P(BackendOps, MaxDimAndBackward) {
     std::mt19937_64 rng(7);
     for (auto [outer, n, inner] :
          std::vector<std::array<int64_t, 3>>{{3, 9, 7}, {10, 13, 1}, {1, 4, 100}}) {
-      auto x = Random<T>(outer * n * inner, rng, -3, 3);
+      auto x = RandomVector<T>(outer * n * inner, rng, -3, 3);
       for (T& v : x) v = std::round(v);  // ties: the first arg-max must win
       Buffer bx = In(device(), x), bv = Out<T>(device(), outer * inner),
              bi = Out<int64_t>(device(), outer * inner);
@@ -363,7 +340,7 @@ TEST_P(BackendOps, MaxDimAndBackward) {
       const std::vector<int64_t> arg = Get<int64_t>(bi);
       EXPECT_EQ(arg, want_arg);
 
-      const auto g = Random<T>(outer * inner, rng);
+      const auto g = RandomVector<T>(outer * inner, rng);
       Buffer bg = In(device(), g), barg = In(device(), arg),
              bgi = Out<T>(device(), outer * n * inner);
       kernel<dispatch::MaxDimBackwardKernel>()(ctx(), DTypeOf<T>(), bg.data(),
@@ -411,9 +388,9 @@ TEST_P(BackendOps, BatchedGemm) {
       const double beta = combo % 3 == 0 ? 0.0 : 0.5;
       const int64_t lda = ta ? m : k, ldb = tb ? k : n;
       const int64_t a_size = m * k, b_size = k * n, c_size = m * n;
-      const auto a = Random<T>(batch * a_size, rng);
-      const auto b = Random<T>(broadcast_b ? b_size : batch * b_size, rng);
-      auto c0 = Random<T>(batch * c_size, rng);
+      const auto a = RandomVector<T>(batch * a_size, rng);
+      const auto b = RandomVector<T>(broadcast_b ? b_size : batch * b_size, rng);
+      auto c0 = RandomVector<T>(batch * c_size, rng);
       if (beta == 0) {  // beta 0 must not read C: NaN there must not leak
         for (T& v : c0) v = std::numeric_limits<T>::quiet_NaN();
       }
@@ -451,10 +428,10 @@ TEST_P(BackendOps, Conv2dForwardAndBackward) {
     s.pad_top = 1;
     s.pad_right = 1;
     const int64_t oh = s.out_h(), ow = s.out_w();
-    const auto in = Random<T>(s.batch * s.in_channels * s.in_h * s.in_w, rng);
-    const auto w = Random<T>(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w, rng);
-    const auto bias = Random<T>(s.out_channels, rng);
-    const auto g = Random<T>(s.batch * s.out_channels * oh * ow, rng);
+    const auto in = RandomVector<T>(s.batch * s.in_channels * s.in_h * s.in_w, rng);
+    const auto w = RandomVector<T>(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w, rng);
+    const auto bias = RandomVector<T>(s.out_channels, rng);
+    const auto g = RandomVector<T>(s.batch * s.out_channels * oh * ow, rng);
     const ref::Conv2dResult r = ref::Conv2d(s, in, w, bias, g);
     Buffer bin = In(device(), in), bw = In(device(), w), bbias = In(device(), bias),
            bg = In(device(), g);
@@ -489,25 +466,26 @@ TEST_P(BackendOps, SoftmaxAndLogSoftmaxForwardAndBackward) {
     for (auto [outer, n, inner] :
          std::vector<std::array<int64_t, 3>>{{2, 9, 3}, {4, 10, 1}, {1, 3, 70}}) {
       for (bool log : {false, true}) {
-        const auto x = Random<T>(outer * n * inner, rng, -4, 4);
-        const auto g = Random<T>(x.size(), rng);
+        const auto x = RandomVector<T>(outer * n * inner, rng, -4, 4);
+        const auto g = RandomVector<T>(x.size(), rng);
         Buffer bx = In(device(), x), by = Out<T>(device(), x.size());
         kernel<dispatch::SoftmaxForwardKernel>()(ctx(), DTypeOf<T>(), log, bx.data(), outer, n,
                                                  inner, by.data());
         ExpectBuffersOk({&bx}, {&by});
         const std::vector<T> y = Get<T>(by);
-        ExpectClose(y, log ? ref::LogSoftmax(x, outer, n, inner) : ref::Softmax(x, outer, n, inner),
-                    16 * Eps<T>(), 16 * Eps<T>(), log ? "log_softmax" : "softmax");
+        ExpectAllClose(y,
+                       log ? ref::LogSoftmax(x, outer, n, inner) : ref::Softmax(x, outer, n, inner),
+                       16 * Eps<T>(), 16 * Eps<T>(), log ? "log_softmax" : "softmax");
 
         Buffer byin = In(device(), y), bg = In(device(), g), bgi = Out<T>(device(), x.size());
         kernel<dispatch::SoftmaxBackwardKernel>()(ctx(), DTypeOf<T>(), log, byin.data(), bg.data(),
                                                   outer, n, inner, bgi.data());
         ExpectBuffersOk({&byin, &bg}, {&bgi});
         const double atol = 32 * Eps<T>() * std::sqrt(double(n));
-        ExpectClose(Get<T>(bgi),
-                    log ? ref::LogSoftmaxBackward(y, g, outer, n, inner)
-                        : ref::SoftmaxBackward(y, g, outer, n, inner),
-                    32 * Eps<T>(), atol, log ? "log_softmax backward" : "softmax backward");
+        ExpectAllClose(Get<T>(bgi),
+                       log ? ref::LogSoftmaxBackward(y, g, outer, n, inner)
+                           : ref::SoftmaxBackward(y, g, outer, n, inner),
+                       32 * Eps<T>(), atol, log ? "log_softmax backward" : "softmax backward");
       }
     }
   });
@@ -539,14 +517,14 @@ TEST_P(BackendOps, NllLossForwardAndBackward) {
     using T = decltype(tag);
     std::mt19937_64 rng(11);
     const int64_t n = 6, c = 5;
-    auto lp = Random<T>(n * c, rng, -5, -0.01);
+    auto lp = RandomVector<T>(n * c, rng, -5, -0.01);
     lp[1] = -std::numeric_limits<T>::infinity();  // a -inf off target must not become NaN
     const std::vector<int64_t> target = {0, 4, 2, 2, 1, 3};
     Buffer blp = In(device(), lp), bt = In(device(), target), bo = Out<T>(device(), 1);
     kernel<dispatch::NllLossForwardKernel>()(
         ctx(), DTypeOf<T>(), blp.data(), static_cast<const int64_t*>(bt.data()), n, c, bo.data());
     ExpectBuffersOk({&blp, &bt}, {&bo});
-    ExpectClose(Get<T>(bo), {ref::NllLoss(lp, target, c)}, 4 * Eps<T>(), 0, "nll forward");
+    ExpectAllClose(Get<T>(bo), {ref::NllLoss(lp, target, c)}, 4 * Eps<T>(), 0, "nll forward");
 
     const std::vector<T> g = {T(0.7)};
     Buffer bg = In(device(), g), bgi = Out<T>(device(), n * c);
@@ -566,7 +544,7 @@ TEST_P(BackendOps, EmbeddingForwardAndBackward) {
     using T = decltype(tag);
     std::mt19937_64 rng(12);
     const int64_t num = 11, dim = 300;
-    const auto weight = Random<T>(num * dim, rng);
+    const auto weight = RandomVector<T>(num * dim, rng);
     std::vector<int64_t> ids(50);
     for (int64_t& id : ids) id = static_cast<int64_t>(rng() % num);
     const int64_t n_ids = static_cast<int64_t>(ids.size());
@@ -577,8 +555,8 @@ TEST_P(BackendOps, EmbeddingForwardAndBackward) {
     ExpectBuffersOk({&bw, &bids}, {&bo});
     EXPECT_EQ(ToDouble(Get<T>(bo)), ref::EmbeddingForward(weight, dim, ids));
 
-    const auto g = Random<T>(n_ids * dim, rng);
-    const auto gw0 = Random<T>(num * dim, rng);  // the kernel adds into what is there
+    const auto g = RandomVector<T>(n_ids * dim, rng);
+    const auto gw0 = RandomVector<T>(num * dim, rng);  // the kernel adds into what is there
     Buffer bg = In(device(), g), bgw = In(device(), gw0);
     kernel<dispatch::EmbeddingBackwardKernel>()(ctx(), DTypeOf<T>(), bg.data(),
                                                 static_cast<const int64_t*>(bids.data()), n_ids,
@@ -594,12 +572,12 @@ TEST_P(BackendOps, SgdAndAdamSteps) {
     using T = decltype(tag);
     std::mt19937_64 rng(13);
     const int64_t n = 70001;
-    const auto p0 = Random<T>(n, rng);
+    const auto p0 = RandomVector<T>(n, rng);
     Buffer bp = In(device(), p0), bbuf = Out<T>(device(), n), bpa = In(device(), p0),
            bm = In(device(), std::vector<T>(n, T(0))), bv = In(device(), std::vector<T>(n, T(0)));
     std::vector<double> rp = ToDouble(p0), rbuf(n), rpa = rp, rm(n, 0), rv(n, 0);
     for (int step = 1; step <= 3; ++step) {
-      const auto g = Random<T>(n, rng);
+      const auto g = RandomVector<T>(n, rng);
       Buffer bg = In(device(), g);
       kernel<dispatch::SgdStepKernel>()(ctx(), DTypeOf<T>(), n, bp.data(), bg.data(), bbuf.data(),
                                         0.05, 0.8, 0.001, step == 1);
@@ -609,8 +587,8 @@ TEST_P(BackendOps, SgdAndAdamSteps) {
       ref::SgdStep(rp, ToDouble(g), rbuf, 0.05, 0.8, 0.001, step == 1);
       ref::AdamStep(rpa, ToDouble(g), rm, rv, 0.01, 0.9, 0.99, 1e-6, 0.01, step);
     }
-    ExpectClose(Get<T>(bp), rp, 1e-5, 1e-5, "sgd");
-    ExpectClose(Get<T>(bpa), rpa, 1e-4, 1e-5, "adam");
+    ExpectAllClose(Get<T>(bp), rp, 1e-5, 1e-5, "sgd");
+    ExpectAllClose(Get<T>(bpa), rpa, 1e-4, 1e-5, "adam");
   });
 }
 
