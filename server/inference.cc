@@ -109,6 +109,37 @@ struct ReleaseIfLarge {
   }
 };
 
+// What one forward pass from a checkpoint leaves for the response; the model itself is dropped.
+struct ForwardRun {
+  Tensor out;          // log-probabilities
+  int64_t label = -1;  // PreparedInput::label
+  int64_t epoch = 0;   // the checkpoint's
+};
+
+// The sequence both Activations and Predict share: load the checkpoint, prepare the input,
+// check the memory budget (`copies` as in CheckMemoryBudget) and run the model. `release` and
+// `acts` belong to the caller so that they outlive the returned tensors.
+absl::StatusOr<ForwardRun> LoadAndForward(const std::string& job_id,
+                                          const train::TrainConfig& config,
+                                          const std::string& checkpoint, const ModelInput& input,
+                                          DataCache& data, const InferenceLimits& limits,
+                                          int copies, ReleaseIfLarge* release,
+                                          models::Activations* acts) {
+  absl::StatusOr<LoadedModel> m = LoadModel(job_id, config, checkpoint);
+  if (!m.ok()) return m.status();
+  absl::StatusOr<PreparedInput> in =
+      PrepareInput(job_id, config, m->vocab.get(), data, input, limits);
+  if (!in.ok()) return in.status();
+  if (absl::Status s =
+          CheckMemoryBudget(job_id, *m->model, in->input, copies, limits, &release->estimate);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<Tensor> out = Forward(*m, in->input, acts);
+  if (!out.ok()) return out.status();
+  return ForwardRun{*std::move(out), in->label, m->epoch};
+}
+
 }  // namespace
 
 template <typename T>
@@ -146,23 +177,14 @@ absl::StatusOr<ActivationsResult> Inference::ActivationsImpl(const std::string& 
                                                              const train::TrainConfig& config,
                                                              const std::string& checkpoint,
                                                              const ModelInput& input) {
-  absl::StatusOr<LoadedModel> m = LoadModel(job_id, config, checkpoint);
-  if (!m.ok()) return m.status();
-  absl::StatusOr<PreparedInput> in =
-      PrepareInput(job_id, config, m->vocab.get(), *data_, input, limits_);
-  if (!in.ok()) return in.status();
   ReleaseIfLarge release;
-  // Layer outputs are kept, then copied out as doubles and again into the response.
-  if (absl::Status s =
-          CheckMemoryBudget(job_id, *m->model, in->input, 4, limits_, &release.estimate);
-      !s.ok()) {
-    return s;
-  }
   models::Activations acts;
-  absl::StatusOr<Tensor> out = Forward(*m, in->input, &acts);
-  if (!out.ok()) return out.status();
+  // Layer outputs are kept, then copied out as doubles and again into the response.
+  absl::StatusOr<ForwardRun> run =
+      LoadAndForward(job_id, config, checkpoint, input, *data_, limits_, 4, &release, &acts);
+  if (!run.ok()) return run.status();
   ActivationsResult r;
-  r.label = in->label;
+  r.label = run->label;
   for (auto& [name, t] : acts) {
     Activation a;
     a.layer = name;
@@ -178,20 +200,11 @@ absl::StatusOr<v1::PredictResponse> Inference::PredictImpl(const std::string& jo
                                                            const train::TrainConfig& config,
                                                            const std::string& checkpoint,
                                                            const ModelInput& input) {
-  absl::StatusOr<LoadedModel> m = LoadModel(job_id, config, checkpoint);
-  if (!m.ok()) return m.status();
-  absl::StatusOr<PreparedInput> in =
-      PrepareInput(job_id, config, m->vocab.get(), *data_, input, limits_);
-  if (!in.ok()) return in.status();
   ReleaseIfLarge release;
-  if (absl::Status s =
-          CheckMemoryBudget(job_id, *m->model, in->input, 1, limits_, &release.estimate);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<Tensor> log_probs = Forward(*m, in->input, nullptr);
-  if (!log_probs.ok()) return log_probs.status();
-  std::vector<double> lp = log_probs->ToVector();
+  absl::StatusOr<ForwardRun> run = LoadAndForward(job_id, config, checkpoint, input, *data_,
+                                                  limits_, 1, &release, nullptr);
+  if (!run.ok()) return run.status();
+  std::vector<double> lp = run->out.ToVector();
   v1::PredictResponse r;
   int64_t best = 0;
   for (size_t i = 0; i < lp.size(); ++i) {
@@ -199,8 +212,8 @@ absl::StatusOr<v1::PredictResponse> Inference::PredictImpl(const std::string& jo
     if (lp[i] > lp[static_cast<size_t>(best)]) best = static_cast<int64_t>(i);
   }
   r.set_predicted_class(best);
-  r.set_label(in->label);
-  r.set_checkpoint_epoch(m->epoch);
+  r.set_label(run->label);
+  r.set_checkpoint_epoch(run->epoch);
   if (const tasks::Task* task = tasks::FindTask(config.task)) {
     for (const std::string& name : task->class_names()) r.add_class_names(name);
   }

@@ -2,12 +2,12 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
 #include "common/small_disk_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/server/fixtures.h"
 
 namespace mt::server {
 namespace {
@@ -16,13 +16,7 @@ using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-std::string FreshDb(const std::string& name) {
-  const char* base = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(base ? base : "/tmp") + "/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir + "/mt.db";
-}
+std::string FreshDb(const std::string& name) { return mt::testing::FreshDir(name) + "/mt.db"; }
 
 std::unique_ptr<JobLog> MustOpen(const std::string& path) {
   absl::StatusOr<std::unique_ptr<JobLog>> log = JobLog::Open(path);

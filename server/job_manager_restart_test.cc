@@ -3,31 +3,14 @@
 // their order.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <png.h>
-#include <zlib.h>
 
-#include <atomic>
-#include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <functional>
-#include <numeric>
-#include <thread>
 
-#include "common/png.h"
-#include "engine/data/mnist_fixture.h"
-#include "engine/io/safetensors.h"
 #include "server/job_manager.h"
 #include "server/job_manager_test_util.h"
 #include "server/store.h"
 
 namespace mt::server {
-
-using io::DecodePngToGray;
-using io::EncodeGrayPng;
-using io::GrayImage;
 namespace {
 
 namespace fs = std::filesystem;

@@ -5,27 +5,17 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <thread>
 
 #include "engine/data/mnist_fixture.h"
 
 namespace mt::server::jm_testing {
 
-namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 std::string TmpRoot() {
   const char* base = std::getenv("TEST_TMPDIR");
   return base ? base : "/tmp";
-}
-
-// A fresh directory for one test's state.
-std::string FreshDir(const std::string& name) {
-  std::string dir = TmpRoot() + "/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 const data::MnistSplit& TestDigits() {

@@ -14,14 +14,15 @@
 #include "common/png.h"
 #include "engine/data/mnist.h"
 #include "server/job_manager.h"
+#include "tests/server/fixtures.h"
 
 namespace mt::server::jm_testing {
 
 inline constexpr auto kDeadline = std::chrono::seconds(90);
 
 std::string TmpRoot();
-// A fresh directory for one test's state.
-std::string FreshDir(const std::string& name);
+// A fresh directory for one test's state (the integration tests' helper).
+using ::mt::testing::FreshDir;
 // The held-out split of DataDir()'s MNIST (60 images).
 const data::MnistSplit& TestDigits();
 // <TEST_TMPDIR>/data/mnist with 240 training and 60 test images, written once per process.

@@ -1,11 +1,10 @@
 #include "server/listen_address.h"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
+
+#include "tests/server/fixtures.h"
 
 namespace mt::server {
 namespace {
@@ -56,16 +55,10 @@ TEST(IsLoopbackTest, OnlyLocalAddresses) {
 }
 
 TEST(ProbeBindTest, APortSomeoneListensOnIsInUse) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string listen = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const mt::testing::HeldPort held = mt::testing::ListenOnLoopback();
+  ASSERT_GE(held.fd, 0) << held.why;
+  const int fd = held.fd;
+  const std::string& listen = held.listen;
   absl::Status s = ProbeBind(*ParseListenAddress(listen), listen);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(s.message(), HasSubstr("cannot listen on " + listen + ": Address already in use"));

@@ -1,20 +1,12 @@
 #include "server/recovery.h"
 
-#include <cstdlib>
-#include <filesystem>
-
 #include "gtest/gtest.h"
+#include "tests/server/fixtures.h"
 
 namespace mt::server {
 namespace {
 
-std::string FreshDb(const std::string& name) {
-  const char* base = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(base ? base : "/tmp") + "/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir + "/mt.db";
-}
+std::string FreshDb(const std::string& name) { return mt::testing::FreshDir(name) + "/mt.db"; }
 
 v1::Device Cpu() {
   v1::Device d;

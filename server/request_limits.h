@@ -12,7 +12,7 @@
 
 namespace mt::server {
 
-// Job ids are the daemon's own (short hex); anything longer is not one of them.
+// Job ids are the daemon's own ("job-" and six or more digits); anything longer is not one.
 inline constexpr size_t kMaxJobIdBytes = 64;
 // task, model, optimizer, device: the registry's names are all far shorter.
 inline constexpr size_t kMaxNameBytes = 64;

@@ -2,26 +2,20 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/server/fixtures.h"
 
 namespace mt::server {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string FreshDir(const std::string& name) {
-  const char* base = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(base ? base : "/tmp") + "/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using ::mt::testing::FreshDir;
 
 TEST(StateDirLock, SecondHolderIsRefusedNamingTheFirstsPid) {
   const std::string dir = FreshDir("lock_second");

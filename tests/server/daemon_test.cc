@@ -677,7 +677,7 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
   // DATA_LOSS, not UNKNOWN.
   const std::string latest = state_dir_ + "/jobs/" + job.id() + "/latest.safetensors";
   ASSERT_TRUE(std::filesystem::exists(latest));
-  for (const std::string header :
+  for (const std::string& header :
        {std::string(R"({"conv1.weight":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})"),
         std::string(R"({"conv1.weight":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})")}) {
     std::string bytes(8, '\0');

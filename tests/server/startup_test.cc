@@ -86,16 +86,10 @@ TEST(StartupTest, SecondDaemonOnTheSameAddressFailsAndTheAddressIsExclusive) {
 }
 
 TEST(StartupTest, PortHeldByAnotherProgram) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string listen = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const mt::testing::HeldPort held = mt::testing::ListenOnLoopback();
+  ASSERT_GE(held.fd, 0) << held.why;
+  const int fd = held.fd;
+  const std::string& listen = held.listen;
   ProcessResult r = RunDaemon({"--listen=" + listen, "--state_dir=" + FreshDir("held")});
   ExpectOneLineFailure(r, "mt daemon: cannot listen on " + listen + ": Address already in use");
   close(fd);
