@@ -2,8 +2,8 @@
 
 It creates @local_cuda with:
   - defs.bzl: CUDA_AVAILABLE (bool), NVCC (path or ""), CUDA_HOME.
-  - BUILD: cc_library "cudart" (libcudart + headers) when CUDA is present; an empty library
-    otherwise, so targets may depend on it unconditionally.
+  - BUILD: cc_library "cudart" (libcudart + headers), "cublas" and "cudnn" when CUDA is present;
+    empty libraries otherwise, so targets may depend on them unconditionally.
 Search order: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda, then nvcc on PATH. Setting MT_DISABLE_CUDA=1
 forces a CPU-only build on a machine that has CUDA.
 """
@@ -39,6 +39,18 @@ cc_library(
     includes = ["cuda_include"],
     linkopts = ["-L{home}/lib64", "-Wl,-rpath,{home}/lib64", "-lcudart"],
 )
+
+cc_library(
+    name = "cublas",
+    deps = [":cudart"],
+    linkopts = ["-L{home}/lib64", "-Wl,-rpath,{home}/lib64", "-lcublasLt", "-lcublas"],
+)
+
+cc_library(
+    name = "cudnn",
+    deps = [":cudart"],
+    linkopts = ["-L{home}/lib64", "-Wl,-rpath,{home}/lib64", "-lcudnn"],
+)
 """.format(home = home))
     else:
         rctx.file("defs.bzl", "CUDA_AVAILABLE = False\nNVCC = \"\"\nCUDA_HOME = \"\"\n")
@@ -47,6 +59,10 @@ package(default_visibility = ["//visibility:public"])
 
 # CUDA was not found when this repository was configured: a CPU-only build.
 cc_library(name = "cudart")
+
+cc_library(name = "cublas")
+
+cc_library(name = "cudnn")
 """)
 
 cuda_configure = repository_rule(
