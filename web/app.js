@@ -376,6 +376,15 @@ class JobView {
     this.renderCurves();
     this.renderConfusion();
     this.renderGallery();
+    // Once a checkpoint exists, show the activations of an example without being asked: the
+    // first misclassified one when there is a confusion matrix, else example 0.
+    if (!this.shownActivations && this.main.epochs.size > 0) {
+      this.shownActivations = true;
+      const first = this.main.confusion && (this.main.confusion.misclassified || [])[0];
+      const index = first ? num(first.valid_index) : 0;
+      $('act-index').value = index;
+      this.showActivations(index);
+    }
   }
 
   renderCurves() {
@@ -386,6 +395,7 @@ class JobView {
       const color = COLORS[i % COLORS.length];
       const name = i === 0 ? '' : run.id + ' ';
       loss.push({label: name + 'train loss', points: run.trainLoss(), color});
+      loss.push({label: name + 'train loss (epoch)', points: run.perEpoch('train_loss'), color, points_only: true});
       loss.push({label: name + 'valid loss', points: run.perEpoch('valid_loss'), color, dash: [6, 4], points_only: false});
       acc.push({label: name + 'valid acc', points: run.perEpoch('valid_accuracy'), color});
       acc.push({label: name + 'train acc', points: run.perEpoch('train_accuracy'), color, dash: [6, 4]});
@@ -394,7 +404,7 @@ class JobView {
     this.accChart.draw(acc);
     // For tests and the curious: how many points the main run's curves hold now, and at the
     // first drawing (growth without a reload shows the page is live).
-    const n = loss.slice(0, 2).concat(acc.slice(0, 2)).reduce((a, s) => a + s.points.length, 0);
+    const n = loss.slice(0, 3).concat(acc.slice(0, 2)).reduce((a, s) => a + s.points.length, 0);
     if (this.firstPoints < 0) this.firstPoints = n;
     const c = $('curve-points');
     c.textContent = n;
