@@ -13,12 +13,14 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "server/checkpoint_meta.h"
 #include "server/data_cache.h"
 #include "server/devices.h"
 #include "server/inference.h"
+#include "server/job_history.h"
 #include "server/job_spec.h"
 #include "server/lifecycle.h"
 #include "server/recovery.h"
@@ -85,6 +87,8 @@ class JobManagerImpl : public JobManager {
   absl::Status CheckQueueRoomLocked(const std::string& user, const char* action) const;
   RunCallbacks CallbacksFor(const std::string& id);
   absl::Status RecordEpoch(const std::string& id, const v1::EpochMetrics& m);
+  // Appends a history event (job_history.h) to the job's log; the row does not change.
+  absl::Status RecordHistory(const std::string& id, const v1::JobEvent& event);
   void Finish(const std::string& id, const RunOutcome& o);
 
   const Options options_;
@@ -95,6 +99,7 @@ class JobManagerImpl : public JobManager {
   DataCache data_;
   Inference inference_{&data_, options_.inference_limits};
   std::unique_ptr<Scheduler> scheduler_;  // guarded by the log's table lock
+  JobHistory history_;                    // thread-safe
   std::unique_ptr<JobRunner> runner_;     // destroyed first: its threads use the rest
 
   std::mutex write_mu_;
@@ -336,9 +341,19 @@ void JobManagerImpl::ScheduleLocked() {
 
 RunCallbacks JobManagerImpl::CallbacksFor(const std::string& id) {
   RunCallbacks c;
-  c.on_progress = [this, id](const v1::BatchProgress& p) { log_->SetProgress(id, p); };
+  c.on_progress = [this, id](const v1::BatchProgress& p) {
+    log_->SetProgress(id, p);
+    // A point that cannot be written is lost (the log says why); training goes on.
+    if (std::optional<v1::JobEvent> e = history_.OnProgress(id, p)) {
+      RecordHistory(id, *e).IgnoreError();
+    }
+  };
   c.on_epoch = [this, id](const v1::EpochMetrics& m) { return RecordEpoch(id, m); };
-  c.on_finished = [this, id](const RunOutcome& o) { Finish(id, o); };
+  c.on_history = [this, id](const v1::JobEvent& e) { return RecordHistory(id, e); };
+  c.on_finished = [this, id](const RunOutcome& o) {
+    history_.EndRun(id);
+    Finish(id, o);
+  };
   return c;
 }
 
@@ -352,6 +367,13 @@ absl::Status JobManagerImpl::RecordEpoch(const std::string& id, const v1::EpochM
     runtimes_.at(id).resume_epoch = m.epoch();
     log_->ClearProgressLocked(id);  // the epoch's event supersedes its last batch
   });
+}
+
+absl::Status JobManagerImpl::RecordHistory(const std::string& id, const v1::JobEvent& event) {
+  std::lock_guard<std::mutex> wlock(write_mu_);
+  absl::StatusOr<StoredJob> row = log_->Row(id);
+  if (!row.ok()) return row.status();
+  return log_->Append(row->job, row->queue_order, event, false);
 }
 
 void JobManagerImpl::Finish(const std::string& id, const RunOutcome& o) {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <numeric>
@@ -48,7 +49,12 @@ TEST(JobManager, SubmittedJobRunsToSucceededWithOneEventPerEpoch) {
   EXPECT_THAT(StatesOf(s.events), ElementsAre(v1::QUEUED, v1::RUNNING, v1::SUCCEEDED));
   EXPECT_THAT(EpochsOf(s.events), ElementsAre(1, 2));
   EXPECT_EQ(s.events[1].state().message(), "running on cpu (1 thread)");
-  const v1::EpochMetrics& last = s.events[3].epoch();
+  // The last epoch's event (history events, e.g. each epoch's confusion matrix, come between).
+  const auto last_epoch_event = std::find_if(s.events.rbegin(), s.events.rend(),
+                                             [](const v1::JobEvent& e) { return e.has_epoch(); });
+  ASSERT_NE(last_epoch_event, s.events.rend());
+  const v1::EpochMetrics& last = last_epoch_event->epoch();
+  EXPECT_EQ(last.epoch(), 2);
   EXPECT_EQ(last.valid_total(), 50);
   EXPECT_GT(last.samples_per_second(), 0);
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/error.h"
+#include "engine/tasks/registry.h"
 #include "engine/train/datasets.h"
 #include "server/checkpoint_meta.h"
 
@@ -21,10 +22,21 @@ class Bridge : public train::TrainerCallback {
  public:
   Bridge(const RunCallbacks* callbacks, std::atomic<bool>* cancel)
       : callbacks_(callbacks), cancel_(cancel) {}
+  // Where OnEpoch finds the epoch's validation report, and the task's class names.
+  void set_trainer(const train::Trainer* trainer, std::vector<std::string> class_names) {
+    trainer_ = trainer;
+    class_names_ = std::move(class_names);
+  }
   void OnBatch(const train::BatchProgress& p) override {
     if (callbacks_->on_progress) callbacks_->on_progress(BatchProgressProto(p));
   }
   void OnEpoch(const train::EpochMetrics& m) override {
+    if (callbacks_->on_history && trainer_ && trainer_->last_validation().epoch == m.epoch &&
+        persist_error_.ok()) {
+      v1::JobEvent event;
+      *event.mutable_confusion() = ConfusionMatrixProto(trainer_->last_validation(), class_names_);
+      Fail(callbacks_->on_history(event));
+    }
     if (!callbacks_->on_epoch) return;
     absl::Status s = callbacks_->on_epoch(EpochMetricsProto(m));
     if (!s.ok() && persist_error_.ok()) {
@@ -35,8 +47,17 @@ class Bridge : public train::TrainerCallback {
   const absl::Status& persist_error() const { return persist_error_; }
 
  private:
+  void Fail(absl::Status s) {
+    if (!s.ok() && persist_error_.ok()) {
+      persist_error_ = std::move(s);
+      *cancel_ = true;
+    }
+  }
+
   const RunCallbacks* callbacks_;
   std::atomic<bool>* cancel_;
+  const train::Trainer* trainer_ = nullptr;
+  std::vector<std::string> class_names_;
   absl::Status persist_error_;
 };
 
@@ -53,7 +74,27 @@ v1::EpochMetrics EpochMetricsProto(const train::EpochMetrics& m) {
   p.set_seconds(m.seconds);
   p.set_samples_per_second(m.samples_per_second);
   p.set_learning_rate(m.lr);
+  p.set_valid_loss(m.valid_loss);
   return p;
+}
+
+v1::ConfusionMatrix ConfusionMatrixProto(const train::ValidationReport& r,
+                                         const std::vector<std::string>& class_names) {
+  v1::ConfusionMatrix c;
+  c.set_epoch(r.epoch);
+  c.set_num_classes(static_cast<int32_t>(r.num_classes));
+  for (int64_t n : r.confusion) c.add_counts(n);
+  if (static_cast<int64_t>(class_names.size()) == r.num_classes) {
+    for (const std::string& name : class_names) c.add_class_names(name);
+  }
+  for (const train::Misclassified& x : r.misclassified) {
+    v1::ConfusionExample* e = c.add_misclassified();
+    e->set_valid_index(x.index);
+    e->set_label(x.label);
+    e->set_predicted(x.predicted);
+  }
+  c.set_misclassified_total(r.misclassified_total);
+  return c;
 }
 
 v1::BatchProgress BatchProgressProto(const train::BatchProgress& p) {
@@ -161,6 +202,8 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, CancelFlag* cancel,
       }
     }
     Bridge bridge(&callbacks, cancel);
+    const tasks::Task* task = tasks::FindTask(config.task);
+    bridge.set_trainer(&trainer, task ? task->class_names() : std::vector<std::string>{});
     absl::StatusOr<train::TrainResult> r = trainer.Run(&bridge, cancel);
     o.completed_epochs = trainer.completed_epochs();
     if (!bridge.persist_error().ok()) {

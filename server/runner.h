@@ -50,6 +50,10 @@ struct RunCallbacks {
   // Called after the epoch's checkpoint is durable. A non-OK status stops the run (an epoch
   // nobody can see again is worse than a stopped job) and becomes its outcome.
   std::function<absl::Status(const v1::EpochMetrics&)> on_epoch;
+  // History events that are neither progress nor epochs (today: each epoch's confusion
+  // matrix, called just before that epoch's on_epoch). May be empty. A non-OK status stops the
+  // run like on_epoch's.
+  std::function<absl::Status(const v1::JobEvent&)> on_history;
   // Last, exactly once.
   std::function<void(const RunOutcome&)> on_finished;
 };
@@ -108,6 +112,9 @@ CheckpointInfo InspectCheckpoint(const std::string& path);
 // The engine's per-epoch and per-batch reports as the service's protos.
 v1::EpochMetrics EpochMetricsProto(const train::EpochMetrics& m);
 v1::BatchProgress BatchProgressProto(const train::BatchProgress& p);
+// A validation report as an event's confusion matrix; `class_names` by class id (may be empty).
+v1::ConfusionMatrix ConfusionMatrixProto(const train::ValidationReport& r,
+                                         const std::vector<std::string>& class_names);
 
 }  // namespace mt::server
 

@@ -15,7 +15,8 @@ std::string EpochMetricsToJson(const EpochMetrics& m) {
                         {"valid_total", m.valid_total},
                         {"seconds", m.seconds},
                         {"samples_per_second", m.samples_per_second},
-                        {"lr", m.lr}}
+                        {"lr", m.lr},
+                        {"valid_loss", m.valid_loss}}
       .dump();
 }
 
@@ -35,6 +36,8 @@ absl::StatusOr<EpochMetrics> EpochMetricsFromJson(const std::string& text) {
     m.seconds = j.at("seconds").get<double>();
     m.samples_per_second = j.at("samples_per_second").get<double>();
     m.lr = j.at("lr").get<double>();
+    // Checkpoints written before validation loss was measured have none.
+    if (j.contains("valid_loss")) m.valid_loss = j.at("valid_loss").get<double>();
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat("epoch metrics are incomplete: ", e.what()));
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -19,12 +20,28 @@ struct EpochMetrics {
   double seconds = 0;           // training + evaluation wall time
   double samples_per_second = 0;  // training samples / training seconds
   double lr = 0;
+  double valid_loss = 0;  // mean negative log-likelihood, eval mode, full held-out split
 };
 
 // The metrics as JSON (stored in each checkpoint's "mt.epoch_metrics", so the epoch's record
 // survives even if the process dies before anyone else wrote it down).
 std::string EpochMetricsToJson(const EpochMetrics& m);
 absl::StatusOr<EpochMetrics> EpochMetricsFromJson(const std::string& json);
+
+// What one evaluation of the held-out split found, beyond its accuracy.
+struct Misclassified {
+  int64_t index = 0;  // position in the held-out split
+  int64_t label = 0, predicted = 0;
+};
+struct ValidationReport {
+  int64_t epoch = 0;  // the epoch it belongs to (0 outside training)
+  int64_t num_classes = 0;
+  std::vector<int64_t> confusion;  // num_classes^2, row-major: [label * num_classes + predicted]
+  std::vector<Misclassified> misclassified;  // the first ones by index (Trainer's limit)
+  int64_t misclassified_total = 0;
+  double loss = 0;  // mean negative log-likelihood
+  int64_t correct = 0, total = 0;
+};
 
 struct BatchProgress {
   int64_t epoch = 0, batch = 0, num_batches = 0;  // batch is 1-based

@@ -74,20 +74,52 @@ absl::Status Trainer::SetShard(int rank, int world_size) {
 }
 
 std::pair<double, int64_t> Trainer::Evaluate(const Dataset& data) {
+  const ValidationReport r = EvaluateReport(data);
+  return {r.total ? static_cast<double>(r.correct) / r.total : 0.0, r.correct};
+}
+
+ValidationReport Trainer::EvaluateReport(const Dataset& data) {
   NoGradGuard no_grad;
   const bool was_training = model_->is_training();
   model_->Eval();
   const int64_t n = data.size(), chunk = 1000;
   std::vector<int64_t> idx(n);
   std::iota(idx.begin(), idx.end(), 0);
-  int64_t correct = 0;
+  ValidationReport r;
+  r.total = n;
+  double loss_sum = 0;  // in double: 10^4 terms of float log-probabilities
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t m = std::min(chunk, n - start);
     Batch b = data.Get(idx.data() + start, m);
-    correct += CountCorrect(model_->Forward(b.input), b.target);
+    const Tensor log_probs = model_->Forward(b.input);
+    // The same argmax as training accuracy, so ties break the same way.
+    const std::vector<int64_t> pred = Argmax(log_probs, 1).ToInt64Vector();
+    const std::vector<int64_t> want = b.target.ToInt64Vector();
+    const std::vector<double> lp = log_probs.ToVector();
+    const int64_t classes = log_probs.size(1);
+    if (r.num_classes == 0) {
+      r.num_classes = classes;
+      r.confusion.assign(classes * classes, 0);
+    }
+    for (int64_t i = 0; i < m; ++i) {
+      MT_CHECK(want[i] >= 0 && want[i] < classes && pred[i] >= 0 && pred[i] < classes,
+               "label ", want[i], " or prediction ", pred[i], " outside the model's ", classes,
+               " classes");
+      loss_sum -= lp[i * classes + want[i]];
+      ++r.confusion[want[i] * classes + pred[i]];
+      if (pred[i] == want[i]) {
+        ++r.correct;
+      } else {
+        ++r.misclassified_total;
+        if (static_cast<int64_t>(r.misclassified.size()) < max_misclassified_) {
+          r.misclassified.push_back({start + i, want[i], pred[i]});
+        }
+      }
+    }
   }
   model_->Train(was_training);
-  return {n ? static_cast<double>(correct) / n : 0.0, correct};
+  r.loss = n ? loss_sum / n : 0.0;
+  return r;
 }
 
 CheckpointMeta Trainer::Meta() const {
@@ -230,9 +262,14 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
     m.train_loss = loss_sum / num_batches;
     m.train_accuracy = static_cast<double>(correct) / n;
     m.lr = optimizer_->lr();
-    auto [acc, valid_correct] = Evaluate(*valid_);
+    last_validation_ = EvaluateReport(*valid_);
+    last_validation_.epoch = epoch;
+    const double acc =
+        valid_->size() ? static_cast<double>(last_validation_.correct) / valid_->size() : 0.0;
+    const int64_t valid_correct = last_validation_.correct;
     m.valid_accuracy = acc;
     m.valid_correct = valid_correct;
+    m.valid_loss = last_validation_.loss;
     m.valid_total = valid_->size();
     m.seconds = Seconds(start);
     m.samples_per_second = n / std::max(train_seconds, 1e-9);

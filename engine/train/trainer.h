@@ -93,6 +93,16 @@ class Trainer {
 
   // Accuracy (fraction) and correct count on a dataset, eval mode, no graph.
   std::pair<double, int64_t> Evaluate(const Dataset& data);
+  // The same pass, also measuring the mean loss, the confusion matrix and the first
+  // misclassified examples (at most max_misclassified()).
+  ValidationReport EvaluateReport(const Dataset& data);
+
+  // How many misclassified examples a ValidationReport lists (the first by index); default 64.
+  void set_max_misclassified(int64_t n) { max_misclassified_ = n; }
+  int64_t max_misclassified() const { return max_misclassified_; }
+  // The newest epoch's validation (epoch 0 before the first); after-epoch hooks and callbacks
+  // see the epoch they are called for.
+  const ValidationReport& last_validation() const { return last_validation_; }
 
   int64_t completed_epochs() const { return completed_epochs_; }
   const Sampler& sampler() const { return sampler_; }
@@ -123,6 +133,8 @@ class Trainer {
   std::vector<AfterBackwardHook> after_backward_;
   std::vector<AfterBatchHook> after_batch_;
   std::vector<AfterEpochHook> after_epoch_;
+  int64_t max_misclassified_ = 64;
+  ValidationReport last_validation_;
 };
 
 }  // namespace mt::train
