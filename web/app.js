@@ -141,7 +141,6 @@ class Run {
     this.nextSeq = 1;
     this.progressVersion = 0;
     this.steps = [];      // [{step, epoch, value}] "train/loss" every few batches (persisted)
-    this.live = [];       // [{epoch, value}] batch progress seen while watching (not persisted)
     this.epochs = new Map();  // epoch → EpochMetrics
     this.confusion = null;
     this.progress = null;
@@ -155,12 +154,7 @@ class Run {
     this.finished = r.finished;
     if (r.progress && r.progress.progress) {
       this.progressVersion = r.progress_version;
-      const p = r.progress.progress;
-      this.progress = p;
-      const x = num(p.epoch) - 1 + num(p.batch) / Math.max(1, num(p.num_batches));
-      // Running mean of the epoch so far: shown until persisted points cover this stretch.
-      const last = this.live[this.live.length - 1];
-      if (!last || x > last.epoch) this.live.push({epoch: x, value: num(p.mean_loss)});
+      this.progress = r.progress.progress;  // the bar and its text; the curves use events
     }
   }
 
@@ -182,13 +176,8 @@ class Run {
     if (e.confusion) this.confusion = e.confusion;
   }
 
-  // Training loss points: the persisted ones, then live progress beyond them.
-  trainLoss() {
-    const pts = this.steps.map((p) => [p.epoch, p.value]);
-    const after = pts.length ? pts[pts.length - 1][0] : -1;
-    for (const p of this.live) if (p.epoch > after) pts.push([p.epoch, p.value]);
-    return pts;
-  }
+  // Training loss every few batches (the daemon's "train/loss" points, x in epochs).
+  trainLoss() { return this.steps.map((p) => [p.epoch, p.value]); }
   perEpoch(field) {
     return [...this.epochs.values()]
         .filter((m) => m[field] !== undefined)
@@ -454,6 +443,7 @@ class JobView {
         `(${list.length} of ${num(cm.misclassified_total)} at epoch ${num(cm.epoch)})`;
     const box = $('gallery');
     clear(box);
+    if (!list.length) box.append(el('p', {class: 'muted'}, `Every validation example was right at epoch ${num(cm.epoch)}.`));
     for (const m of list) {
       const index = num(m.valid_index);
       const thumb = el('div', {class: 'thumb-img'});
