@@ -80,7 +80,9 @@ function route() {
   const m = location.hash.match(/^#\/job\/([A-Za-z0-9_.-]+)/);
   $('list-view').hidden = !!m;
   $('job-view').hidden = !m;
-  view = m ? new JobView(m[1]) : new ListView();
+  // #/job/ID?compare=ID2,ID3 opens the job with those runs overlaid (a link to share).
+  const cmp = location.hash.match(/[?&]compare=([A-Za-z0-9_.,-]+)/);
+  view = m ? new JobView(m[1], cmp ? cmp[1].split(',') : []) : new ListView();
 }
 window.addEventListener('hashchange', route);
 window.addEventListener('DOMContentLoaded', route);
@@ -266,8 +268,9 @@ class Chart {
 // ---- Job page ----------------------------------------------------------------------------
 
 class JobView {
-  constructor(id) {
+  constructor(id, compare) {
     this.id = id;
+    this.compare = compare || [];
     this.stopped = false;
     this.main = new Run(id);
     this.others = new Map();  // id → Run, overlaid for comparison
@@ -508,6 +511,10 @@ class JobView {
       if (!others.length) box.append(el('p', {class: 'muted'}, 'No other runs of this task.'));
       for (const j of others.slice(0, 30)) {
         const cb = el('input', {type: 'checkbox', onchange: (ev) => this.toggleCompare(j.id, ev.target.checked)});
+        if (this.compare.includes(j.id)) {
+          cb.checked = true;
+          this.toggleCompare(j.id, true);
+        }
         box.append(el('label', {class: 'cmp'}, cb,
             ` ${j.id} · ${j.spec.model} · ${j.state.toLowerCase()} · best ${pct(num(j.best_valid_accuracy))}`));
       }
