@@ -34,6 +34,7 @@
 #include "client/event_stream.h"
 #include "client/file_download.h"
 #include "client/format.h"
+#include "client/metrics_command.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "proto/training.grpc.pb.h"
@@ -708,6 +709,7 @@ int main(int argc, char** argv) {
   mt::client::Interrupts::Install();
 
   std::vector<std::string> arguments(argv + 1, argv + argc);
+  const mt::client::MetricsCommand metrics = mt::client::TakeMetricsCommand(&arguments);
   if (arguments.empty()) {
     std::fputs(mt::client::UsageText().c_str(), stderr);
     return 2;
@@ -773,6 +775,7 @@ int main(int argc, char** argv) {
                  connection.server.c_str());
     return 1;
   }
+  if (metrics.active) return mt::client::RunMetrics(*args, connection, metrics.csv);
   mt::client::Client client(*args, connection);
   return client.Run();
 }

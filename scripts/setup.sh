@@ -21,6 +21,7 @@ PACKAGES=(
   nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
   clang libclang-rt-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan targets (fuzz/)
   bc                       # scripts/fuzz.sh: its timing line
+  python3-protobuf         # common:tensorboard_writer_test reads event files back independently
   ca-certificates curl     # scripts/fetch_data.sh downloads on an online machine
   libcpp-httplib-dev       # the daemon's HTTP port: /metrics, the dashboard and its API (server/http)
   chromium                 # the dashboard's real-browser test (tests/server/dashboard_browser_test)

@@ -99,7 +99,7 @@ class JobManagerImpl : public JobManager {
   DataCache data_;
   Inference inference_{&data_, options_.inference_limits};
   std::unique_ptr<Scheduler> scheduler_;  // guarded by the log's table lock
-  JobHistory history_;                    // thread-safe
+  JobHistory history_{absl::StrCat(options_.state_dir, "/jobs")};  // thread-safe
   std::unique_ptr<JobRunner> runner_;     // destroyed first: its threads use the rest
 
   std::mutex write_mu_;
@@ -348,7 +348,11 @@ RunCallbacks JobManagerImpl::CallbacksFor(const std::string& id) {
       RecordHistory(id, *e).IgnoreError();
     }
   };
-  c.on_epoch = [this, id](const v1::EpochMetrics& m) { return RecordEpoch(id, m); };
+  c.on_epoch = [this, id](const v1::EpochMetrics& m) {
+    absl::Status s = RecordEpoch(id, m);
+    if (s.ok()) history_.OnEpoch(id, m, [this, id] { return Activations(id, ModelInput{}); });
+    return s;
+  };
   c.on_history = [this, id](const v1::JobEvent& e) { return RecordHistory(id, e); };
   c.on_finished = [this, id](const RunOutcome& o) {
     history_.EndRun(id);

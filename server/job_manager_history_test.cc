@@ -7,7 +7,15 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <vector>
+
+#include "common/metric_series.h"
+#include "proto/tensorboard.pb.h"
+#include "server/job_history.h"
 
 #include "server/job_manager.h"
 #include "server/job_manager_test_util.h"
@@ -18,6 +26,27 @@ namespace {
 
 using namespace jm_testing;  // NOLINT
 using ::testing::ElementsAre;
+
+// The events of a TensorBoard file (framing only; tensorboard_writer_test.py checks the CRCs
+// with a reader of its own).
+std::vector<tensorboard::Event> ReadEventFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string data = buf.str();
+  std::vector<tensorboard::Event> events;
+  size_t pos = 0;
+  while (pos + 12 <= data.size()) {
+    uint64_t len = 0;
+    for (int i = 0; i < 8; ++i) len |= static_cast<uint64_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
+    tensorboard::Event e;
+    EXPECT_TRUE(e.ParseFromString(data.substr(pos + 12, len)));
+    events.push_back(e);
+    pos += 16 + len;
+  }
+  EXPECT_EQ(pos, data.size());
+  return events;
+}
 
 TEST(JobHistory, JobRecordsLossPointsValidationLossAndConfusionMatrices) {
   const std::string dir = FreshDir("history");
@@ -133,6 +162,46 @@ TEST(JobHistory, JobRecordsLossPointsValidationLossAndConfusionMatrices) {
       EXPECT_EQ(Serialized(replay->events), Serialized(want)) << "from_seq " << from;
     }
   }
+  // TensorBoard: one file for the one run, holding the same series as the log.
+  const std::string tb_dir = dir + "/jobs/" + id + "/tensorboard";
+  std::vector<std::string> files;
+  for (const auto& f : std::filesystem::directory_iterator(tb_dir)) files.push_back(f.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_THAT(files[0], ::testing::MatchesRegex(".*/events\\.out\\.tfevents\\.[0-9]+\\..+"));
+  const std::vector<tensorboard::Event> tb = ReadEventFile(files[0]);
+  ASSERT_FALSE(tb.empty());
+  EXPECT_EQ(tb[0].file_version(), "brain.Event:2");
+  MetricSeries want;
+  for (const v1::JobEvent& e : events) want.Add(e);
+  std::map<std::string, std::vector<std::pair<int64_t, float>>> scalars;
+  std::map<std::string, std::vector<int64_t>> images;
+  for (size_t i = 1; i < tb.size(); ++i) {
+    ASSERT_TRUE(tb[i].has_summary());
+    ASSERT_EQ(tb[i].summary().value_size(), 1);
+    const tensorboard::Summary::Value& v = tb[i].summary().value(0);
+    if (v.has_image()) {
+      images[v.tag()].push_back(tb[i].step());
+      EXPECT_EQ(v.image().colorspace(), 1);
+      EXPECT_EQ(v.image().encoded_image_string().substr(1, 3), "PNG");
+    } else {
+      scalars[v.tag()].push_back({tb[i].step(), v.simple_value()});
+    }
+  }
+  ASSERT_EQ(scalars.size(), want.series().size());
+  for (const auto& [tag, points] : want.series()) {
+    ASSERT_EQ(scalars[tag].size(), points.size()) << tag;
+    for (size_t k = 0; k < points.size(); ++k) {
+      EXPECT_EQ(scalars[tag][k].first, points[k].step) << tag;
+      EXPECT_EQ(scalars[tag][k].second, static_cast<float>(points[k].value)) << tag;
+    }
+  }
+  EXPECT_THAT(scalars["epoch/valid_loss"], ::testing::SizeIs(2));
+  // lenet5's four feature maps, after each of the two 7-batch epochs.
+  EXPECT_THAT(images, ElementsAre(::testing::Pair("activations/conv1", ElementsAre(7, 14)),
+                                  ::testing::Pair("activations/conv2", ElementsAre(7, 14)),
+                                  ::testing::Pair("activations/pool1", ElementsAre(7, 14)),
+                                  ::testing::Pair("activations/pool2", ElementsAre(7, 14))));
+
   // And after a restart of the daemon.
   std::unique_ptr<JobManager> again = MustCreate(MakeOptions(dir));
   ASSERT_TRUE(again);

@@ -28,6 +28,7 @@ class Bridge : public train::TrainerCallback {
     class_names_ = std::move(class_names);
   }
   void OnBatch(const train::BatchProgress& p) override {
+    num_batches_ = p.num_batches;
     if (callbacks_->on_progress) callbacks_->on_progress(BatchProgressProto(p));
   }
   void OnEpoch(const train::EpochMetrics& m) override {
@@ -38,7 +39,9 @@ class Bridge : public train::TrainerCallback {
       Fail(callbacks_->on_history(event));
     }
     if (!callbacks_->on_epoch) return;
-    absl::Status s = callbacks_->on_epoch(EpochMetricsProto(m));
+    v1::EpochMetrics metrics = EpochMetricsProto(m);
+    if (num_batches_ > 0) metrics.set_step(m.epoch * num_batches_);  // every epoch has as many
+    absl::Status s = callbacks_->on_epoch(metrics);
     if (!s.ok() && persist_error_.ok()) {
       persist_error_ = s;
       *cancel_ = true;
@@ -58,6 +61,7 @@ class Bridge : public train::TrainerCallback {
   std::atomic<bool>* cancel_;
   const train::Trainer* trainer_ = nullptr;
   std::vector<std::string> class_names_;
+  int64_t num_batches_ = 0;  // per epoch, from the batches seen
   absl::Status persist_error_;
 };
 
