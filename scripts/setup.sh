@@ -23,6 +23,8 @@ PACKAGES=(
   bc                       # scripts/fuzz.sh: its timing line
   python3-protobuf         # common:tensorboard_writer_test reads event files back independently
   ca-certificates curl     # scripts/fetch_data.sh downloads on an online machine
+  libcpp-httplib-dev       # the daemon's HTTP port: /metrics, the dashboard and its API (server/http)
+  chromium                 # the dashboard's real-browser test (tests/server/dashboard_browser_test)
 )
 
 missing=()
@@ -42,4 +44,17 @@ fi
 
 if [ ! -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc >/dev/null 2>&1; then
   echo "setup: nvcc not found; building CPU-only (CUDA code is skipped)." >&2
+fi
+
+# The dashboard's charting library (uPlot, pinned in web/package-lock.json) from the npm
+# registry into web/node_modules (never committed). Node.js/npm come from Debian when absent.
+if [ ! -f "$(dirname "$0")/../web/node_modules/uplot/dist/uPlot.iife.min.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >&2
+  fi
+  echo "setup: installing the dashboard's uPlot into web/node_modules" >&2
+  (cd "$(dirname "$0")/../web" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi

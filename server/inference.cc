@@ -114,6 +114,8 @@ struct ForwardRun {
   Tensor out;          // log-probabilities
   int64_t label = -1;  // PreparedInput::label
   int64_t epoch = 0;   // the checkpoint's
+  Tensor input;        // PreparedInput::input
+  std::vector<std::string> tokens;  // text tasks: the input ids' tokens
 };
 
 // The sequence both Activations and Predict share: load the checkpoint, prepare the input,
@@ -137,7 +139,14 @@ absl::StatusOr<ForwardRun> LoadAndForward(const std::string& job_id,
   }
   absl::StatusOr<Tensor> out = Forward(*m, in->input, acts);
   if (!out.ok()) return out.status();
-  return ForwardRun{*std::move(out), in->label, m->epoch};
+  ForwardRun run{*std::move(out), in->label, m->epoch, in->input, {}};
+  if (m->vocab) {
+    for (double id : in->input.ToVector()) {
+      const auto i = static_cast<int64_t>(id);
+      run.tokens.push_back(i >= 0 && i < m->vocab->size() ? m->vocab->Token(i) : "?");
+    }
+  }
+  return run;
 }
 
 }  // namespace
@@ -185,6 +194,10 @@ absl::StatusOr<ActivationsResult> Inference::ActivationsImpl(const std::string& 
   if (!run.ok()) return run.status();
   ActivationsResult r;
   r.label = run->label;
+  r.input_shape = run->input.shape();
+  std::vector<double> in = run->input.ToVector();
+  r.input.assign(in.begin(), in.end());
+  r.input_tokens = run->tokens;
   for (auto& [name, t] : acts) {
     Activation a;
     a.layer = name;

@@ -19,6 +19,11 @@ struct Activation {
 struct ActivationsResult {
   std::vector<Activation> layers;
   int64_t label = -1;  // the example's label when the input was a held-out index
+  // The model's input as it ran (batch of one): mnist's normalised pixels (1,1,28,28), a text
+  // task's token ids (1,T) with their tokens (the dashboard shows them beside the layers).
+  std::vector<int64_t> input_shape;
+  std::vector<float> input;
+  std::vector<std::string> input_tokens;
 };
 
 // Input for Predict / GetActivations: exactly one of the three is set.

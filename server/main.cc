@@ -4,6 +4,7 @@
 //   --listen      MT_LISTEN     127.0.0.1:50051
 //   --state_dir   MT_STATE_DIR  <repo>/.mt-state under `bazel run`, else ./.mt-state
 //   --data_dir    MT_DATA_DIR   <repo>/data under `bazel run`, else ./data
+//   --http_listen MT_HTTP_LISTEN  off (the dashboard and /metrics; README "Dashboard and metrics")
 // Remote use (README "Remote use"): --tls_cert/--tls_key serve TLS, --tokens_file requires a
 // bearer token on every call; a non-loopback --listen needs both, or --insecure.
 // Any start-up failure prints one line `mt daemon: REASON` on stderr and exits 1.
@@ -49,6 +50,11 @@ ABSL_FLAG(int64_t, inference_memory_mb, 1024,
           "(0 = no budget)");
 ABSL_FLAG(int64_t, max_text_bytes, 65536, "longest text a Predict/GetActivations may send");
 ABSL_FLAG(int64_t, max_text_tokens, 10000, "most tokens a Predict/GetActivations text may have");
+ABSL_FLAG(std::string, http_listen, "",
+          "also serve the web dashboard, its JSON API and Prometheus /metrics on HOST:PORT "
+          "(env MT_HTTP_LISTEN; default off; e.g. 127.0.0.1:8080)");
+ABSL_FLAG(std::string, web_dir, "",
+          "the dashboard's files (env MT_WEB_DIR; default web/ in the repo or the runfiles)");
 
 namespace {
 
@@ -148,16 +154,27 @@ int main(int argc, char** argv) {
   serve.tls_key_file = Absolute(absl::GetFlag(FLAGS_tls_key));
   serve.tokens_file = Absolute(absl::GetFlag(FLAGS_tokens_file));
   serve.insecure = absl::GetFlag(FLAGS_insecure);
+  serve.http_listen = Setting(absl::GetFlag(FLAGS_http_listen), "MT_HTTP_LISTEN", "");
+  serve.web_dir = absl::GetFlag(FLAGS_web_dir).empty()
+                      ? mt::server::http::DefaultWebDir(argv[0])
+                      : Absolute(absl::GetFlag(FLAGS_web_dir));
 
   absl::StatusOr<std::unique_ptr<mt::server::Daemon>> daemon =
       mt::server::Daemon::Start(options, serve);
   if (!daemon.ok()) return Fail(std::string(daemon.status().message()));
   quiet_grpc_log = false;
   std::string host = listen.substr(0, listen.rfind(':'));
-  std::printf("mt daemon listening on %s:%d (state %s, data %s%s%s)\n", host.c_str(),
+  // The dashboard's address goes on the same (first and only) line: tests read just that one.
+  std::string dashboard;
+  if ((*daemon)->http_port() > 0) {
+    dashboard = ", dashboard " + std::string(serve.tls_cert_file.empty() ? "http" : "https") +
+                "://" + serve.http_listen.substr(0, serve.http_listen.rfind(':')) + ":" +
+                std::to_string((*daemon)->http_port()) + "/";
+  }
+  std::printf("mt daemon listening on %s:%d (state %s, data %s%s%s%s)\n", host.c_str(),
               (*daemon)->port(), options.state_dir.c_str(), options.data_dir.c_str(),
               serve.tls_cert_file.empty() ? "" : ", TLS",
-              serve.tokens_file.empty() ? "" : ", token auth");
+              serve.tokens_file.empty() ? "" : ", token auth", dashboard.c_str());
   std::fflush(stdout);
 
   std::thread waiter([&] {

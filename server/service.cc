@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "server/http/rpc_stats.h"
 #include "server/listen_address.h"
 #include "server/tls.h"
 #include "server/job_pages.h"
@@ -30,6 +31,7 @@ class CallLog {
                           std::chrono::steady_clock::now() - start_).count();
     std::fprintf(stderr, "rpc %s -> %d%s%s (%.1f ms)\n", method_, static_cast<int>(s.error_code()),
                  s.ok() ? "" : " ", s.ok() ? "" : s.error_message().c_str(), ms);
+    http::RpcStats::Global().Record(method_, static_cast<int>(s.error_code()), ms / 1000);
     return s;
   }
   grpc::Status Done(const absl::Status& s) { return Done(ToGrpcStatus(s)); }
@@ -306,6 +308,19 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
         "--tls_key and --tokens_file, or pass --insecure to accept that"));
   }
   if (absl::Status s = ProbeBind(*address, serve.listen); !s.ok()) return s;
+  http::HttpOptions http_options;
+  if (!serve.http_listen.empty()) {
+    http_options.listen = serve.http_listen;
+    http_options.web_dir = serve.web_dir;
+    if (tls) {
+      http_options.tls_cert_file = serve.tls_cert_file;
+      http_options.tls_key_file = serve.tls_key_file;
+    }
+    http_options.insecure = serve.insecure;
+    if (absl::Status s = http::CheckHttpListen(http_options, d->tokens_ != nullptr); !s.ok()) {
+      return s;
+    }
+  }
 
   absl::StatusOr<std::unique_ptr<JobManager>> m = JobManager::Create(options);
   if (!m.ok()) return m.status();
@@ -335,6 +350,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
         "cannot listen on ", serve.listen,
         ": the address is in use or not available on this machine (use --listen=HOST:PORT)"));
   }
+  if (!serve.http_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<http::HttpServer>> h =
+        http::HttpServer::Start(d->manager_.get(), d->tokens_.get(), http_options);
+    if (!h.ok()) {
+      d->Shutdown();
+      return h.status();
+    }
+    d->http_ = std::move(*h);
+  }
   d->server_->GetHealthCheckService()->SetServingStatus(true);
   return d;
 }
@@ -347,6 +371,7 @@ void Daemon::Shutdown() {
   // Jobs first: that ends every WatchJob stream with a terminal event, so the server's own
   // shutdown below does not have to cut them off.
   if (manager_) manager_->Shutdown();
+  if (http_) http_->Stop();  // after the manager: that ends the API's long polls
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "proto/training.grpc.pb.h"
 #include "server/auth.h"
+#include "server/http/http_server.h"
 #include "server/job_manager.h"
 
 namespace mt::server {
@@ -65,6 +66,10 @@ struct ServeOptions {
   std::string tokens_file;  // set: every call needs a bearer token listed there (auth.h)
   // Without it, a non-loopback address is refused unless TLS and tokens are both on.
   bool insecure = false;
+  // Set: also serve the dashboard, its JSON API and /metrics on this "host:port" (port 0 picks
+  // one, see http_port()), with the same TLS, tokens and --insecure rule (http/http_server.h).
+  std::string http_listen;
+  std::string web_dir;  // the dashboard's files (http::DefaultWebDir finds web/)
 };
 
 // A running daemon: job manager + gRPC server (health checking and reflection on).
@@ -81,6 +86,7 @@ class Daemon {
   ~Daemon();
 
   int port() const { return port_; }
+  int http_port() const { return http_ ? http_->port() : 0; }  // 0: no --http_listen
   // Graceful and idempotent: running jobs become INTERRUPTED, open streams get a terminal
   // event, in-flight calls get a few seconds to finish, then the server stops.
   void Shutdown();
@@ -93,6 +99,7 @@ class Daemon {
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<TrainingServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<http::HttpServer> http_;  // declared after manager_: stops before it goes
   int port_ = 0;
   bool shut_down_ = false;
 };
