@@ -639,7 +639,7 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
        grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
       {"PNG over the byte limit",
        predict([&](v1::PredictRequest* r) { r->set_image_png(std::string(2 << 20, '\0')); }),
-       grpc::StatusCode::INVALID_ARGUMENT, "image_png is 2097152 bytes"},
+       grpc::StatusCode::INVALID_ARGUMENT, "--image is 2097152 bytes"},
       {"PNG whose header claims 100000x100000",
        predict([&](v1::PredictRequest* r) { r->set_image_png(PngHeaderOnly(100000, 100000)); }),
        grpc::StatusCode::INVALID_ARGUMENT, "100000x100000"},
