@@ -259,13 +259,13 @@ TEST(ParseArgs, EveryBadFormNamesTheProblem) {
             "got 'done'");
   EXPECT_EQ(Error({"list", "--follow"}), "unknown flag --follow for list");
   EXPECT_EQ(Error({"predict", "j"}),
-            "predict needs an input: --index K, --image FILE.png or --text \"...\"");
+            "predict needs an input: --index K, --image FILE or --text \"...\"");
   EXPECT_EQ(Error({"predict", "j", "--index", "1", "--text", "hi"}),
             "give only one input: --index, --image or --text");
   EXPECT_EQ(Error({"predict", "j", "--index", "-1"}),
             "--index expects a whole number >= 0, got '-1'");
-  EXPECT_EQ(Error({"predict", "j", "--index", "1", "--out", "x"}),
-            "unknown flag --out for predict");
+  EXPECT_EQ(Error({"predict", "j", "--index", "1", "--follow"}),
+            "unknown flag --follow for predict");
   EXPECT_EQ(Error({"activations", "j", "--index", "1"}), "activations needs --out DIR");
   EXPECT_EQ(Error({"export", "j"}), "export needs --out FILE");
   EXPECT_EQ(Error({"devices", "extra"}), "unexpected argument 'extra'");
