@@ -56,7 +56,11 @@ std::string FitTable(const std::vector<std::string>& header,
     if (s.column >= n || !keep[s.column]) continue;
     const size_t excess = total() - width;
     if (s.min_width == 0) {
-      keep[s.column] = false;  // dropping it also frees its separator
+      if (w[s.column] >= excess + kMinUsefulWidth) {
+        w[s.column] -= excess;
+      } else {
+        keep[s.column] = false;  // dropping it also frees its separator
+      }
       continue;
     }
     if (w[s.column] > s.min_width) w[s.column] -= std::min(excess, w[s.column] - s.min_width);
@@ -104,7 +108,12 @@ std::string JobsListTable(const std::vector<v1::Job>& jobs, int64_t now_ms, size
   std::vector<Align> align(header.size(), Align::kLeft);
   align[task_col + 1] = Align::kRight;  // EPOCHS
   align[task_col + 2] = Align::kRight;  // BEST
+  // Notes give way first, then names and task/model by turns, so that each keeps a readable
+  // start; a note goes entirely only when there is no room for a useful piece of it.
   std::vector<Shrink> shrinks = {{note_col, 12}};
+  if (named) shrinks.push_back({2, 12});
+  shrinks.push_back({task_col, 14});
+  shrinks.push_back({note_col, 10});
   if (named) shrinks.push_back({2, 10});
   shrinks.push_back({task_col, 10});
   shrinks.push_back({note_col, 0});

@@ -18,7 +18,9 @@ namespace mt::client {
 std::string RelativeTime(int64_t then_ms, int64_t now_ms, bool utc);
 
 // A column that may give up room when the table is too wide: cells of column `column` are cut
-// to no fewer than `min_width` characters, or, with 0, the whole column goes.
+// to no fewer than `min_width` characters. With 0 the column may go: it is cut while that
+// leaves kMinUsefulWidth characters, and dropped (with its separator) otherwise.
+inline constexpr size_t kMinUsefulWidth = 6;
 struct Shrink {
   size_t column;
   size_t min_width;

@@ -38,8 +38,10 @@ TEST(FitTable, ShrinksInOrderOnlyAsFarAsNeeded) {
   // The note to 5, then B to what is left.
   EXPECT_EQ(FitTable(header, rows, {}, {{2, 5}, {1, 3}}, 20),
             "A     B        NOTE\naaaa  bbbbbb\u2026  a lo\u2026\n");
-  // A min of 0 drops the column (and its separator) when anything is too wide.
-  EXPECT_EQ(FitTable(header, rows, {}, {{2, 0}}, 20), "A     B\naaaa  bbbbbbbb\n");
+  // A min of 0 cuts the column while 6 characters remain, else drops it (and its separator).
+  EXPECT_EQ(FitTable(header, rows, {}, {{2, 0}}, 22),
+            "A     B         NOTE\naaaa  bbbbbbbb  a lon\u2026\n");
+  EXPECT_EQ(FitTable(header, rows, {}, {{2, 0}}, 21), "A     B\naaaa  bbbbbbbb\n");
 }
 
 std::vector<v1::Job> Jobs() {
@@ -99,6 +101,7 @@ TEST(JobsListTable, NamesAndNarrowTerminals) {
   const std::string table = JobsListTable(jobs, kNow, 80, true);
   EXPECT_THAT(table, HasSubstr("NAME"));
   EXPECT_THAT(table, HasSubstr("baseline\u2026"));
+  EXPECT_THAT(table, HasSubstr("NOTE"));  // one column over: the note is cut, not dropped
   ExpectFits(table, 80);
   // Wide terminals show everything.
   const std::string wide = JobsListTable(jobs, kNow, 300, true);
