@@ -473,7 +473,10 @@ absl::StatusOr<int64_t> ParseAge(const std::string& value) {
   }
   int64_t n = 0;
   const std::string digits = value.substr(0, value.size() - 1);
-  if (!absl::SimpleAtoi(digits, &n) || n < 1 || digits[0] == '+') return bad();
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return bad();
+  }
+  if (!absl::SimpleAtoi(digits, &n) || n < 1) return bad();
   constexpr int64_t kCentury = int64_t{100} * 366 * 86400;  // what the daemon accepts
   if (n > kCentury / unit) {
     return Invalid(absl::StrCat("--older-than ", value, " is more than 100 years"));

@@ -12,7 +12,7 @@ absl::Status CheckLength(const std::string& field, const std::string& value, siz
                                                  max_bytes, " are allowed"));
 }
 
-absl::Status CheckJobId(const std::string& id) { return CheckLength("job_id", id, kMaxJobIdBytes); }
+absl::Status CheckJobId(const std::string& id) { return CheckLength("job id", id, kMaxJobIdBytes); }
 
 absl::Status CheckJobName(const std::string& name) {
   if (absl::Status s = CheckLength("name", name, kMaxNameBytes); !s.ok()) return s;
