@@ -25,7 +25,7 @@ const std::vector<FlagDef>& GlobalFlags() {
   static const auto* flags =
       new std::vector<FlagDef>{{"server", true},    {"json", false},
                                {"tls-ca", true},    {"token-file", true},
-                               {"help", false, 'h'}};
+                               {"help", false, 'h'}, {"version", false}};
   return *flags;
 }
 
@@ -61,8 +61,10 @@ const std::vector<CommandDef>& Commands() {
        "  --embeddings FILE    sst2: GloVe text file on the daemon's machine (a relative\n"
        "                       path is made absolute from the current directory)\n"
        "  --embedding-dim N    sst2: embedding size (must match --embeddings)\n"
+       "  --name NAME          a label shown by list and status (at most 64 bytes)\n"
        "  -f, --follow         then follow the job like `logs -f`; the exit status is the job's\n",
-       {{"model", true},
+       {{"name", true},
+        {"model", true},
         {"epochs", true},
         {"batch-size", true},
         {"lr", true},
@@ -87,12 +89,15 @@ const std::vector<CommandDef>& Commands() {
        {{"follow", false, 'f'}, {"from", true}}},
       {Command::kList,
        "list",
-       "list [--state STATE]",
-       "jobs, newest first",
+       "list [--state STATE] [--wide]",
+       "jobs, newest first, fitted to the terminal",
        "  --state STATE        only jobs in STATE: queued | running | succeeded | failed |\n"
-       "                       cancelled | interrupted\n",
-       {{"state", true}}},
-      {Command::kStatus, "status", "status JOB", "one job in detail", "", {}},
+       "                       cancelled | interrupted\n"
+       "  --wide               every column in full (full times, devices, best epochs), however\n"
+       "                       wide\n",
+       {{"state", true}, {"wide", false}}},
+      {Command::kStatus, "status", "status JOB",
+       "one job in detail; a running one with its progress and ETA", "", {}},
       {Command::kCancel,
        "cancel",
        "cancel JOB",
@@ -107,29 +112,63 @@ const std::vector<CommandDef>& Commands() {
        {{"follow", false, 'f'}}},
       {Command::kActivations,
        "activations",
-       "activations JOB --out DIR (--index K | --image FILE.png | --text \"...\")",
+       "activations JOB --out DIR (--index K | --image FILE | --text \"...\") [--epoch N|best]",
        "every layer's output for one input, from the latest checkpoint",
        "  --out DIR            write DIR/<layer>.f32 (little-endian float32), DIR/<layer>.json\n"
-       "                       (shape) and, for (N,C,H,W) and (N,C,L) layers, DIR/<layer>.png\n"
+       "                       (shape) and, for (N,C,H,W) and (N,C,L) layers, DIR/<layer>.png;\n"
+       "                       and the input: DIR/input.png (images) or DIR/input.txt (text)\n"
        "  --index K            example K of the held-out split\n"
-       "  --image FILE.png     mnist: a 28x28 grayscale PNG\n"
-       "  --text \"...\"         sst2: a sentence\n",
-       {{"out", true}, {"index", true}, {"image", true}, {"text", true}}},
+       "  --image FILE         mnist: a PNG or JPEG of any size, gray or colour; made 28x28\n"
+       "                       grayscale here (MNIST digits are light on dark)\n"
+       "  --invert             swap light and dark of --image (for a dark digit on white)\n"
+       "  --text \"...\"         sst2: a sentence\n"
+       "  --epoch N|best       the checkpoint of epoch N, or of the best epoch\n",
+       {{"out", true},
+        {"index", true},
+        {"image", true},
+        {"text", true},
+        {"epoch", true},
+        {"invert", false}}},
       {Command::kPredict,
        "predict",
-       "predict JOB (--index K | --image FILE.png | --text \"...\")",
+       "predict JOB (--index K | --image FILE | --text \"...\") [--epoch N|best] [--out DIR]",
        "class probabilities for one input, from the latest checkpoint",
        "  --index K            example K of the held-out split (its true label is shown)\n"
-       "  --image FILE.png     mnist: a 28x28 grayscale PNG\n"
-       "  --text \"...\"         sst2: a sentence\n",
-       {{"index", true}, {"image", true}, {"text", true}}},
+       "  --image FILE         mnist: a PNG or JPEG of any size, gray or colour; made 28x28\n"
+       "                       grayscale here (MNIST digits are light on dark)\n"
+       "  --invert             swap light and dark of --image (for a dark digit on white)\n"
+       "  --text \"...\"         sst2: a sentence\n"
+       "  --epoch N|best       the checkpoint of epoch N, or of the best epoch\n"
+       "  --out DIR            also save the input the model saw: DIR/input.png or\n"
+       "                       DIR/input.txt\n",
+       {{"index", true},
+        {"image", true},
+        {"text", true},
+        {"epoch", true},
+        {"out", true},
+        {"invert", false}}},
       {Command::kExport,
        "export",
-       "export JOB --out FILE.safetensors",
+       "export JOB --out FILE.safetensors [--epoch N|best]",
        "download the latest checkpoint's weights",
-       "  --out FILE           where to write (an existing folder gets JOB.safetensors)\n",
-       {{"out", true}}},
+       "  --out FILE           where to write (an existing folder gets JOB.safetensors)\n"
+       "  --epoch N|best       the checkpoint of epoch N, or of the best epoch\n",
+       {{"out", true}, {"epoch", true}}},
       {Command::kDevices, "devices", "devices", "devices, their capacity and queues", "", {}},
+      {Command::kDelete,
+       "delete",
+       "delete JOB",
+       "remove a finished job, its history and its checkpoints from the daemon",
+       "  A queued or running job is refused: `mt-client cancel JOB` first.\n",
+       {}},
+      {Command::kPrune,
+       "prune",
+       "prune (--older-than AGE | --all) [--yes]",
+       "remove finished jobs (yours) and their files; lists them unless --yes",
+       "  --older-than AGE     finished jobs created more than AGE ago: 90s, 30m, 12h, 7d, 2w\n"
+       "  --all                every finished job\n"
+       "  --yes                delete them; without it, only show which would go\n",
+       {{"older-than", true}, {"all", false}, {"yes", false}}},
       {Command::kHelp, "help", "help [COMMAND]", "this text, or one command's", "", {}},
   };
   return *commands;
@@ -214,6 +253,7 @@ struct FlagUse {
 struct Tokens {
   const CommandDef* command = nullptr;
   bool help = false;
+  bool version = false;
   std::vector<FlagUse> flags;
   std::vector<std::string> positionals;
 };
@@ -306,6 +346,10 @@ absl::Status Tokenize(const std::vector<std::string>& argv, Tokens* out) {
       out->help = true;
       continue;
     }
+    if (use.name == "version") {
+      out->version = true;
+      continue;
+    }
     for (const FlagUse& earlier : out->flags) {
       if (earlier.name == use.name) {
         fail(Invalid(absl::StrCat("--", use.name, " given twice")));
@@ -318,7 +362,16 @@ absl::Status Tokenize(const std::vector<std::string>& argv, Tokens* out) {
 
 absl::Status ApplySubmitFlag(const FlagUse& f, v1::JobSpec* spec) {
   const std::string& v = f.value;
-  if (f.name == "model") {
+  if (f.name == "name") {
+    // The daemon checks it too; caught here, the mistake costs no round trip.
+    if (v.size() > 64) {
+      return Invalid(absl::StrCat("--name is ", v.size(), " bytes long; at most 64 are allowed"));
+    }
+    for (unsigned char c : v) {
+      if (c < 0x20 || c == 0x7f) return Invalid("--name must be one line of printable text");
+    }
+    spec->set_name(v);
+  } else if (f.name == "model") {
     spec->set_model(v);
   } else if (f.name == "epochs") {
     absl::StatusOr<int64_t> n = ParseInt(f.name, v, 1);
@@ -402,6 +455,35 @@ absl::Status ApplyInputFlag(const FlagUse& f, InputArg* input) {
 
 const char* CommandName(Command command) { return DefOf(command).name; }
 
+absl::StatusOr<int64_t> ParseAge(const std::string& value) {
+  auto bad = [&value] {
+    return Invalid(absl::StrCat("--older-than expects a whole number and a unit (s, m, h, d or "
+                                "w), e.g. 7d; got '",
+                                value, "'"));
+  };
+  if (value.size() < 2) return bad();
+  int64_t unit = 0;
+  switch (value.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return bad();
+  }
+  int64_t n = 0;
+  const std::string digits = value.substr(0, value.size() - 1);
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return bad();
+  }
+  if (!absl::SimpleAtoi(digits, &n) || n < 1) return bad();
+  constexpr int64_t kCentury = int64_t{100} * 366 * 86400;  // what the daemon accepts
+  if (n > kCentury / unit) {
+    return Invalid(absl::StrCat("--older-than ", value, " is more than 100 years"));
+  }
+  return n * unit;
+}
+
 absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
                                const std::string& env_server) {
   Tokens tokens;
@@ -415,6 +497,10 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
     return args;
   }
   if (!token_status.ok()) return token_status;
+  if (tokens.version) {
+    args.command = Command::kVersion;
+    return args;
+  }
   if (tokens.command == nullptr) return Invalid("no command given");
   args.command = tokens.command->command;
   if (!env_server.empty()) args.server = env_server;
@@ -449,6 +535,33 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
       }
     } else if (f.name == "out") {
       args.out = f.value;
+    } else if (f.name == "epoch") {
+      if (f.value == "best") {
+        args.best_epoch = true;
+      } else {
+        absl::StatusOr<int64_t> n = ParseInt(f.name, f.value, 1);
+        if (n.ok()) {
+          args.epoch = *n;
+        } else {
+          s = Invalid(absl::StrCat("--epoch expects an epoch number (1, 2, ...) or best, got '",
+                                   f.value, "'"));
+        }
+      }
+    } else if (f.name == "wide") {
+      args.wide = true;
+    } else if (f.name == "invert") {
+      args.input.invert = true;
+    } else if (f.name == "older-than") {
+      absl::StatusOr<int64_t> age = ParseAge(f.value);
+      s = age.status();
+      if (age.ok()) {
+        args.older_than_seconds = *age;
+        args.older_than = f.value;
+      }
+    } else if (f.name == "all") {
+      args.prune_all = true;
+    } else if (f.name == "yes") {
+      args.yes = true;
     } else if (f.name == "index" || f.name == "image" || f.name == "text") {
       s = ApplyInputFlag(f, &args.input);
     } else {
@@ -480,6 +593,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
     }
     case Command::kList:
     case Command::kDevices:
+    case Command::kPrune:
       break;
     default:
       if (tokens.positionals.empty()) return Invalid(absl::StrCat(name, " needs a JOB id"));
@@ -503,7 +617,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
   if (args.command == Command::kActivations || args.command == Command::kPredict) {
     if (args.input.kind == InputArg::Kind::kNone) {
       return Invalid(absl::StrCat(name,
-                                  " needs an input: --index K, --image FILE.png or --text "
+                                  " needs an input: --index K, --image FILE or --text "
                                   "\"...\""));
     }
   }
@@ -512,6 +626,15 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
   }
   if (args.command == Command::kExport && args.out.empty()) {
     return Invalid("export needs --out FILE");
+  }
+  if (args.input.invert && args.input.kind != InputArg::Kind::kImage) {
+    return Invalid("--invert applies to --image only");
+  }
+  if (args.command == Command::kPrune) {
+    if (args.prune_all == (args.older_than_seconds > 0)) {
+      return Invalid(args.prune_all ? "give --older-than AGE or --all, not both"
+                                    : "prune needs --older-than AGE (e.g. 7d) or --all");
+    }
   }
   if (args.server.empty()) return Invalid("--server needs a value");
   return args;
@@ -539,6 +662,7 @@ std::string UsageText() {
       "  --tls-ca FILE        connect with TLS, trusting the CA certificate in FILE (PEM)\n"
       "  --token-file FILE    send the bearer token in FILE (default: $MT_TOKEN, if set)\n"
       "  -h, --help           this text; `mt-client COMMAND --help` for one command\n"
+      "  --version            the version of mt-client\n"
       "\n"
       "Flags take --flag=value or --flag value.\n"
       "Exit status: 0 success; 1 an error, or a followed job that did not succeed;\n"

@@ -27,6 +27,9 @@ enum class Command {
   kPredict,
   kExport,
   kDevices,
+  kDelete,
+  kPrune,
+  kVersion,  // --version anywhere on the line
 };
 
 // The example a model is run on (predict, activations): exactly one is given.
@@ -34,7 +37,8 @@ struct InputArg {
   enum class Kind { kNone, kIndex, kImage, kText };
   Kind kind = Kind::kNone;
   int64_t index = 0;       // --index: an example of the held-out split
-  std::string image_path;  // --image: a PNG file here, sent as bytes
+  std::string image_path;  // --image: a PNG or JPEG file here, any size (see image_input.h)
+  bool invert = false;     // --invert: swap light and dark of --image
   std::string text;        // --text: a sentence (sst2)
 };
 
@@ -54,8 +58,20 @@ struct Args {
   int64_t from_epoch = 0;                                 // logs --from; 0 = the whole history
   v1::JobState state_filter = v1::JOB_STATE_UNSPECIFIED;  // list --state
   InputArg input;
-  std::string out;  // activations: a folder; export: a file
+  std::string out;  // activations, predict: a folder; export: a file
+  // --epoch N|best (predict, activations, export): 0 and !best_epoch = the latest checkpoint.
+  int64_t epoch = 0;
+  bool best_epoch = false;
+  bool wide = false;                // list --wide: every column in full
+  int64_t older_than_seconds = 0;   // prune --older-than
+  std::string older_than;           // as typed, for hints
+  bool prune_all = false;           // prune --all
+  bool yes = false;                 // prune --yes: really delete (else only list)
 };
+
+// "90s", "15m", "12h", "7d", "2w" (a whole number and a unit) as seconds; InvalidArgument
+// naming --older-than otherwise, or beyond 100 years.
+absl::StatusOr<int64_t> ParseAge(const std::string& value);
 
 // Parses argv without the program name. `env_server` is $MT_SERVER ("" when unset). Errors are
 // InvalidArgument with a message naming the problem (the flag, the value, what is allowed).

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 namespace mt::client {
 namespace {
 
@@ -259,16 +261,94 @@ TEST(ParseArgs, EveryBadFormNamesTheProblem) {
             "got 'done'");
   EXPECT_EQ(Error({"list", "--follow"}), "unknown flag --follow for list");
   EXPECT_EQ(Error({"predict", "j"}),
-            "predict needs an input: --index K, --image FILE.png or --text \"...\"");
+            "predict needs an input: --index K, --image FILE or --text \"...\"");
   EXPECT_EQ(Error({"predict", "j", "--index", "1", "--text", "hi"}),
             "give only one input: --index, --image or --text");
   EXPECT_EQ(Error({"predict", "j", "--index", "-1"}),
             "--index expects a whole number >= 0, got '-1'");
-  EXPECT_EQ(Error({"predict", "j", "--index", "1", "--out", "x"}),
-            "unknown flag --out for predict");
+  EXPECT_EQ(Error({"predict", "j", "--index", "1", "--follow"}),
+            "unknown flag --follow for predict");
   EXPECT_EQ(Error({"activations", "j", "--index", "1"}), "activations needs --out DIR");
   EXPECT_EQ(Error({"export", "j"}), "export needs --out FILE");
   EXPECT_EQ(Error({"devices", "extra"}), "unexpected argument 'extra'");
+}
+
+TEST(ParseArgs, NameEpochWideInvertAndVersion) {
+  absl::StatusOr<Args> a = Parse({"submit", "mnist", "--name", "baseline run"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->spec.name(), "baseline run");
+  EXPECT_EQ(Error({"submit", "mnist", "--name", std::string(65, 'n')}),
+            "--name is 65 bytes long; at most 64 are allowed");
+  EXPECT_EQ(Error({"submit", "mnist", "--name", "a\tb"}),
+            "--name must be one line of printable text");
+
+  a = Parse({"predict", "j", "--index", "1", "--epoch", "3", "--out", "in"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->epoch, 3);
+  EXPECT_FALSE(a->best_epoch);
+  EXPECT_EQ(a->out, "in");
+  a = Parse({"export", "j", "--out", "w.safetensors", "--epoch=best"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->best_epoch);
+  EXPECT_EQ(a->epoch, 0);
+  EXPECT_EQ(Error({"activations", "j", "--index", "1", "--out", "d", "--epoch", "0"}),
+            "--epoch expects an epoch number (1, 2, ...) or best, got '0'");
+  EXPECT_EQ(Error({"predict", "j", "--index", "1", "--epoch", "last"}),
+            "--epoch expects an epoch number (1, 2, ...) or best, got 'last'");
+
+  a = Parse({"predict", "j", "--image", "d.jpg", "--invert"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->input.invert);
+  EXPECT_EQ(Error({"predict", "j", "--index", "1", "--invert"}),
+            "--invert applies to --image only");
+
+  a = Parse({"list", "--wide"});
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->wide);
+  a = Parse({"list", "--version"});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->command, Command::kVersion);
+  a = Parse({"--version"});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->command, Command::kVersion);
+}
+
+TEST(ParseArgs, DeleteAndPrune) {
+  absl::StatusOr<Args> a = Parse({"delete", "job-000003"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->command, Command::kDelete);
+  EXPECT_EQ(a->job_id, "job-000003");
+  EXPECT_EQ(Error({"delete"}), "delete needs a JOB id");
+
+  a = Parse({"prune", "--older-than", "7d"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->command, Command::kPrune);
+  EXPECT_EQ(a->older_than_seconds, 7 * 86400);
+  EXPECT_EQ(a->older_than, "7d");
+  EXPECT_FALSE(a->yes);
+  a = Parse({"prune", "--all", "--yes"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->prune_all);
+  EXPECT_TRUE(a->yes);
+  EXPECT_EQ(Error({"prune"}), "prune needs --older-than AGE (e.g. 7d) or --all");
+  EXPECT_EQ(Error({"prune", "--all", "--older-than", "1h"}),
+            "give --older-than AGE or --all, not both");
+  EXPECT_EQ(Error({"prune", "job-1", "--all"}), "unexpected argument 'job-1'");
+}
+
+TEST(ParseAge, UnitsAndBounds) {
+  EXPECT_EQ(*ParseAge("90s"), 90);
+  EXPECT_EQ(*ParseAge("30m"), 1800);
+  EXPECT_EQ(*ParseAge("12h"), 43200);
+  EXPECT_EQ(*ParseAge("2w"), 14 * 86400);
+  for (const char* bad : {"7", "d", "0d", "-1d", "+1d", "1.5h", "1y", "1 d", ""}) {
+    EXPECT_EQ(ParseAge(bad).status().message(),
+              absl::StrCat("--older-than expects a whole number and a unit (s, m, h, d or w), "
+                           "e.g. 7d; got '",
+                           bad, "'"))
+        << bad;
+  }
+  EXPECT_EQ(ParseAge("99999999w").status().message(), "--older-than 99999999w is more than 100 years");
 }
 
 TEST(Usage, TextListsEveryCommandAndTheGlobalFlags) {
@@ -277,7 +357,8 @@ TEST(Usage, TextListsEveryCommandAndTheGlobalFlags) {
        {"submit mnist|sst2", "logs JOB [-f|--follow] [--from EPOCH]", "list [--state STATE]",
         "status JOB", "cancel JOB", "resume JOB [--follow]", "activations JOB --out DIR",
         "predict JOB", "export JOB --out FILE.safetensors", "devices", "--server HOST:PORT",
-        "--json", "$MT_SERVER"}) {
+        "--json", "$MT_SERVER", "delete JOB", "prune (--older-than AGE | --all) [--yes]",
+        "--version"}) {
     EXPECT_THAT(u, HasSubstr(c));
   }
   EXPECT_THAT(CommandHelp(Command::kSubmit), HasSubstr("--embedding-dim N"));

@@ -8,31 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/progress_line.h"
+#include "client/text.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace mt::client {
 namespace {
-
-// Display width of UTF-8 text: continuation bytes take no column.
-size_t DisplayWidth(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-// Cuts to at most `max_chars` characters (never inside a UTF-8 sequence), marking the cut.
-std::string Truncate(const std::string& s, size_t max_chars) {
-  if (DisplayWidth(s) <= max_chars) return s;
-  size_t chars = 0;
-  size_t i = 0;
-  for (; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (chars == max_chars - 1) break;
-      ++chars;
-    }
-  }
-  return s.substr(0, i) + "\u2026";
-}
 
 std::string Percent(double fraction) { return absl::StrFormat("%.2f%%", 100 * fraction); }
 
@@ -76,16 +57,6 @@ std::string StateLine(const v1::StateChange& s) {
   std::string line = absl::StrCat("[state] ", StateName(s.state()));
   if (!s.message().empty()) absl::StrAppend(&line, ": ", s.message());
   return line;
-}
-
-std::string ProgressBar(const v1::BatchProgress& p, int width) {
-  double fraction = p.num_batches() > 0 ? static_cast<double>(p.batch()) / p.num_batches() : 0;
-  fraction = std::clamp(fraction, 0.0, 1.0);
-  int filled = static_cast<int>(fraction * width);
-  std::string bar(filled, '#');
-  bar.append(width - filled, '-');
-  return absl::StrFormat("epoch %d [%s] %d%% loss %.4f", p.epoch(), bar,
-                         static_cast<int>(fraction * 100), p.mean_loss());
 }
 
 std::string BestAccuracy(double accuracy, int64_t epoch) {
@@ -186,8 +157,9 @@ std::string JobDetails(const v1::Job& job, bool utc) {
   const v1::JobSpec& s = job.spec();
   std::vector<std::pair<std::string, std::string>> kv = {
       {"id", job.id()},
-      {"state", StateName(job.state())},
   };
+  if (!s.name().empty()) kv.push_back({"name", s.name()});
+  kv.push_back({"state", StateName(job.state())});
   if (!job.waiting_reason().empty()) kv.push_back({"waiting", job.waiting_reason()});
   if (!job.error().empty()) kv.push_back({"error", job.error()});
   kv.insert(kv.end(),
@@ -196,8 +168,12 @@ std::string JobDetails(const v1::Job& job, bool utc) {
                 {"task", s.task()},
                 {"model", s.model()},
                 {"epochs", absl::StrCat(job.epochs_done(), " of ", s.epochs(), " done")},
-                {"best valid acc", BestAccuracy(job.best_valid_accuracy(), job.best_epoch())},
             });
+  if (job.state() == v1::RUNNING && job.has_progress()) {
+    // Keys take 17 columns ("best valid acc:  "); the line fits 80.
+    kv.push_back({"progress", ProgressLine(ViewOf(job.progress()), 80 - 17)});
+  }
+  kv.push_back({"best valid acc", BestAccuracy(job.best_valid_accuracy(), job.best_epoch())});
   if (job.has_last_epoch() && job.last_epoch().epoch() > 0) {
     kv.push_back({"last epoch", EpochLine(job.last_epoch())});
   }
@@ -273,6 +249,47 @@ std::string PredictionText(const v1::PredictResponse& r) {
     absl::StrAppend(&out, "; checkpoint of epoch ", r.checkpoint_epoch());
   }
   absl::StrAppend(&out, "\n");
+  return out;
+}
+
+std::string EventTime(int64_t unix_ms, int64_t now_ms, bool utc) {
+  if (unix_ms <= 0) return "";
+  auto broken_down = [utc](int64_t ms) {
+    std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    if (utc) {
+      gmtime_r(&t, &tm);
+    } else {
+      localtime_r(&t, &tm);
+    }
+    return tm;
+  };
+  const std::tm when = broken_down(unix_ms);
+  const std::tm now = broken_down(now_ms);
+  const bool today = when.tm_year == now.tm_year && when.tm_yday == now.tm_yday;
+  char buf[32];
+  std::strftime(buf, sizeof(buf), today ? "%H:%M:%S" : "%m-%d %H:%M:%S", &when);
+  return buf;
+}
+
+std::string DeletedLine(const v1::DeleteJobResponse& r) {
+  return absl::StrCat("Deleted job ", r.job_id(), " (", FormatBytes(r.bytes_freed()),
+                      " of files)");
+}
+
+std::string PruneText(const v1::PruneJobsResponse& r, bool dry_run, const std::string& again) {
+  if (r.job_ids().empty()) return "No finished jobs to prune.\n";
+  const int n = r.job_ids_size();
+  std::string out;
+  std::string ids = absl::StrJoin(r.job_ids(), " ");
+  if (dry_run) {
+    absl::StrAppend(&out, "Would delete ", n, n == 1 ? " job" : " jobs", " (",
+                    FormatBytes(r.bytes_freed()), " of files): ", ids, "\n",
+                    "Delete ", n == 1 ? "it" : "them", " with: ", again, "\n");
+  } else {
+    absl::StrAppend(&out, "Deleted ", n, n == 1 ? " job" : " jobs", " (",
+                    FormatBytes(r.bytes_freed()), " of files): ", ids, "\n");
+  }
   return out;
 }
 

@@ -21,8 +21,6 @@ bool IsFinalState(v1::JobState state);
 std::string EpochLine(const v1::EpochMetrics& m);
 // "[state] RUNNING: on cpu", or "[state] RUNNING" when there is no message.
 std::string StateLine(const v1::StateChange& s);
-// "epoch 3 [#########-----...] 62% loss 0.0431"; the bar is `width` characters.
-std::string ProgressBar(const v1::BatchProgress& p, int width = 30);
 // "99.25% (epoch 6)", or "-" when no epoch has finished.
 std::string BestAccuracy(double accuracy, int64_t epoch);
 // After a followed job ends: "Final state: SUCCEEDED; best valid acc 99.25% (epoch 6)".
@@ -42,11 +40,22 @@ std::string Table(const std::vector<std::string>& header,
 
 std::string JobsTable(const std::vector<v1::Job>& jobs, bool utc);
 std::string DevicesTable(const std::vector<v1::Device>& devices);
-// `status`: "key:  value" lines, keys padded to one width.
+// `status`: "key:  value" lines, keys padded to one width. A RUNNING job with a batch progress
+// gets a "progress:" line (progress_line.h, laid out for 80 columns) after "epochs:".
 std::string JobDetails(const v1::Job& job, bool utc);
 // `predict`: one line per class with its probability and a bar, then the verdict. Classes are
 // named by the daemon's class_names (digits, which are their own names, are shown as ids).
 std::string PredictionText(const v1::PredictResponse& r);
+
+// When an event of `logs` happened: "07:12:03" on the day of `now_ms`, else "11-29 07:12:03"
+// (local time, or UTC when `utc`); "" for 0.
+std::string EventTime(int64_t unix_ms, int64_t now_ms, bool utc);
+
+// `delete`: "Deleted job job-000003 (1.2 MiB of files)".
+std::string DeletedLine(const v1::DeleteJobResponse& r);
+// `prune`: the jobs deleted (or, with dry_run, that would be) and the space; `again` is the
+// command that deletes them (shown after a dry run).
+std::string PruneText(const v1::PruneJobsResponse& r, bool dry_run, const std::string& again);
 
 // Protobuf's canonical JSON with snake_case names and every field present (so scripts need not
 // know proto3's defaults); `one_line` for stream lines, indented otherwise.

@@ -38,26 +38,6 @@ TEST(StateLine, WithAndWithoutMessage) {
   EXPECT_EQ(StateLine(s), "[state] UNKNOWN(42)");
 }
 
-TEST(ProgressBar, Rendering) {
-  v1::BatchProgress p;
-  p.set_epoch(3);
-  p.set_batch(62);
-  p.set_num_batches(100);
-  p.set_mean_loss(0.04312);
-  EXPECT_EQ(ProgressBar(p, 10), "epoch 3 [######----] 62% loss 0.0431");
-  p.set_batch(0);
-  EXPECT_EQ(ProgressBar(p, 4), "epoch 3 [----] 0% loss 0.0431");
-  p.set_batch(100);
-  EXPECT_EQ(ProgressBar(p, 4), "epoch 3 [####] 100% loss 0.0431");
-  // Nonsense from the wire is clamped, not drawn past the bar.
-  p.set_batch(250);
-  EXPECT_EQ(ProgressBar(p, 4), "epoch 3 [####] 100% loss 0.0431");
-  p.set_num_batches(0);
-  EXPECT_EQ(ProgressBar(p, 4), "epoch 3 [----] 0% loss 0.0431");
-  EXPECT_EQ(ProgressBar(v1::BatchProgress()).size(),
-            std::string("epoch 0 [] 0% loss 0.0000").size() + 30);
-}
-
 TEST(FinalLine, WithAndWithoutEpochs) {
   EXPECT_EQ(FinalLine(v1::SUCCEEDED, 0.9925, 6),
             "Final state: SUCCEEDED; best valid acc 99.25% (epoch 6)");
@@ -188,6 +168,55 @@ TEST(JobDetails, ExactText) {
             "valid size:      all\n"
             "seed:            1\n"
             "threads:         all cores\n");
+}
+
+TEST(JobDetails, NameAndLiveProgress) {
+  v1::Job j = SampleJob();
+  j.mutable_spec()->set_name("baseline");
+  v1::BatchProgress* p = j.mutable_progress();
+  p->set_epoch(4);
+  p->set_epochs(10);
+  p->set_batch(225);
+  p->set_num_batches(469);
+  p->set_mean_loss(0.0824);
+  p->set_samples_per_second(5800);
+  p->set_eta_seconds(754);
+  const std::string details = JobDetails(j, true);
+  EXPECT_THAT(details, HasSubstr("id:              a1b2\n"
+                                 "name:            baseline\n"
+                                 "state:           RUNNING\n"));
+  // The bar takes what 80 columns leave after the key.
+  EXPECT_THAT(details, HasSubstr("epochs:          3 of 10 done\n"
+                                 "progress:        epoch 4/10 [###-----] 47% 225/469 loss "
+                                 "0.082 5.8k/s ETA 12m34s\n"
+                                 "best valid acc:  99.10% (epoch 3)\n"));
+  // A finished job's last progress means nothing.
+  j.set_state(v1::SUCCEEDED);
+  EXPECT_THAT(JobDetails(j, true), ::testing::Not(HasSubstr("progress:")));
+}
+
+TEST(EventTime, TimeOfDayTodayDateBefore) {
+  const int64_t now = 1795760900000;  // 2026-11-27 06:28:20 UTC
+  EXPECT_EQ(EventTime(1795760786000, now, true), "06:26:26");
+  EXPECT_EQ(EventTime(1795760786000 - 86400000, now, true), "11-26 06:26:26");
+  EXPECT_EQ(EventTime(0, now, true), "");
+}
+
+TEST(DeleteAndPrune, Text) {
+  v1::DeleteJobResponse d;
+  d.set_job_id("job-000003");
+  d.set_bytes_freed(1258291);
+  EXPECT_EQ(DeletedLine(d), "Deleted job job-000003 (1.2 MiB of files)");
+  v1::PruneJobsResponse r;
+  EXPECT_EQ(PruneText(r, true, "x"), "No finished jobs to prune.\n");
+  r.add_job_ids("job-000002");
+  r.add_job_ids("job-000001");
+  r.set_bytes_freed(2048);
+  EXPECT_EQ(PruneText(r, true, "mt-client prune --all --yes"),
+            "Would delete 2 jobs (2.0 KiB of files): job-000002 job-000001\n"
+            "Delete them with: mt-client prune --all --yes\n");
+  EXPECT_EQ(PruneText(r, false, "unused"),
+            "Deleted 2 jobs (2.0 KiB of files): job-000002 job-000001\n");
 }
 
 TEST(JobDetails, QueuedAndFailedSayWhy) {

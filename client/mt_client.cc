@@ -6,7 +6,6 @@
 //
 // Parsing, formatting, reassembly and pictures live in small libraries beside this file and are
 // unit-tested; this file is the thin layer that makes the RPCs and writes to the terminal.
-#include <png.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +34,12 @@
 #include "client/file_download.h"
 #include "client/format.h"
 #include "client/metrics_command.h"
+#include "client/image_input.h"
+#include "client/input_view.h"
+#include "client/list_table.h"
+#include "client/progress_line.h"
+#include "client/terminal.h"
+#include "common/version.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "proto/training.grpc.pb.h"
@@ -217,15 +222,22 @@ absl::StatusOr<std::string> ReadBoundedFile(const std::string& path, int64_t max
   return bytes;
 }
 
-absl::StatusOr<std::string> ReadPng(const std::string& path) {
-  absl::StatusOr<std::string> read = ReadBoundedFile(path, kMaxImageBytes);
-  if (!read.ok()) return read.status();
-  const std::string& bytes = *read;
-  // Caught here, the mistake gets a message naming the file rather than a decoder error.
-  if (bytes.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a PNG file"));
-  }
-  return read;
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+InputEcho EchoOf(const v1::PredictResponse& r) {
+  return {{r.input_shape().begin(), r.input_shape().end()},
+          {r.input_values().begin(), r.input_values().end()},
+          {r.input_tokens().begin(), r.input_tokens().end()}};
+}
+
+InputEcho EchoOf(const v1::ActivationChunk& c) {
+  return {{c.input_shape().begin(), c.input_shape().end()},
+          {c.input_values().begin(), c.input_values().end()},
+          {c.input_tokens().begin(), c.input_tokens().end()}};
 }
 
 class Client {
@@ -240,10 +252,7 @@ class Client {
     channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
     channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     stub_ = v1::TrainingService::NewStub(OpenChannel(connection, channel_args));
-    tty_ = !args.json && ::isatty(STDOUT_FILENO);
-    if (const char* term = std::getenv("TERM"); term && std::strcmp(term, "dumb") == 0) {
-      tty_ = false;
-    }
+    tty_ = !args.json && IsSmartTerminal(STDOUT_FILENO);
   }
 
   int Run() {
@@ -268,7 +277,12 @@ class Client {
         return Export();
       case Command::kDevices:
         return Devices();
+      case Command::kDelete:
+        return Delete();
+      case Command::kPrune:
+        return Prune();
       case Command::kHelp:
+      case Command::kVersion:
         break;
     }
     return 2;
@@ -326,14 +340,19 @@ class Client {
     }
     if (e.has_progress()) {
       // A late progress event of an epoch already printed would leave a stale bar behind.
+      // The width is asked each time: the window may have been resized.
       if (tty_ && e.progress().epoch() > last_epoch_shown_) {
-        Console::Bar(ProgressBar(e.progress()));
+        Console::Bar(ProgressLine(ViewOf(e.progress()), TerminalWidth(STDOUT_FILENO)));
       }
-    } else if (e.has_epoch()) {
+      return;
+    }
+    std::string when = EventTime(e.unix_ms(), NowMs(), /*utc=*/false);
+    if (!when.empty()) when += " ";
+    if (e.has_epoch()) {
       last_epoch_shown_ = e.epoch().epoch();
-      Console::Out(EpochLine(e.epoch()));
+      Console::Out(when + EpochLine(e.epoch()));
     } else if (e.has_state()) {
-      Console::Out(StateLine(e.state()));
+      Console::Out(when + StateLine(e.state()));
     }
   }
 
@@ -487,8 +506,13 @@ class Client {
       Console::Out(args_.state_filter == v1::JOB_STATE_UNSPECIFIED
                        ? "No jobs."
                        : absl::StrCat("No ", StateName(args_.state_filter), " jobs."));
-    } else {
+    } else if (args_.wide) {
       Console::OutBlock(JobsTable({resp.jobs().begin(), resp.jobs().end()}, /*utc=*/false));
+    } else {
+      // A pipe or file gets the width of $COLUMNS, else 80.
+      Console::OutBlock(JobsListTable({resp.jobs().begin(), resp.jobs().end()}, NowMs(),
+                                      static_cast<size_t>(TerminalWidth(STDOUT_FILENO)),
+                                      /*utc=*/false));
     }
     return 0;
   }
@@ -549,18 +573,30 @@ class Client {
     return Watch(job.id(), from_seq, 0, /*follow=*/true, /*reached_daemon=*/true);
   }
 
-  // Sets the request's input oneof from --index / --image / --text.
+  // Sets the request's input oneof from --index / --image / --text, and its checkpoint from
+  // --epoch. An --image is made 28x28 grayscale here (image_input.h) and kept in image_ to be
+  // shown and saved.
   template <typename Request>
   absl::Status SetInput(Request* req) {
     req->set_job_id(args_.job_id);
+    req->set_epoch(args_.epoch);
+    req->set_best_epoch(args_.best_epoch);
     switch (args_.input.kind) {
       case InputArg::Kind::kIndex:
         req->set_valid_index(args_.input.index);
         break;
       case InputArg::Kind::kImage: {
-        absl::StatusOr<std::string> png = ReadPng(UserPath(args_.input.image_path));
-        if (!png.ok()) return png.status();
-        req->set_image_png(*std::move(png));
+        const std::string path = UserPath(args_.input.image_path);
+        absl::StatusOr<std::string> bytes = ReadBoundedFile(path, kMaxImageBytes);
+        if (!bytes.ok()) return bytes.status();
+        absl::StatusOr<PreparedImage> prepared =
+            PrepareDigitImage(*bytes, args_.input.image_path, args_.input.invert);
+        if (!prepared.ok()) return prepared.status();
+        if (std::string hint = BackgroundHint(*prepared, args_.input.invert); !hint.empty()) {
+          Console::Err(hint);
+        }
+        req->set_image_png(prepared->png);
+        image_ = std::move(prepared->image);
         break;
       }
       case InputArg::Kind::kText:
@@ -580,8 +616,35 @@ class Client {
     v1::PredictResponse resp;
     grpc::Status s = stub_->Predict(&context, req, &resp);
     if (!s.ok()) return Fail(RpcError(s));
-    Console::OutBlock(args_.json ? ToJson(resp, false) + "\n" : PredictionText(resp));
+    absl::StatusOr<std::string> saved = SaveInputIfAsked(EchoOf(resp));
+    if (!saved.ok()) return Fail(std::string(saved.status().message()));
+    if (args_.json) {
+      Console::OutBlock(ToJson(resp, false) + "\n");
+      return 0;
+    }
+    ShowInput(EchoOf(resp));
+    Console::OutBlock(PredictionText(resp));
+    if (!saved->empty()) Console::Out(absl::StrCat("input saved to ", *saved));
     return 0;
+  }
+
+  // The input as the model saw it: the picture prepared here (--image), else the daemon's echo.
+  void ShowInput(const InputEcho& echo) {
+    if (image_.has_value()) {
+      Console::OutBlock(AsciiPicture(*image_));
+    } else if (!echo.tokens.empty()) {
+      Console::Out(TokensLine(echo.tokens));
+    } else if (absl::StatusOr<io::GrayImage> img = EchoImage(echo); img.ok()) {
+      Console::OutBlock(AsciiPicture(*img));
+    }
+  }
+
+  // With --out: DIR/input.png or DIR/input.txt; the path, or "" when nothing was written.
+  absl::StatusOr<std::string> SaveInputIfAsked(const InputEcho& echo) {
+    if (args_.out.empty()) return std::string();
+    const std::string dir = UserPath(args_.out);
+    if (image_.has_value()) return SaveInputImage(dir, *image_);
+    return SaveInput(dir, echo);
   }
 
   int Activations() {
@@ -589,6 +652,7 @@ class Client {
     if (absl::Status s = SetInput(&req); !s.ok()) return Fail(std::string(s.message()));
     Interrupts::Scope catch_ctrl_c;
     ActivationAssembler assembler;
+    InputEcho echo;
     absl::Status assembled;
     grpc::Status status;
     {
@@ -598,6 +662,8 @@ class Client {
       auto reader = stub_->GetActivations(&context, req);
       v1::ActivationChunk chunk;
       while (reader->Read(&chunk)) {
+        // The first chunk carries the input; the assembler bounds everything else.
+        if (echo.values.empty() && echo.tokens.empty()) echo = EchoOf(chunk);
         if (assembled.ok()) assembled = assembler.Add(chunk);
         if (!assembled.ok()) context.TryCancel();
       }
@@ -619,8 +685,11 @@ class Client {
     for (const WrittenLayer& w : *written) {
       if (!w.warning.empty()) Console::Err(w.warning);
     }
+    absl::StatusOr<std::string> input_file = SaveInputIfAsked(echo);
+    if (!input_file.ok()) return Fail(std::string(input_file.status().message()));
     if (args_.json) {
       nlohmann::json doc = {{"job_id", args_.job_id}, {"label", assembler.label()}};
+      if (!input_file->empty()) doc["input_file"] = *input_file;
       doc["layers"] = nlohmann::json::array();
       for (const WrittenLayer& w : *written) {
         doc["layers"].push_back({{"layer", w.layer}, {"shape", w.shape}, {"files", w.paths}});
@@ -633,7 +702,9 @@ class Client {
       rows.push_back({w.layer, absl::StrCat("[", absl::StrJoin(w.shape, ", "), "]"),
                       absl::StrJoin(w.paths, " ")});
     }
+    ShowInput(echo);
     if (assembler.label() >= 0) Console::Out(absl::StrCat("true label: ", assembler.label()));
+    if (!input_file->empty()) rows.insert(rows.begin(), {"input", "", *input_file});
     Console::OutBlock(Table({"LAYER", "SHAPE", "FILES"}, rows));
     return 0;
   }
@@ -653,6 +724,8 @@ class Client {
       Interrupts::CancelOnInterrupt cancel(&context);
       v1::ExportModelRequest req;
       req.set_job_id(args_.job_id);
+      req.set_epoch(args_.epoch);
+      req.set_best_epoch(args_.best_epoch);
       auto reader = stub_->ExportModel(&context, req);
       v1::FileChunk chunk;
       while (reader->Read(&chunk)) {
@@ -694,7 +767,43 @@ class Client {
     return 0;
   }
 
+  int Delete() {
+    grpc::ClientContext context;
+    SetDeadline(&context, kSlowDeadline);
+    v1::DeleteJobRequest req;
+    req.set_job_id(args_.job_id);
+    v1::DeleteJobResponse resp;
+    grpc::Status s = stub_->DeleteJob(&context, req, &resp);
+    if (!s.ok()) return Fail(RpcError(s));
+    Console::Out(args_.json ? ToJson(resp, false) : DeletedLine(resp));
+    return 0;
+  }
+
+  // Without --yes, a dry run: the daemon says which jobs would go, and nothing is deleted.
+  int Prune() {
+    grpc::ClientContext context;
+    SetDeadline(&context, kSlowDeadline);
+    v1::PruneJobsRequest req;
+    req.set_older_than_seconds(args_.prune_all ? 0 : args_.older_than_seconds);
+    req.set_dry_run(!args_.yes);
+    v1::PruneJobsResponse resp;
+    grpc::Status s = stub_->PruneJobs(&context, req, &resp);
+    if (!s.ok()) return Fail(RpcError(s));
+    if (args_.json) {
+      Console::Out(ToJson(resp, false));
+      return 0;
+    }
+    std::string again = absl::StrCat(
+        "mt-client prune ",
+        args_.prune_all ? std::string("--all") : absl::StrCat("--older-than ", args_.older_than),
+        " --yes");
+    if (args_.server_from_flag) absl::StrAppend(&again, " --server ", args_.server);
+    Console::OutBlock(PruneText(resp, !args_.yes, again));
+    return 0;
+  }
+
   const Args& args_;
+  std::optional<io::GrayImage> image_;  // --image, as prepared and sent
   std::unique_ptr<v1::TrainingService::Stub> stub_;
   bool tty_ = false;
   int64_t last_epoch_shown_ = 0;
@@ -722,6 +831,10 @@ int main(int argc, char** argv) {
                  mt::client::UsageHint(arguments).c_str());
     return 2;
   }
+  if (args->command == Command::kVersion) {
+    std::printf("mt-client %s\n", mt::kVersion);
+    return 0;
+  }
   if (args->command == Command::kHelp) {
     std::string text;
     if (args->help_topic.empty()) {
@@ -729,7 +842,8 @@ int main(int argc, char** argv) {
     } else {
       for (Command c : {Command::kSubmit, Command::kLogs, Command::kList, Command::kStatus,
                         Command::kCancel, Command::kResume, Command::kActivations,
-                        Command::kPredict, Command::kExport, Command::kDevices}) {
+                        Command::kPredict, Command::kExport, Command::kDevices,
+                        Command::kDelete, Command::kPrune}) {
         if (args->help_topic == mt::client::CommandName(c)) text = mt::client::CommandHelp(c);
       }
     }

@@ -17,25 +17,25 @@ absl::StatusOr<GrayImage> DecodePngToGray(const std::string& bytes, int64_t widt
     std::string why = image.message;
     png_image_free(&image);
     return absl::InvalidArgumentError(
-        absl::StrCat("image_png is not a readable PNG (", bytes.size(), " bytes): ", why));
+        absl::StrCat("the --image file is not a readable PNG (", bytes.size(), " bytes): ", why));
   }
   if (image.format & PNG_FORMAT_FLAG_LINEAR) {
     // libpng's simplified API treats 16-bit data as linear light and would re-encode it; rather
     // than guess the user's intent, ask for the format MNIST uses.
     png_image_free(&image);
     return absl::InvalidArgumentError(
-        "image_png has 16-bit channels; save it with 8 bits per channel (gray or RGB)");
+        "the --image file has 16-bit channels; save it with 8 bits per channel (gray or RGB)");
   }
   if ((width > 0 && image.width != width) || (height > 0 && image.height != height)) {
     const int64_t w = image.width, h = image.height;
     png_image_free(&image);
-    return absl::InvalidArgumentError(absl::StrCat("image_png is ", w, "x", h, "; expected ",
-                                                   width, "x", height));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the --image picture is ", w, "x", h, "; expected ", width, "x", height));
   }
   // Even unconstrained, refuse sizes whose RGBA buffer would be unreasonable (> 256 MiB).
   if (static_cast<uint64_t>(image.width) * image.height > (64u << 20)) {
     png_image_free(&image);
-    return absl::InvalidArgumentError(absl::StrCat("image_png claims ", image.width, "x",
+    return absl::InvalidArgumentError(absl::StrCat("the --image file claims ", image.width, "x",
                                                    image.height, " pixels; that is too large"));
   }
   GrayImage out;

@@ -17,6 +17,7 @@ PACKAGES=(
   libsqlite3-dev           # the daemon's job/event store
   libssl-dev openssl       # token hashes and TLS key checks (libcrypto); make-certs.sh, mt-token.sh
   libpng-dev               # activation pictures
+  libstb-dev               # mt-client --image: stb_image (PNG/JPEG) and stb_image_resize
   libgloo-dev              # Gloo collectives (TCP) for data-parallel training (engine/dist)
   nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
   clang libclang-rt-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan targets (fuzz/)

@@ -114,9 +114,25 @@ struct ForwardRun {
   Tensor out;          // log-probabilities
   int64_t label = -1;  // PreparedInput::label
   int64_t epoch = 0;   // the checkpoint's
-  Tensor input;        // PreparedInput::input
-  std::vector<std::string> tokens;  // text tasks: the input ids' tokens
+  InputEcho input;     // what the model was given, for the client to show
 };
+
+// The prepared input without its batch dimension; token ids also as their words.
+InputEcho EchoOf(const Tensor& input, const data::Vocab* vocab) {
+  InputEcho e;
+  e.shape = input.shape();
+  if (!e.shape.empty() && e.shape[0] == 1) e.shape.erase(e.shape.begin());
+  const std::vector<double> v = input.ToVector();
+  e.values.assign(v.begin(), v.end());
+  if (vocab != nullptr) {
+    for (double id : v) {
+      const int64_t i = static_cast<int64_t>(id);
+      e.tokens.push_back(i >= 0 && i < vocab->size() ? vocab->Token(i)
+                                                     : std::string(data::Vocab::kUnkToken));
+    }
+  }
+  return e;
+}
 
 // The sequence both Activations and Predict share: load the checkpoint, prepare the input,
 // check the memory budget (`copies` as in CheckMemoryBudget) and run the model. `release` and
@@ -139,14 +155,7 @@ absl::StatusOr<ForwardRun> LoadAndForward(const std::string& job_id,
   }
   absl::StatusOr<Tensor> out = Forward(*m, in->input, acts);
   if (!out.ok()) return out.status();
-  ForwardRun run{*std::move(out), in->label, m->epoch, in->input, {}};
-  if (m->vocab) {
-    for (double id : in->input.ToVector()) {
-      const auto i = static_cast<int64_t>(id);
-      run.tokens.push_back(i >= 0 && i < m->vocab->size() ? m->vocab->Token(i) : "?");
-    }
-  }
-  return run;
+  return ForwardRun{*std::move(out), in->label, m->epoch, EchoOf(in->input, m->vocab.get())};
 }
 
 }  // namespace
@@ -194,10 +203,8 @@ absl::StatusOr<ActivationsResult> Inference::ActivationsImpl(const std::string& 
   if (!run.ok()) return run.status();
   ActivationsResult r;
   r.label = run->label;
-  r.input_shape = run->input.shape();
-  std::vector<double> in = run->input.ToVector();
-  r.input.assign(in.begin(), in.end());
-  r.input_tokens = run->tokens;
+  r.input = std::move(run->input);
+  r.checkpoint_epoch = run->epoch;
   for (auto& [name, t] : acts) {
     Activation a;
     a.layer = name;
@@ -227,6 +234,9 @@ absl::StatusOr<v1::PredictResponse> Inference::PredictImpl(const std::string& jo
   r.set_predicted_class(best);
   r.set_label(run->label);
   r.set_checkpoint_epoch(run->epoch);
+  r.mutable_input_shape()->Add(run->input.shape.begin(), run->input.shape.end());
+  r.mutable_input_values()->Add(run->input.values.begin(), run->input.values.end());
+  for (const std::string& t : run->input.tokens) r.add_input_tokens(t);
   if (const tasks::Task* task = tasks::FindTask(config.task)) {
     for (const std::string& name : task->class_names()) r.add_class_names(name);
   }

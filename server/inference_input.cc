@@ -46,7 +46,7 @@ absl::StatusOr<PreparedInput> PrepareInput(const std::string& job_id,
       }
       if (static_cast<int64_t>(in.image_png.size()) > limits.max_png_bytes) {
         return absl::InvalidArgumentError(
-            absl::StrCat("image_png is ", in.image_png.size(), " bytes; at most ",
+            absl::StrCat("--image is ", in.image_png.size(), " bytes; at most ",
                          limits.max_png_bytes, " are accepted", task.info().image_hint));
       }
       absl::StatusOr<io::GrayImage> img =

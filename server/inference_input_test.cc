@@ -51,7 +51,7 @@ TEST(InferenceInput, WrongSizeAndWrongKindAreRejectedSayingWhatTheTaskTakes) {
   p = PrepareInput("job-1", config, nullptr, cache, in);
   EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(p.status().message(),
-            "text input is for sst2 jobs; job job-1 is mnist (send image_png or valid_index)");
+            "--text input is for sst2 jobs; job job-1 is mnist (use --image or --index)");
 }
 
 TEST(InferenceInput, TextBecomesIdsPaddedToTheMinimumLength) {
@@ -72,7 +72,7 @@ TEST(InferenceInput, TextBecomesIdsPaddedToTheMinimumLength) {
             "text has no words");
   in.kind = ModelInput::Kind::kImagePng;
   EXPECT_EQ(PrepareInput("job-2", config, &*vocab, cache, in).status().message(),
-            "image_png input is for mnist jobs; job job-2 is sst2 (send text)");
+            "--image input is for mnist jobs; job job-2 is sst2 (use --text or --index)");
 }
 
 TEST(InferenceInput, OnlyTextTasksTakeAVocabularyFromTheCheckpoint) {

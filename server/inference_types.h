@@ -16,14 +16,24 @@ struct Activation {
   std::vector<float> data;
 };
 
+// The model's input as it ran, without the batch dimension (see v1::PredictResponse).
+struct InputEcho {
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+  std::vector<std::string> tokens;  // text tasks: the word each token id stands for
+};
+
 struct ActivationsResult {
   std::vector<Activation> layers;
   int64_t label = -1;  // the example's label when the input was a held-out index
-  // The model's input as it ran (batch of one): mnist's normalised pixels (1,1,28,28), a text
-  // task's token ids (1,T) with their tokens (the dashboard shows them beside the layers).
-  std::vector<int64_t> input_shape;
-  std::vector<float> input;
-  std::vector<std::string> input_tokens;
+  InputEcho input;
+  int64_t checkpoint_epoch = 0;
+};
+
+// Which checkpoint answers (mt-client --epoch): the latest by default.
+struct CheckpointChoice {
+  int64_t epoch = 0;  // 0 = the latest; N = epoch N's
+  bool best = false;  // the best epoch's (overrides epoch)
 };
 
 // Input for Predict / GetActivations: exactly one of the three is set.

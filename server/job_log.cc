@@ -37,7 +37,7 @@ v1::Job JobAfterEpoch(v1::Job job, const v1::EpochMetrics& m) {
 }
 
 absl::Status JobLog::NoSuchJob(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("no job '", id, "' (ListJobs shows every job)"));
+  return absl::NotFoundError(absl::StrCat("no job '", id, "' (`mt-client list` shows every job)"));
 }
 
 absl::StatusOr<std::unique_ptr<JobLog>> JobLog::Open(const std::string& db_path) {
@@ -135,9 +135,10 @@ absl::Status JobLog::Append(v1::Job job, int64_t queue_order, v1::JobEvent event
     const std::string notice = absl::StrCat(
         what.empty() ? "" : absl::StrCat(what, "; "), "this could not be recorded (",
         s.message(), ")",
-        was_running ? "; the job stopped and is recorded as INTERRUPTED when the daemon restarts;"
-                      " ResumeJob continues from its last checkpoint"
-                    : "");
+        was_running ? absl::StrCat("; the job stopped and is recorded as INTERRUPTED when the "
+                                   "daemon restarts; `mt-client resume ",
+                                   job.id(), "` continues from its last checkpoint")
+                    : std::string());
     if (job.state() == v1::FAILED || job.state() == v1::INTERRUPTED) job.set_error(notice);
     v1::JobEvent unrecorded = StateEvent(job.state(), notice, event.terminal());
     unrecorded.set_job_id(job.id());
@@ -189,6 +190,29 @@ std::vector<const v1::Job*> JobLog::NewestFirstLocked() const {
 int64_t JobLog::ProgressEpochLocked(const std::string& job_id) const {
   const Entry* e = FindEntryLocked(job_id);
   return e && e->has_progress ? e->progress.progress().epoch() : 0;
+}
+
+const v1::BatchProgress* JobLog::ProgressLocked(const std::string& job_id) const {
+  const Entry* e = FindEntryLocked(job_id);
+  return e && e->has_progress ? &e->progress.progress() : nullptr;
+}
+
+absl::Status JobLog::Remove(const std::string& job_id) {
+  std::lock_guard<std::mutex> alock(append_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!FindEntryLocked(job_id)) return NoSuchJob(job_id);
+  }
+  if (absl::Status s = store_->DeleteJob(job_id); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(job_id);
+  // A waiter that still holds the entry (WaitUntil) wakes and finds it unchanged.
+  it->second->cv.notify_all();
+  removed_.push_back(std::move(it->second));
+  jobs_.erase(it);
+  creation_order_.erase(std::remove(creation_order_.begin(), creation_order_.end(), job_id),
+                        creation_order_.end());
+  return absl::OkStatus();
 }
 
 void JobLog::ClearProgressLocked(const std::string& job_id) {

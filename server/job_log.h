@@ -96,6 +96,8 @@ class JobLog {
   const v1::Job* FindLocked(const std::string& job_id) const;
   // Every job, newest first.
   std::vector<const v1::Job*> NewestFirstLocked() const;
+  // The job's latest batch progress; null when there is none.
+  const v1::BatchProgress* ProgressLocked(const std::string& job_id) const;
   // The epoch of the job's latest batch progress; 0 when there is none.
   int64_t ProgressEpochLocked(const std::string& job_id) const;
   // Drops the job's batch progress (an epoch's event or the job's end supersedes it).
@@ -105,6 +107,11 @@ class JobLog {
 
   // Publishes a batch progress (not persisted) and wakes the job's watchers.
   void SetProgress(const std::string& job_id, const v1::BatchProgress& progress);
+
+  // Removes a job from the database and from view (Row, FindLocked and the lists no longer
+  // show it). The caller has checked that the job is finished, so no run will append to it and
+  // its watchers have had their terminal event. NotFound for an unknown job.
+  absl::Status Remove(const std::string& job_id);
 
   // Blocks until `done(job)` holds for the job's row (checked at every change of the job), or
   // until `deadline` (time_point::max(): none); false at the deadline.
@@ -153,9 +160,10 @@ class JobLog {
   std::mutex append_mu_;
   mutable std::mutex mu_;
   // Guarded by mu_; a job's row changes only with append_mu_ held too. Entries are never
-  // removed, so pointers to them stay valid.
+  // freed, so pointers to them stay valid: Remove moves a deleted job's entry to removed_.
   std::map<std::string, std::unique_ptr<Entry>> jobs_;
   std::vector<std::string> creation_order_;
+  std::vector<std::unique_ptr<Entry>> removed_;
   bool shutting_down_ = false;
   bool stopped_ = false;
 };

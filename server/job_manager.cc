@@ -16,13 +16,16 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "server/checkpoint_choice.h"
 #include "server/checkpoint_meta.h"
 #include "server/data_cache.h"
 #include "server/devices.h"
 #include "server/inference.h"
 #include "server/job_history.h"
+#include "server/job_removal.h"
 #include "server/job_spec.h"
 #include "server/lifecycle.h"
+#include "server/progress_rate.h"
 #include "server/recovery.h"
 #include "server/request_limits.h"
 #include "server/runner.h"
@@ -59,11 +62,20 @@ class JobManagerImpl : public JobManager {
   absl::StatusOr<WatchBatch> Watch(const std::string& job_id, int64_t from_seq, bool follow,
                                    int64_t progress_version,
                                    std::chrono::milliseconds timeout) override;
+  using JobManager::Activations;
+  using JobManager::Export;
+  using JobManager::Predict;
   absl::StatusOr<ActivationsResult> Activations(const std::string& job_id,
-                                                const ModelInput& input) override;
+                                                const ModelInput& input,
+                                                const CheckpointChoice& which) override;
   absl::StatusOr<v1::PredictResponse> Predict(const std::string& job_id,
-                                              const ModelInput& input) override;
-  absl::StatusOr<std::string> Export(const std::string& job_id) override;
+                                              const ModelInput& input,
+                                              const CheckpointChoice& which) override;
+  absl::StatusOr<std::string> Export(const std::string& job_id,
+                                     const CheckpointChoice& which) override;
+  absl::StatusOr<int64_t> Delete(const std::string& job_id) override;
+  absl::StatusOr<PruneResult> Prune(int64_t created_before_ms, const Caller& caller,
+                                    bool dry_run) override;
   std::vector<v1::Device> Devices() const override;
   void Shutdown() override;
 
@@ -80,6 +92,10 @@ class JobManagerImpl : public JobManager {
   }
   std::string Checkpoint(const std::string& id) const { return LatestCheckpointPath(JobDir(id)); }
   v1::Job DecoratedLocked(const v1::Job& job) const;  // table lock held
+  // ChooseCheckpoint for the job (NotFound for an unknown job).
+  absl::StatusOr<std::string> CheckpointOf(const std::string& job_id,
+                                           const CheckpointChoice& which) const;
+  absl::StatusOr<int64_t> DeleteLocked(const std::string& job_id);  // write_mu_ held
   absl::StatusOr<train::TrainConfig> ConfigOf(const std::string& job_id) const;
 
   void ScheduleLocked();  // write_mu_ held: starts queued jobs where a device has a free slot
@@ -146,6 +162,9 @@ absl::Status JobManagerImpl::Init() {
 
 v1::Job JobManagerImpl::DecoratedLocked(const v1::Job& j) const {
   v1::Job job = j;
+  if (job.state() == v1::RUNNING) {
+    if (const v1::BatchProgress* p = log_->ProgressLocked(job.id())) *job.mutable_progress() = *p;
+  }
   if (job.state() != v1::QUEUED) return job;
   if (log_->ShuttingDownLocked()) {
     job.set_waiting_reason("the daemon is shutting down; the job will run after it restarts");
@@ -247,7 +266,8 @@ absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id,
     if (!log_->WaitUntil(job_id, [](const v1::Job& j) { return j.state() != v1::RUNNING; },
                          deadline)) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "job ", job_id, " is still stopping; it stops after its current batch (GetJob shows it)"));
+          "job ", job_id, " is still stopping; it stops after its current batch (`mt-client status ",
+          job_id, "` shows it)"));
     }
   }
   return Get(job_id);
@@ -341,8 +361,12 @@ void JobManagerImpl::ScheduleLocked() {
 
 RunCallbacks JobManagerImpl::CallbacksFor(const std::string& id) {
   RunCallbacks c;
-  c.on_progress = [this, id](const v1::BatchProgress& p) {
-    log_->SetProgress(id, p);
+  // Called under write_mu_ (ScheduleLocked), which guards runtimes_; the callbacks run on
+  // the job's own thread, one at a time, so the rate needs no lock of its own.
+  const train::TrainConfig& config = runtimes_.at(id).config;
+  auto rate = std::make_shared<ProgressRate>(config.batch_size, config.epochs);
+  c.on_progress = [this, id, rate](const v1::BatchProgress& p) {
+    log_->SetProgress(id, rate->Annotate(p, std::chrono::steady_clock::now()));
     // A point that cannot be written is lost (the log says why); training goes on.
     if (std::optional<v1::JobEvent> e = history_.OnProgress(id, p)) {
       RecordHistory(id, *e).IgnoreError();
@@ -426,23 +450,82 @@ absl::StatusOr<train::TrainConfig> JobManagerImpl::ConfigOf(const std::string& j
   return config;
 }
 
+absl::StatusOr<std::string> JobManagerImpl::CheckpointOf(const std::string& job_id,
+                                                         const CheckpointChoice& which) const {
+  absl::StatusOr<v1::Job> job = Get(job_id);
+  if (!job.ok()) return job.status();
+  return ChooseCheckpoint(JobDir(job_id), job_id, job->best_epoch(), which);
+}
+
 absl::StatusOr<ActivationsResult> JobManagerImpl::Activations(const std::string& job_id,
-                                                              const ModelInput& input) {
+                                                              const ModelInput& input,
+                                                              const CheckpointChoice& which) {
   absl::StatusOr<train::TrainConfig> config = ConfigOf(job_id);
   if (!config.ok()) return config.status();
-  return inference_.Activations(job_id, *config, Checkpoint(job_id), input);
+  absl::StatusOr<std::string> checkpoint = CheckpointOf(job_id, which);
+  if (!checkpoint.ok()) return checkpoint.status();
+  return inference_.Activations(job_id, *config, *checkpoint, input);
 }
 
 absl::StatusOr<v1::PredictResponse> JobManagerImpl::Predict(const std::string& job_id,
-                                                            const ModelInput& input) {
+                                                            const ModelInput& input,
+                                                            const CheckpointChoice& which) {
   absl::StatusOr<train::TrainConfig> config = ConfigOf(job_id);
   if (!config.ok()) return config.status();
-  return inference_.Predict(job_id, *config, Checkpoint(job_id), input);
+  absl::StatusOr<std::string> checkpoint = CheckpointOf(job_id, which);
+  if (!checkpoint.ok()) return checkpoint.status();
+  return inference_.Predict(job_id, *config, *checkpoint, input);
 }
 
-absl::StatusOr<std::string> JobManagerImpl::Export(const std::string& job_id) {
+absl::StatusOr<std::string> JobManagerImpl::Export(const std::string& job_id,
+                                                   const CheckpointChoice& which) {
   if (absl::StatusOr<train::TrainConfig> c = ConfigOf(job_id); !c.ok()) return c.status();
-  return inference_.Export(job_id, Checkpoint(job_id));
+  absl::StatusOr<std::string> checkpoint = CheckpointOf(job_id, which);
+  if (!checkpoint.ok()) return checkpoint.status();
+  return inference_.Export(job_id, *checkpoint);
+}
+
+absl::StatusOr<int64_t> JobManagerImpl::Delete(const std::string& job_id) {
+  if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
+  std::lock_guard<std::mutex> wlock(write_mu_);
+  return DeleteLocked(job_id);
+}
+
+absl::StatusOr<int64_t> JobManagerImpl::DeleteLocked(const std::string& job_id) {
+  absl::StatusOr<StoredJob> row = log_->Row(job_id);
+  if (!row.ok()) return row.status();
+  if (absl::Status s = CheckDeletable(row->job); !s.ok()) return s;
+  // The database first: once the row is gone nothing refers to the folder, and a folder left
+  // behind by a failure below is never mistaken for a new job's (NewJobId skips it).
+  if (absl::Status s = log_->Remove(job_id); !s.ok()) return s;
+  log_->Locked([&] { runtimes_.erase(job_id); });
+  return RemoveJobFiles(JobDir(job_id), job_id);
+}
+
+absl::StatusOr<JobManager::PruneResult> JobManagerImpl::Prune(int64_t created_before_ms,
+                                                              const Caller& caller,
+                                                              bool dry_run) {
+  std::lock_guard<std::mutex> wlock(write_mu_);
+  PruneResult r;
+  std::vector<std::string> ids;
+  log_->Locked([&] {
+    for (const v1::Job* j : log_->NewestFirstLocked()) {
+      if (!caller.MayAccess(j->owner()) || !IsTerminal(j->state())) continue;
+      if (created_before_ms > 0 && j->created_unix_ms() >= created_before_ms) continue;
+      ids.push_back(j->id());
+    }
+  });
+  for (const std::string& id : ids) {
+    if (dry_run) {
+      r.bytes_freed += FolderBytes(JobDir(id));
+    } else {
+      absl::StatusOr<int64_t> freed = DeleteLocked(id);
+      if (!freed.ok()) return freed.status();
+      r.bytes_freed += *freed;
+    }
+    r.job_ids.push_back(id);
+  }
+  return r;
 }
 
 }  // namespace

@@ -86,13 +86,41 @@ class JobManager {
                                            bool follow, int64_t progress_version,
                                            std::chrono::milliseconds timeout) = 0;
 
-  // From the job's latest checkpoint (FailedPrecondition when no epoch has finished yet).
+  // From the job's latest checkpoint (FailedPrecondition when no epoch has finished yet), or
+  // the one `which` names (checkpoint_choice.h says the errors).
+  absl::StatusOr<ActivationsResult> Activations(const std::string& job_id,
+                                                const ModelInput& input) {
+    return Activations(job_id, input, CheckpointChoice());
+  }
   virtual absl::StatusOr<ActivationsResult> Activations(const std::string& job_id,
-                                                        const ModelInput& input) = 0;
+                                                        const ModelInput& input,
+                                                        const CheckpointChoice& which) = 0;
+  absl::StatusOr<v1::PredictResponse> Predict(const std::string& job_id, const ModelInput& input) {
+    return Predict(job_id, input, CheckpointChoice());
+  }
   virtual absl::StatusOr<v1::PredictResponse> Predict(const std::string& job_id,
-                                                      const ModelInput& input) = 0;
-  // The latest checkpoint's weights (no optimiser state) as safetensors bytes.
-  virtual absl::StatusOr<std::string> Export(const std::string& job_id) = 0;
+                                                      const ModelInput& input,
+                                                      const CheckpointChoice& which) = 0;
+  // The latest (or chosen) checkpoint's weights (no optimiser state) as safetensors bytes.
+  absl::StatusOr<std::string> Export(const std::string& job_id) {
+    return Export(job_id, CheckpointChoice());
+  }
+  virtual absl::StatusOr<std::string> Export(const std::string& job_id,
+                                             const CheckpointChoice& which) = 0;
+
+  // Removes a finished job: its events and row from the database, then its folder (checkpoints)
+  // from the state directory; returns the bytes the folder held. FailedPrecondition for a
+  // QUEUED or RUNNING job (saying to cancel it first); NotFound for an unknown one. The id is
+  // never given out again.
+  virtual absl::StatusOr<int64_t> Delete(const std::string& job_id) = 0;
+  // Deletes every finished job `caller` may see that was created before `created_before_ms`
+  // (0: every finished job), or with `dry_run` only says which. Stops at the first failure.
+  struct PruneResult {
+    std::vector<std::string> job_ids;
+    int64_t bytes_freed = 0;
+  };
+  virtual absl::StatusOr<PruneResult> Prune(int64_t created_before_ms, const Caller& caller,
+                                            bool dry_run) = 0;
 
   virtual std::vector<v1::Device> Devices() const = 0;
 

@@ -74,6 +74,7 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
       !st.ok()) {
     return st;
   }
+  if (absl::Status st = CheckJobName(in.name()); !st.ok()) return st;
   v1::JobSpec s = in;
   // The task decides every other default, so it is checked first.
   absl::StatusOr<const tasks::Task*> found = tasks::GetTask(s.task());

@@ -88,7 +88,7 @@ v1::Job EndedJob(v1::Job job, const RunOutcome& o, bool user_cancelled, bool shu
       job.set_state(v1::INTERRUPTED);
       *message = absl::StrCat("the daemon is shutting down: stopped", during, " (",
                               CheckpointPhrase(o.completed_epochs),
-                              "); ResumeJob continues from there");
+                              "); `mt-client resume ", job.id(), "` continues from there");
     }
   } else {
     job.set_state(v1::SUCCEEDED);

@@ -71,7 +71,7 @@ TEST(Lifecycle, HowARunEnds) {
             v1::INTERRUPTED);
   EXPECT_EQ(message,
             "the daemon is shutting down: stopped during epoch 2 (last checkpoint: epoch 1); "
-            "ResumeJob continues from there");
+            "`mt-client resume job-1` continues from there");
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "common/cli_flags.h"
 #include "server/service.h"
 
 ABSL_FLAG(std::string, listen, "", "address to serve on (env MT_LISTEN; default 127.0.0.1:50051)");
@@ -110,7 +111,8 @@ int main(int argc, char** argv) {
     return absl::EndsWith(file, "server/main.cc");
   };
   absl::SetFlagsUsageConfig(usage);
-  absl::ParseCommandLine(argc, argv);
+  // --state-dir as well as --state_dir, as mt-client spells flags; --help exits 0; --version.
+  mt::ParseFlags(argc, argv, "mt-daemon");
   gpr_set_log_function(GrpcLog);
 
   // Block the stop signals in every thread (gRPC's and the trainers' inherit this mask); one

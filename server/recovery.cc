@@ -48,7 +48,7 @@ absl::StatusOr<std::map<std::string, int64_t>> RecoverJobs(JobLog& log,
           job, row.queue_order,
           StateEvent(v1::INTERRUPTED,
                      absl::StrCat("daemon stopped while running (", CheckpointPhrase(ck.epoch),
-                                  "); ResumeJob continues from there"),
+                                  "); `mt-client resume ", job.id(), "` continues from there"),
                      /*terminal=*/true),
           /*force=*/true);
       // On a full disk: INTERRUPTED in memory, RUNNING in the database, and this runs again at

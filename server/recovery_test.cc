@@ -65,8 +65,8 @@ TEST(Recovery, RunningJobRecordsTheCheckpointedEpochThenBecomesInterrupted) {
   EXPECT_EQ(events[3].seq(), 4);
   EXPECT_EQ(events[3].state().state(), v1::INTERRUPTED);
   EXPECT_EQ(events[3].state().message(),
-            "daemon stopped while running (last checkpoint: epoch 1); ResumeJob continues "
-            "from there");
+            "daemon stopped while running (last checkpoint: epoch 1); `mt-client resume job-1` "
+            "continues from there");
   EXPECT_TRUE(events[3].terminal());
   v1::Job job = log->Row("job-1")->job;
   EXPECT_EQ(job.state(), v1::INTERRUPTED);
@@ -90,8 +90,8 @@ TEST(Recovery, RunningJobWithoutCheckpointSaysSo) {
   std::vector<v1::JobEvent> events = Events(*log, "job-1");
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[2].state().message(),
-            "daemon stopped while running (no checkpoint: no epoch had finished); ResumeJob "
-            "continues from there");
+            "daemon stopped while running (no checkpoint: no epoch had finished); `mt-client "
+            "resume job-1` continues from there");
 }
 
 TEST(Recovery, QueuedJobsAreQueuedAgainInQueueOrderOrFailWithoutTheirDevice) {

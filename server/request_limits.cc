@@ -12,6 +12,18 @@ absl::Status CheckLength(const std::string& field, const std::string& value, siz
                                                  max_bytes, " are allowed"));
 }
 
-absl::Status CheckJobId(const std::string& id) { return CheckLength("job_id", id, kMaxJobIdBytes); }
+absl::Status CheckJobId(const std::string& id) { return CheckLength("job id", id, kMaxJobIdBytes); }
+
+absl::Status CheckJobName(const std::string& name) {
+  if (absl::Status s = CheckLength("name", name, kMaxNameBytes); !s.ok()) return s;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid name '", ShortQuote(name),
+                       "': control characters (newlines, tabs, escapes) are not allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace mt::server

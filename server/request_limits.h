@@ -29,8 +29,11 @@ struct InferenceLimits {
 
 // InvalidArgument naming `field` when `value` is longer than `max_bytes` (quoting a prefix).
 absl::Status CheckLength(const std::string& field, const std::string& value, size_t max_bytes);
-// CheckLength("job_id", id, kMaxJobIdBytes).
+// CheckLength("job id", id, kMaxJobIdBytes): the words of mt-client JOB, not of the API.
 absl::Status CheckJobId(const std::string& id);
+// A job's name (JobSpec.name, mt-client --name): at most kMaxNameBytes, no control characters
+// (it is printed in tables and logs, where a newline or an escape sequence would forge lines).
+absl::Status CheckJobName(const std::string& name);
 
 }  // namespace mt::server
 

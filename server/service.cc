@@ -12,6 +12,7 @@
 #include "server/listen_address.h"
 #include "server/tls.h"
 #include "server/job_pages.h"
+#include "server/job_log.h"
 
 namespace mt::server {
 namespace {
@@ -88,10 +89,29 @@ absl::StatusOr<ModelInput> InputOf(const Req& r) {
       return in;
     default:
       return absl::InvalidArgumentError(
-          "no input: set one of valid_index (an example of the held-out split), image_png "
-          "(mnist) or text (sst2)");
+          "no input: give one of --index K (an example of the held-out split), --image FILE "
+          "(mnist) or --text \"...\" (sst2)");
   }
 }
+
+// mt-client --epoch N|best, from a request's epoch / best_epoch.
+template <typename Req>
+CheckpointChoice ChoiceOf(const Req& r) {
+  CheckpointChoice which;
+  which.epoch = r.epoch();
+  which.best = r.best_epoch();
+  return which;
+}
+
+template <typename Message>
+void SetInputEcho(const InputEcho& in, Message* m) {
+  m->mutable_input_shape()->Add(in.shape.begin(), in.shape.end());
+  m->mutable_input_values()->Add(in.values.begin(), in.values.end());
+  for (const std::string& t : in.tokens) m->add_input_tokens(t);
+}
+
+// PruneJobs' older_than_seconds: a century covers every job a daemon can hold.
+constexpr int64_t kMaxPruneAgeSeconds = int64_t{100} * 366 * 86400;
 
 }  // namespace
 
@@ -175,7 +195,43 @@ grpc::Status TrainingServiceImpl::Predict(grpc::ServerContext* ctx, const v1::Pr
     if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return s;
     absl::StatusOr<ModelInput> in = InputOf(*req);
     if (!in.ok()) return in.status();
-    return manager_->Predict(req->job_id(), *in);
+    return manager_->Predict(req->job_id(), *in, ChoiceOf(*req));
+  });
+}
+
+grpc::Status TrainingServiceImpl::DeleteJob(grpc::ServerContext* ctx,
+                                            const v1::DeleteJobRequest* req,
+                                            v1::DeleteJobResponse* resp) {
+  return Unary("DeleteJob", resp, [&]() -> absl::StatusOr<v1::DeleteJobResponse> {
+    if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return s;
+    absl::StatusOr<int64_t> freed = manager_->Delete(req->job_id());
+    if (!freed.ok()) return freed.status();
+    v1::DeleteJobResponse r;
+    r.set_job_id(req->job_id());
+    r.set_bytes_freed(*freed);
+    return r;
+  });
+}
+
+grpc::Status TrainingServiceImpl::PruneJobs(grpc::ServerContext* ctx,
+                                            const v1::PruneJobsRequest* req,
+                                            v1::PruneJobsResponse* resp) {
+  return Unary("PruneJobs", resp, [&]() -> absl::StatusOr<v1::PruneJobsResponse> {
+    absl::StatusOr<Caller> caller = CallerOf(*ctx);
+    if (!caller.ok()) return caller.status();
+    if (req->older_than_seconds() < 0 || req->older_than_seconds() > kMaxPruneAgeSeconds) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--older-than must be between 0 and 100 years, got ",
+                       req->older_than_seconds(), " seconds"));
+    }
+    const int64_t before =
+        req->older_than_seconds() == 0 ? 0 : NowMs() - req->older_than_seconds() * 1000;
+    absl::StatusOr<JobManager::PruneResult> r = manager_->Prune(before, *caller, req->dry_run());
+    if (!r.ok()) return r.status();
+    v1::PruneJobsResponse out;
+    for (const std::string& id : r->job_ids) out.add_job_ids(id);
+    out.set_bytes_freed(r->bytes_freed);
+    return out;
   });
 }
 
@@ -229,9 +285,10 @@ grpc::Status TrainingServiceImpl::GetActivations(grpc::ServerContext* ctx,
   if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return log.Done(s);
   absl::StatusOr<ModelInput> in = InputOf(*req);
   if (!in.ok()) return log.Done(in.status());
-  absl::StatusOr<ActivationsResult> r = manager_->Activations(req->job_id(), *in);
+  absl::StatusOr<ActivationsResult> r = manager_->Activations(req->job_id(), *in, ChoiceOf(*req));
   if (!r.ok()) return log.Done(r.status());
   const size_t per_chunk = kChunkBytes / sizeof(float);
+  bool first = true;
   for (const Activation& a : r->layers) {
     size_t offset = 0;
     do {
@@ -247,6 +304,12 @@ grpc::Status TrainingServiceImpl::GetActivations(grpc::ServerContext* ctx,
       offset += n;
       c.set_last(offset == a.data.size());
       c.set_label(r->label);
+      if (first) {
+        // The input is one example (a 28x28 image, a sentence): far below a chunk.
+        SetInputEcho(r->input, &c);
+        c.set_checkpoint_epoch(r->checkpoint_epoch);
+        first = false;
+      }
       if (!writer->Write(c)) return log.ClientGone();
     } while (offset < a.data.size());
   }
@@ -258,7 +321,7 @@ grpc::Status TrainingServiceImpl::ExportModel(grpc::ServerContext* ctx,
                                               grpc::ServerWriter<v1::FileChunk>* writer) {
   CallLog log("ExportModel");
   if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return log.Done(s);
-  absl::StatusOr<std::string> bytes = manager_->Export(req->job_id());
+  absl::StatusOr<std::string> bytes = manager_->Export(req->job_id(), ChoiceOf(*req));
   if (!bytes.ok()) return log.Done(bytes.status());
   size_t offset = 0;
   do {

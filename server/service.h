@@ -46,6 +46,10 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
                            grpc::ServerWriter<v1::FileChunk>*) override;
   grpc::Status ListDevices(grpc::ServerContext*, const v1::ListDevicesRequest*,
                            v1::ListDevicesResponse*) override;
+  grpc::Status DeleteJob(grpc::ServerContext*, const v1::DeleteJobRequest*,
+                         v1::DeleteJobResponse*) override;
+  grpc::Status PruneJobs(grpc::ServerContext*, const v1::PruneJobsRequest*,
+                         v1::PruneJobsResponse*) override;
 
  private:
   // Who calls (from the `authorization` header); Unauthenticated without a valid token.

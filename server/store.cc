@@ -357,6 +357,32 @@ absl::Status Store::InsertJob(const StoredJob& row, const v1::JobEvent& first_ev
   return absl::OkStatus();
 }
 
+absl::Status Store::DeleteJob(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (tx.begin_rc() != SQLITE_OK) return Error(tx.begin_rc(), "starting a transaction");
+  {
+    Stmt del(db_, "DELETE FROM events WHERE job_id = ?1");
+    del.Bind(1, job_id);
+    int rc = del.prepare_rc() == SQLITE_OK ? del.Step() : del.prepare_rc();
+    if (rc != SQLITE_DONE) return Error(rc, absl::StrCat("deleting the events of job ", job_id));
+  }
+  {
+    Stmt del(db_, "DELETE FROM jobs WHERE id = ?1");
+    del.Bind(1, job_id);
+    int rc = del.prepare_rc() == SQLITE_OK ? del.Step() : del.prepare_rc();
+    if (rc != SQLITE_DONE) return Error(rc, absl::StrCat("deleting job ", job_id));
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(absl::StrCat("no job '", job_id, "' in ", path_));
+    }
+  }
+  std::string why;
+  if (int rc = tx.Commit(&why); rc != SQLITE_OK) {
+    return Error(rc, absl::StrCat("committing the deletion of job ", job_id), why);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Store::AppendEvent(const StoredJob& row, const v1::JobEvent& event) {
   if (event.job_id() != row.job.id()) {
     return absl::InvalidArgumentError(absl::StrCat("event of job '", event.job_id(),

@@ -61,6 +61,9 @@ class Store {
   // Every job, oldest first.
   absl::StatusOr<std::vector<StoredJob>> LoadJobs();
 
+  // Removes a job's row and all its events, in one transaction. NotFound for an unknown job.
+  absl::Status DeleteJob(const std::string& job_id);
+
   // A job's events with seq >= from_seq, in order.
   absl::StatusOr<std::vector<v1::JobEvent>> LoadEvents(const std::string& job_id,
                                                        int64_t from_seq = 1);

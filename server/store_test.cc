@@ -113,6 +113,33 @@ TEST(Store, DuplicateSeqAndUnknownJobAreRejectedWithoutPartialWrites) {
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
 }
 
+TEST(Store, DeleteJobRemovesRowAndEventsOfThatJobOnly) {
+  const std::string path = TempDb("delete");
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (const char* id : {"job-000001", "job-000002"}) {
+      ASSERT_TRUE((*store)->InsertJob(MakeJob(id, v1::QUEUED, 1), StateChange(id, 1, v1::QUEUED))
+                      .ok());
+      StoredJob done = MakeJob(id, v1::SUCCEEDED, 1);
+      done.job.set_last_seq(2);
+      ASSERT_TRUE((*store)->AppendEvent(done, StateChange(id, 2, v1::SUCCEEDED)).ok());
+    }
+    ASSERT_TRUE((*store)->DeleteJob("job-000001").ok());
+    absl::Status again = (*store)->DeleteJob("job-000001");
+    EXPECT_EQ(again.code(), absl::StatusCode::kNotFound) << again;
+    EXPECT_THAT(std::string(again.message()), HasSubstr(path));
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
+  ASSERT_TRUE(store.ok());
+  absl::StatusOr<std::vector<StoredJob>> jobs = (*store)->LoadJobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].job.id(), "job-000002");
+  EXPECT_TRUE((*store)->LoadEvents("job-000001")->empty());
+  EXPECT_EQ((*store)->LoadEvents("job-000002")->size(), 2u);
+}
+
 TEST(Store, JobNumbersNeverRepeatAcrossReopening) {
   const std::string path = TempDb("counter");
   {

@@ -21,7 +21,7 @@ TaskInfo MnistInfo() {
   i.max_train_size = 60000;
   i.max_valid_size = 10000;
   i.image_height = i.image_width = kSide;
-  i.input_hint = "send image_png or valid_index";
+  i.input_hint = "use --image or --index";
   i.image_hint = " (mnist models take 28x28 images, white ink on black)";
   return i;
 }
@@ -91,7 +91,7 @@ class MnistTask : public Task {
     const train::Dataset& valid = *(*data)->valid;
     if (index < 0 || index >= valid.size()) {
       return absl::OutOfRangeError(absl::StrCat(
-          "valid_index ", index, " is out of range: ", context.who,
+          "--index ", index, " is out of range: ", context.who,
           "'s held-out split (MNIST test) has ", valid.size(), " examples (0..", valid.size() - 1,
           ")"));
     }

@@ -37,7 +37,7 @@ std::string Task::DataKey(const train::TrainConfig& c) const {
 absl::StatusOr<Example> Task::ImageExample(const InputContext& context, int64_t, int64_t,
                                            const std::vector<uint8_t>&) const {
   return absl::InvalidArgumentError(absl::StrCat(
-      "image_png input is for ",
+      "--image input is for ",
       JoinNames(NamesWhere([](const Task& t) { return t.accepts_images(); })), " jobs; ",
       context.who, " is ", name(), " (", info_.input_hint, ")"));
 }
@@ -45,7 +45,7 @@ absl::StatusOr<Example> Task::ImageExample(const InputContext& context, int64_t,
 absl::StatusOr<Example> Task::TextExample(const InputContext& context,
                                           const std::string&) const {
   return absl::InvalidArgumentError(absl::StrCat(
-      "text input is for ",
+      "--text input is for ",
       JoinNames(NamesWhere([](const Task& t) { return t.info().accepts_text; })), " jobs; ",
       context.who, " is ", name(), " (", info_.input_hint, ")"));
 }

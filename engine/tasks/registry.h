@@ -60,7 +60,7 @@ struct TaskInfo {
   // > 0: accepts images of this size (8-bit grayscale, white ink on black).
   int64_t image_height = 0, image_width = 0;
   bool accepts_text = false;
-  // What to send this task, for messages: "send image_png or valid_index".
+  // What to send this task, for messages: "use --image or --index".
   std::string input_hint;
   // Appended to image decoding errors: " (mnist models take 28x28 images, white ink on black)".
   std::string image_hint;

@@ -164,7 +164,7 @@ TEST(MnistInput, WrongSizeAndWrongKindsAreNamed) {
   e = mnist.TextExample(Context("mnist"), "a fine film");
   EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(e.status().message(),
-            "text input is for sst2 jobs; job j1 is mnist (send image_png or valid_index)");
+            "--text input is for sst2 jobs; job j1 is mnist (use --image or --index)");
 }
 
 TEST(MnistInput, ValidExampleComesFromTheLoadedTestSplit) {
@@ -185,7 +185,7 @@ TEST(MnistInput, ValidExampleComesFromTheLoadedTestSplit) {
   e = mnist.ValidExample(c, 3);
   EXPECT_EQ(e.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(e.status().message(),
-            "valid_index 3 is out of range: job j1's held-out split (MNIST test) has 3 "
+            "--index 3 is out of range: job j1's held-out split (MNIST test) has 3 "
             "examples (0..2)");
   EXPECT_EQ(mnist.ValidExample(c, -1).status().code(), absl::StatusCode::kOutOfRange);
 }
@@ -243,7 +243,7 @@ TEST_F(Sst2Input, SentenceBecomesIdsPaddedToTheMinimumLength) {
   EXPECT_EQ(e->input.ToInt64Vector(), (std::vector<int64_t>{2, 2, 2, 3, 3, 3, 2}));
   EXPECT_EQ(sst2.TextExample(context_, "  \t ").status().message(), "text has no words");
   EXPECT_EQ(sst2.ImageExample(context_, 28, 28, std::vector<uint8_t>(784)).status().message(),
-            "image_png input is for mnist jobs; job j1 is sst2 (send text)");
+            "--image input is for mnist jobs; job j1 is sst2 (use --text or --index)");
 }
 
 TEST_F(Sst2Input, ValidExampleReadsTheDevSplitWithTheModelsVocabulary) {
@@ -259,11 +259,11 @@ TEST_F(Sst2Input, ValidExampleReadsTheDevSplitWithTheModelsVocabulary) {
   e = sst2.ValidExample(context_, 2);
   EXPECT_EQ(e.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(e.status().message(),
-            "valid_index 2 is out of range: job j1's held-out split (SST-2 dev) has 2 examples "
+            "--index 2 is out of range: job j1's held-out split (SST-2 dev) has 2 examples "
             "(0..1)");
   context_.config.valid_size = 1;
   EXPECT_EQ(sst2.ValidExample(context_, 1).status().message(),
-            "valid_index 1 is out of range: job j1's held-out split (SST-2 dev) has 1 examples "
+            "--index 1 is out of range: job j1's held-out split (SST-2 dev) has 1 examples "
             "(0..0)");
 }
 

@@ -36,7 +36,7 @@ TaskInfo Sst2Info() {
   i.max_valid_size = 872;    // dev.tsv
   i.word_vectors = true;
   i.accepts_text = true;
-  i.input_hint = "send text";
+  i.input_hint = "use --text or --index";
   return i;
 }
 
@@ -135,7 +135,7 @@ class Sst2Task : public Task {
     int64_t n = static_cast<int64_t>(dev->size());
     if (context.config.valid_size > 0) n = std::min(n, context.config.valid_size);
     if (index < 0 || index >= n) {
-      return absl::OutOfRangeError(absl::StrCat("valid_index ", index, " is out of range: ",
+      return absl::OutOfRangeError(absl::StrCat("--index ", index, " is out of range: ",
                                                 context.who,
                                                 "'s held-out split (SST-2 dev) has ", n,
                                                 " examples (0..", n - 1, ")"));

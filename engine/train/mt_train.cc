@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/cli_flags.h"
 #include "engine/tasks/registry.h"
 #include "engine/threads.h"
 #include "engine/train/trainer.h"
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(absl::StrCat(
       "Trains an mt network without the daemon.\n"
       "  mt-train --task=mnist [--model=lenet5|minitorch_mnist] [--epochs=N] ...\n"
-      "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...\n",
+      "  mt-train --task=sst2 [--embeddings=glove.6B.50d.txt --embedding_dim=50] ...\n"
+      "Flags may be spelled as mt-client spells them (--train-size) or with underscores.\n",
       TaskList()));
   // --help lists this file's flags (absl's default looks for a file named after the binary).
   absl::FlagsUsageConfig usage;
@@ -103,7 +105,8 @@ int main(int argc, char** argv) {
     return absl::EndsWith(file, "engine/train/mt_train.cc");
   };
   absl::SetFlagsUsageConfig(usage);
-  absl::ParseCommandLine(argc, argv);
+  // --train-size as well as --train_size, as mt-client spells them; --help exits 0; --version.
+  mt::ParseFlags(argc, argv, "mt-train");
   const std::string task = absl::GetFlag(FLAGS_task);
   std::string model = absl::GetFlag(FLAGS_model);
   // An unknown task keeps the model empty; Validate below names the task.

@@ -89,8 +89,8 @@ json Floats(const std::vector<float>& v) {
 
 json InputJson(const ActivationsResult& r) {
   json in;
-  in["shape"] = r.input_shape;
-  in["data"] = Floats(r.input);
+  in["shape"] = r.input.shape;
+  in["data"] = Floats(r.input.values);
   return in;
 }
 
@@ -242,7 +242,7 @@ ApiResponse JsonApi::Handle(const ApiRequest& req) {
     if (!r.ok()) return ErrorResponse(r.status());
     out["label"] = r->label;
     out["input"] = InputJson(*r);
-    out["tokens"] = r->input_tokens;
+    out["tokens"] = r->input.tokens;
     if (what == "activations") {
       out["layers"] = json::array();
       for (const Activation& a : r->layers) {

@@ -144,8 +144,8 @@ TEST_F(JsonApiTest, RefusesBadParametersWithClearErrors) {
 
 TEST_F(JsonApiTest, ActivationsExampleAndPredictForAValidationIndex) {
   manager_.activations.label = 7;
-  manager_.activations.input_shape = {1, 1, 2, 2};
-  manager_.activations.input = {0, 0.5f, 1, -1};
+  manager_.activations.input.shape = {1, 2, 2};
+  manager_.activations.input.values = {0, 0.5f, 1, -1};
   manager_.activations.layers.push_back({"conv1", {1, 2, 1, 1}, {0.25f, -2}});
   manager_.prediction.add_probabilities(0.9);
   manager_.prediction.add_probabilities(0.1);
@@ -157,7 +157,7 @@ TEST_F(JsonApiTest, ActivationsExampleAndPredictForAValidationIndex) {
   EXPECT_EQ(manager_.last_input.kind, ModelInput::Kind::kValidIndex);
   EXPECT_EQ(manager_.last_input.valid_index, 42);
   EXPECT_EQ(a["label"], 7);
-  EXPECT_EQ(a["input"]["shape"], json({1, 1, 2, 2}));
+  EXPECT_EQ(a["input"]["shape"], json({1, 2, 2}));
   EXPECT_EQ(a["input"]["data"], json({0.0, 0.5, 1.0, -1.0}));
   ASSERT_EQ(a["layers"].size(), 1u);
   EXPECT_EQ(a["layers"][0]["name"], "conv1");
@@ -167,7 +167,7 @@ TEST_F(JsonApiTest, ActivationsExampleAndPredictForAValidationIndex) {
   ASSERT_EQ(s2, 200);
   EXPECT_FALSE(ex.contains("layers"));
   EXPECT_EQ(ex["prediction"]["predicted_class"], "0");
-  EXPECT_EQ(ex["input"]["shape"], json({1, 1, 2, 2}));
+  EXPECT_EQ(ex["input"]["shape"], json({1, 2, 2}));
 
   auto [s3, p] = Get(api, "/api/jobs/job-000001/predict", {{"index", "3"}});
   ASSERT_EQ(s3, 200);

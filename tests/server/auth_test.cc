@@ -376,5 +376,46 @@ TEST_F(AuthTest, QueuedJobsPerUserAreLimited) {
   }
 }
 
+// DeleteJob is checked against the owner like CancelJob; PruneJobs only ever sees the caller's
+// jobs (an admin's: everyone's).
+TEST_F(AuthTest, DeleteAndPruneAreTheOwnersOnly) {
+  StartDaemon(/*tls=*/false);
+  v1::Job alices, bobs;
+  ASSERT_TRUE(Submit(*alice_, 1, &alices).ok());
+  ASSERT_TRUE(Submit(*bob_, 1, &bobs).ok());
+  WaitForState(alices.id(), v1::SUCCEEDED);
+  WaitForState(bobs.id(), v1::SUCCEEDED);
+
+  v1::DeleteJobRequest dr;
+  dr.set_job_id(alices.id());
+  v1::DeleteJobResponse deleted;
+  EXPECT_EQ(stub_->DeleteJob(As(*bob_).get(), dr, &deleted).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->DeleteJob(As("").get(), dr, &deleted).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // Bob's prune sees only his own job.
+  v1::PruneJobsRequest pr;
+  pr.set_dry_run(true);
+  v1::PruneJobsResponse pruned;
+  ASSERT_TRUE(stub_->PruneJobs(As(*bob_).get(), pr, &pruned).ok());
+  EXPECT_THAT(pruned.job_ids(), ::testing::ElementsAre(bobs.id()));
+  EXPECT_GT(pruned.bytes_freed(), 0);
+  pr.set_older_than_seconds(-1);
+  EXPECT_EQ(stub_->PruneJobs(As(*bob_).get(), pr, &pruned).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  ASSERT_TRUE(stub_->DeleteJob(As(*alice_).get(), dr, &deleted).ok());
+  EXPECT_EQ(deleted.job_id(), alices.id());
+  EXPECT_GT(deleted.bytes_freed(), 0);
+  v1::Job job;
+  EXPECT_EQ(Get(*root_, alices.id(), &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  // The admin prunes everyone's.
+  pr.set_older_than_seconds(0);
+  pr.set_dry_run(false);
+  ASSERT_TRUE(stub_->PruneJobs(As(*root_).get(), pr, &pruned).ok());
+  EXPECT_THAT(pruned.job_ids(), ::testing::ElementsAre(bobs.id()));
+  EXPECT_TRUE(ListIds(*root_).empty());
+}
+
 }  // namespace
 }  // namespace mt::server

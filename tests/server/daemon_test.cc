@@ -592,7 +592,7 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
          v1::Job out;
          return stub_->GetJob(c, r, &out);
        },
-       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job id 'xxxx"},
       {"10 KB job id (CancelJob)",
        [&](grpc::ClientContext* c) {
          v1::CancelJobRequest r;
@@ -600,7 +600,7 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
          v1::Job out;
          return stub_->CancelJob(c, r, &out);
        },
-       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job id 'xxxx"},
       {"10 KB job id (ResumeJob)",
        [&](grpc::ClientContext* c) {
          v1::ResumeJobRequest r;
@@ -608,13 +608,13 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
          v1::Job out;
          return stub_->ResumeJob(c, r, &out);
        },
-       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job id 'xxxx"},
       {"10 KB job id (Predict)",
        predict([&](v1::PredictRequest* r) {
          r->set_job_id(huge);
          r->set_valid_index(0);
        }),
-       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job id 'xxxx"},
       {"10 KB job id (ExportModel)",
        [&](grpc::ClientContext* c) {
          v1::ExportModelRequest r;
@@ -625,7 +625,7 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
          }
          return reader->Finish();
        },
-       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job id 'xxxx"},
       {"10 KB job id (WatchJob)",
        [&](grpc::ClientContext* c) {
          v1::WatchJobRequest r;
@@ -636,10 +636,10 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodeAndTheDaemonStaysUp) {
          }
          return reader->Finish();
        },
-       grpc::StatusCode::INVALID_ARGUMENT, "invalid job_id 'xxxx"},
+       grpc::StatusCode::INVALID_ARGUMENT, "invalid job id 'xxxx"},
       {"PNG over the byte limit",
        predict([&](v1::PredictRequest* r) { r->set_image_png(std::string(2 << 20, '\0')); }),
-       grpc::StatusCode::INVALID_ARGUMENT, "image_png is 2097152 bytes"},
+       grpc::StatusCode::INVALID_ARGUMENT, "--image is 2097152 bytes"},
       {"PNG whose header claims 100000x100000",
        predict([&](v1::PredictRequest* r) { r->set_image_png(PngHeaderOnly(100000, 100000)); }),
        grpc::StatusCode::INVALID_ARGUMENT, "100000x100000"},
