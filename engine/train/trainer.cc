@@ -74,12 +74,18 @@ absl::Status Trainer::SetShard(int rank, int world_size) {
 }
 
 std::pair<double, int64_t> Trainer::Evaluate(const Dataset& data) {
+  const int64_t n = data.size();
+  const int64_t correct = CountCorrectStrided(data, 0, 1);
+  return {n ? static_cast<double>(correct) / n : 0.0, correct};
+}
+
+int64_t Trainer::CountCorrectStrided(const Dataset& data, int64_t first, int64_t step) {
   NoGradGuard no_grad;
   const bool was_training = model_->is_training();
   model_->Eval();
-  const int64_t n = data.size(), chunk = 1000;
-  std::vector<int64_t> idx(n);
-  std::iota(idx.begin(), idx.end(), 0);
+  std::vector<int64_t> idx;
+  for (int64_t i = first; i < data.size(); i += step) idx.push_back(i);
+  const int64_t n = static_cast<int64_t>(idx.size()), chunk = 1000;
   int64_t correct = 0;
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t m = std::min(chunk, n - start);
@@ -87,7 +93,7 @@ std::pair<double, int64_t> Trainer::Evaluate(const Dataset& data) {
     correct += CountCorrect(model_->Forward(b.input), b.target);
   }
   model_->Train(was_training);
-  return {n ? static_cast<double>(correct) / n : 0.0, correct};
+  return correct;
 }
 
 CheckpointMeta Trainer::Meta() const {
@@ -112,6 +118,11 @@ io::TensorFile Trainer::Snapshot() const { return MakeCheckpoint(*model_, *optim
 absl::Status Trainer::Restore(const std::string& path) {
   absl::StatusOr<io::TensorFile> file = io::ReadSafetensors(path);
   if (!file.ok()) return file.status();
+  return RestoreFrom(*file, path);
+}
+
+absl::Status Trainer::RestoreFrom(const io::TensorFile& checkpoint, const std::string& path) {
+  const io::TensorFile* file = &checkpoint;
   CheckpointSummary summary = SummarizeCheckpoint(file->metadata);
   if (summary.task != config_.task || summary.model != config_.model) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -225,17 +236,28 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
       if (callback) callback->OnBatch(progress);
     }
     const double train_seconds = Seconds(start);
+    EpochCounts counts;
+    counts.loss_sum = loss_sum;
+    counts.batches = static_cast<double>(num_batches);
+    counts.train_correct = static_cast<double>(correct);
+    counts.train_examples = static_cast<double>(n);
+    counts.valid_correct =
+        static_cast<double>(CountCorrectStrided(*valid_, valid_rank_, valid_world_));
+    for (int64_t i = valid_rank_; i < valid_->size(); i += valid_world_) ++counts.valid_examples;
+    counts.samples_per_second = n / std::max(train_seconds, 1e-9);
+    if (epoch_counts_) epoch_counts_(&counts);
     EpochMetrics m;
     m.epoch = epoch;
-    m.train_loss = loss_sum / num_batches;
-    m.train_accuracy = static_cast<double>(correct) / n;
+    m.train_loss = counts.loss_sum / counts.batches;
+    m.train_accuracy = counts.train_correct / counts.train_examples;
     m.lr = optimizer_->lr();
-    auto [acc, valid_correct] = Evaluate(*valid_);
+    const double acc =
+        counts.valid_examples > 0 ? counts.valid_correct / counts.valid_examples : 0.0;
     m.valid_accuracy = acc;
-    m.valid_correct = valid_correct;
-    m.valid_total = valid_->size();
+    m.valid_correct = static_cast<int64_t>(counts.valid_correct);
+    m.valid_total = static_cast<int64_t>(counts.valid_examples);
     m.seconds = Seconds(start);
-    m.samples_per_second = n / std::max(train_seconds, 1e-9);
+    m.samples_per_second = counts.samples_per_second;
     completed_epochs_ = epoch;
     if (acc > best_valid_accuracy_ || best_epoch_ == 0) {
       best_valid_accuracy_ = acc;

@@ -41,6 +41,19 @@ using AfterBatchHook = std::function<void(const BatchProgress&)>;
 // Called after the epoch's checkpoint is durable (when checkpointing is on).
 using AfterEpochHook = std::function<void(const EpochMetrics&)>;
 
+// An epoch's sums on this rank, before they become its EpochMetrics: what data-parallel ranks
+// add up so that every rank (and rank 0's checkpoint and report) sees the whole job's figures.
+struct EpochCounts {
+  double loss_sum = 0;  // sum of the batches' mean losses
+  double batches = 0;
+  double train_correct = 0, train_examples = 0;
+  double valid_correct = 0, valid_examples = 0;  // over this rank's validation shard
+  double samples_per_second = 0;                 // this rank's training throughput
+};
+// Called once per epoch on every rank, after validation and before the metrics are used
+// (best epoch, checkpoint, hooks); may replace the counts by their sums over ranks.
+using EpochCountsHook = std::function<void(EpochCounts*)>;
+
 // The callback interface the daemon implements; Run(callback) calls it after the hooks.
 class TrainerCallback {
  public:
@@ -83,16 +96,28 @@ class Trainer {
   // most one example, so ranks may run different batch counts; a data-parallel caller that
   // needs equal counts chooses sizes that divide evenly. InvalidArgument for a bad rank.
   absl::Status SetShard(int rank, int world_size);
+  // Validates only examples rank, rank + world_size, ... of the held-out split at the end of
+  // each epoch (an EpochCountsHook then adds the ranks' counts up). Default: every example.
+  void SetValidShard(int rank, int world_size) {
+    valid_rank_ = rank;
+    valid_world_ = world_size;
+  }
+  void SetEpochCountsHook(EpochCountsHook hook) { epoch_counts_ = std::move(hook); }
 
   // Continues from a checkpoint written by this trainer's configuration: the next Run starts
   // at the epoch after the checkpoint's.
   absl::Status Restore(const std::string& checkpoint_path);
+  // The same from a checkpoint already in memory (e.g. rank 0's state sent to the other ranks);
+  // `origin` names it in errors.
+  absl::Status RestoreFrom(const io::TensorFile& checkpoint, const std::string& origin);
 
   absl::StatusOr<TrainResult> Run(TrainerCallback* callback = nullptr,
                                   const std::atomic<bool>* cancel = nullptr);
 
   // Accuracy (fraction) and correct count on a dataset, eval mode, no graph.
   std::pair<double, int64_t> Evaluate(const Dataset& data);
+  // Correct predictions on examples first, first + step, ... of `data` (eval mode, no graph).
+  int64_t CountCorrectStrided(const Dataset& data, int64_t first, int64_t step);
 
   int64_t completed_epochs() const { return completed_epochs_; }
   const Sampler& sampler() const { return sampler_; }
@@ -123,6 +148,8 @@ class Trainer {
   std::vector<AfterBackwardHook> after_backward_;
   std::vector<AfterBatchHook> after_batch_;
   std::vector<AfterEpochHook> after_epoch_;
+  int valid_rank_ = 0, valid_world_ = 1;
+  EpochCountsHook epoch_counts_;
 };
 
 }  // namespace mt::train
