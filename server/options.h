@@ -19,7 +19,16 @@ struct Options {
   std::string embeddings_dir;
   // Sizes of inference inputs and the memory one inference may use.
   InferenceLimits inference_limits;
+  // Multi-worker jobs (JobSpec.workers, distributed_runner.h): the mt-worker binary ("" = the
+  // one beside this program), the most workers per job (0 = this machine's cores) and the
+  // seconds a worker may stall before its job is interrupted.
+  std::string worker_binary;
+  int max_workers = 0;
+  int worker_timeout_s = 60;
 };
+
+// options.worker_binary, else mt-worker in the folder of the running program.
+std::string WorkerBinary(const Options& options);
 
 // InvalidArgument naming the setting, its value and what is allowed.
 absl::Status ValidateOptions(const Options& options);
