@@ -34,6 +34,7 @@
 #include "client/event_stream.h"
 #include "client/file_download.h"
 #include "client/format.h"
+#include "client/workers.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "proto/training.grpc.pb.h"
@@ -330,7 +331,7 @@ class Client {
       }
     } else if (e.has_epoch()) {
       last_epoch_shown_ = e.epoch().epoch();
-      Console::Out(EpochLine(e.epoch()));
+      Console::Out(EpochLine(e.epoch()) + WorkersNote(e.epoch().world_size()));
     } else if (e.has_state()) {
       Console::Out(StateLine(e.state()));
     }
@@ -455,7 +456,8 @@ class Client {
       std::string line = absl::StrCat("Submitted job ", job.id(), " (", job.spec().task(), ", ",
                                       job.spec().model(), ", ", job.spec().epochs(),
                                       job.spec().epochs() == 1 ? " epoch) on " : " epochs) on ",
-                                      job.device(), ": ", StateName(job.state()));
+                                      job.device(), WorkersNote(job.world_size()), ": ",
+                                      StateName(job.state()));
       if (!job.waiting_reason().empty()) absl::StrAppend(&line, " (", job.waiting_reason(), ")");
       Console::Out(line);
       if (!args_.follow) Console::Out(absl::StrCat("Follow it with: ", ReattachCommand(job.id())));
@@ -712,6 +714,12 @@ int main(int argc, char** argv) {
     std::fputs(mt::client::UsageText().c_str(), stderr);
     return 2;
   }
+  // submit --workers N (client/workers.h), taken out before the common parser.
+  absl::StatusOr<int32_t> workers = mt::client::TakeWorkersFlag(&arguments);
+  if (!workers.ok()) {
+    std::fprintf(stderr, "mt-client: %s\n", std::string(workers.status().message()).c_str());
+    return 2;
+  }
   const char* env_server = std::getenv("MT_SERVER");
   absl::StatusOr<Args> args =
       mt::client::ParseArgs(arguments, env_server != nullptr ? env_server : "");
@@ -720,6 +728,7 @@ int main(int argc, char** argv) {
                  mt::client::UsageHint(arguments).c_str());
     return 2;
   }
+  if (*workers > 0) args->spec.set_workers(*workers);
   if (args->command == Command::kHelp) {
     std::string text;
     if (args->help_topic.empty()) {

@@ -18,6 +18,7 @@ PACKAGES=(
   libssl-dev openssl       # token hashes and TLS key checks (libcrypto); make-certs.sh, mt-token.sh
   libpng-dev               # activation pictures
   libgloo-dev              # Gloo collectives (TCP) for data-parallel training (engine/dist)
+  iproute2                 # tests/server:peers_test makes two network namespaces (ip netns)
   nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
   clang libclang-rt-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan targets (fuzz/)
   bc                       # scripts/fuzz.sh: its timing line

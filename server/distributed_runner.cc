@@ -1,5 +1,6 @@
 #include "server/distributed_runner.h"
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -7,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/dist/store_factory.h"
 #include "engine/train/dist_launch.h"
 #include "server/worker_processes.h"
 
@@ -24,7 +26,8 @@ std::string Exact(double x) { return absl::StrFormat("%.17g", x); }
 class WorkerGroupRun : public RunExtension {
  public:
   WorkerGroupRun(const RunRequest& request, const WorkerLaunch& launch)
-      : config_(request.config),
+      : job_id_(request.job_id),
+        config_(request.config),
         dir_(request.checkpoint_dir),
         workers_(request.workers),
         launch_(launch) {}
@@ -34,6 +37,32 @@ class WorkerGroupRun : public RunExtension {
                        const std::atomic<bool>** run_cancel) override {
     // Cancelled before it began: start nobody; the trainer stops before its first batch.
     if (requested != nullptr && requested->load()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<dist::RendezvousStore>> store =
+        launch_.peers != nullptr && !launch_.peers->peers().empty() ? StartAcrossPeers()
+                                                                    : StartHere();
+    if (!store.ok()) {
+      lost_worker_ = true;
+      return store.status();
+    }
+    train::WorldSpec world;
+    world.rank = 0;
+    world.size = workers_;
+    train::JoinOptions join;
+    join.timeout = launch_.timeout;
+    if (launch_.peers != nullptr) join.host = launch_.peers->worker_host();
+    absl::StatusOr<std::unique_ptr<train::JoinedWorld>> joined =
+        train::JoinedWorld::Join(world, join, &trainer, &model, std::move(*store));
+    if (!joined.ok()) {
+      lost_worker_ = true;  // a rank never arrived (or the connection failed)
+      return joined.status();
+    }
+    joined_ = std::move(*joined);
+    *run_cancel = joined_->ShareCancel(requested);
+    return absl::OkStatus();
+  }
+
+  // Every rank on this machine, meeting through a folder in the job's.
+  absl::StatusOr<std::unique_ptr<dist::RendezvousStore>> StartHere() {
     const std::string rendezvous = dir_ + "/rendezvous";
     std::error_code ec;
     fs::remove_all(rendezvous, ec);  // the last run's keys would mislead this one's ranks
@@ -46,26 +75,52 @@ class WorkerGroupRun : public RunExtension {
       absl::Status s = procs_.Start(
           rank, WorkerArgv(launch_.binary, config_, rank, workers_, rendezvous, launch_.timeout),
           absl::StrCat(dir_, "/worker-", rank, ".log"));
-      if (!s.ok()) {
-        lost_worker_ = true;
-        return s;
+      if (!s.ok()) return s;
+    }
+    return dist::OpenRendezvousStore(rendezvous);
+  }
+
+  // Ranks spread over this machine and the peers, meeting through this daemon's store.
+  absl::StatusOr<std::unique_ptr<dist::RendezvousStore>> StartAcrossPeers() {
+    PeerLauncher& peers = *launch_.peers;
+    static std::atomic<int64_t> runs{0};
+    scope_ = absl::StrCat(job_id_, "/run-", ++runs);
+    absl::StatusOr<std::string> secret = peers.OpenScope(scope_);
+    if (!secret.ok()) return secret.status();
+    const std::vector<std::string> names = peers.peers();
+    const int machines = static_cast<int>(names.size()) + 1;
+    std::vector<PeerRanks> remote(names.size());
+    for (int rank = 1; rank < workers_; ++rank) {
+      const int machine = rank % machines;
+      if (machine == 0) {
+        std::vector<std::string> argv = WorkerArgv(launch_.binary, config_, rank, workers_,
+                                                   peers.advertise(), launch_.timeout);
+        argv.push_back("--dist_host=" + peers.worker_host());
+        absl::Status s = procs_.Start(rank, argv, absl::StrCat(dir_, "/worker-", rank, ".log"),
+                                      {"MT_RENDEZVOUS_SCOPE=" + scope_,
+                                       "MT_RENDEZVOUS_SECRET=" + *secret});
+        if (!s.ok()) return s;
+      } else {
+        remote[machine - 1].ranks.push_back(rank);
       }
     }
-    train::WorldSpec world;
-    world.rank = 0;
-    world.size = workers_;
-    world.rendezvous = rendezvous;
-    train::JoinOptions join;
-    join.timeout = launch_.timeout;
-    absl::StatusOr<std::unique_ptr<train::JoinedWorld>> joined =
-        train::JoinedWorld::Join(world, join, &trainer, &model);
-    if (!joined.ok()) {
-      lost_worker_ = true;  // a rank never arrived (or the connection failed)
-      return joined.status();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (remote[i].ranks.empty()) continue;
+      PeerRanks& r = remote[i];
+      r.scope = scope_;
+      r.secret = *secret;
+      r.rendezvous = peers.advertise();
+      r.config = config_;
+      r.world_size = workers_;
+      r.timeout = launch_.timeout;
+      if (absl::Status s = peers.StartRanks(names[i], r); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("peer ", names[i], " could not start ranks ",
+                                                   r.ranks.front(), "..", r.ranks.back(), ": ",
+                                                   s.message()));
+      }
+      started_on_.push_back(names[i]);
     }
-    joined_ = std::move(*joined);
-    *run_cancel = joined_->ShareCancel(requested);
-    return absl::OkStatus();
+    return peers.LocalStore(scope_, *secret);
   }
 
   void Finish(RunOutcome* o) override {
@@ -86,14 +141,21 @@ class WorkerGroupRun : public RunExtension {
       o->status = absl::Status(
           o->status.code(),
           failure ? absl::StrCat(*failure, "; rank 0 saw: ", rank0)
-                  : absl::StrCat("lost a worker of ", workers_, ": rank 0 saw: ", rank0));
+                  : absl::StrCat("lost a worker of ", workers_,
+                                 started_on_.empty() ? "" : " (some on peer daemons)",
+                                 ": rank 0 saw: ", rank0));
       o->interrupted = true;
     }
     procs_.KillAll();
     joined_.reset();  // closes rank 0's connections
+    if (launch_.peers != nullptr && !scope_.empty()) {
+      for (const std::string& peer : started_on_) launch_.peers->StopRanks(peer, scope_);
+      launch_.peers->CloseScope(scope_);
+    }
   }
 
  private:
+  const std::string job_id_;
   const train::TrainConfig config_;
   const std::string dir_;
   const int workers_;
@@ -101,6 +163,8 @@ class WorkerGroupRun : public RunExtension {
   WorkerProcesses procs_;
   std::unique_ptr<train::JoinedWorld> joined_;
   bool lost_worker_ = false;
+  std::string scope_;                   // across peers: this run's rendezvous scope
+  std::vector<std::string> started_on_;  // peers running some of its ranks
 };
 
 }  // namespace

@@ -16,16 +16,52 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "engine/dist/rendezvous_store.h"
 #include "engine/train/config.h"
 #include "server/runner.h"
 
 namespace mt::server {
+
+// The ranks a coordinating daemon asks a peer daemon to run (scale_out.h sends it over gRPC).
+struct PeerRanks {
+  std::string scope, secret;  // the run's rendezvous scope here, and its secret
+  std::string rendezvous;     // this daemon's address as the peer's workers reach it
+  train::TrainConfig config;
+  std::vector<int> ranks;
+  int world_size = 0;
+  std::chrono::milliseconds timeout{0};
+};
+
+// What a daemon with peers (--peers) does beyond its own machine: the rendezvous store it
+// serves and the peers that run some ranks. scale_out.h implements it; null: no peers.
+class PeerLauncher {
+ public:
+  virtual ~PeerLauncher() = default;
+  virtual std::vector<std::string> peers() const = 0;
+  // Opens a scope in this daemon's rendezvous store; its secret.
+  virtual absl::StatusOr<std::string> OpenScope(const std::string& scope) = 0;
+  virtual void CloseScope(const std::string& scope) = 0;
+  // The scope as a store for rank 0, which runs in this daemon.
+  virtual std::unique_ptr<dist::RendezvousStore> LocalStore(const std::string& scope,
+                                                            const std::string& secret) = 0;
+  // Where workers reach this daemon's store ("host:port").
+  virtual std::string advertise() const = 0;
+  // The address this machine's workers listen on for the others.
+  virtual std::string worker_host() const = 0;
+  virtual absl::Status StartRanks(const std::string& peer, const PeerRanks& ranks) = 0;
+  // Best effort; the peer's workers also stop when their collectives fail.
+  virtual void StopRanks(const std::string& peer, const std::string& scope) = 0;
+};
 
 struct WorkerLaunch {
   // The mt-worker binary (mt-train's flags plus a network rendezvous store).
   std::string binary;
   // Bounds the rendezvous and every collective: a hung worker fails the run after this long.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // Set: ranks are spread over this machine and the peers (rank r on machine r mod (peers + 1),
+  // machine 0 being this one), meeting through this daemon's store. Not owned.
+  PeerLauncher* peers = nullptr;
 };
 
 // mt-worker's command line for `rank` of `world_size` training `config`: every field as a flag

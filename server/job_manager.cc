@@ -118,10 +118,13 @@ absl::Status JobManagerImpl::Init() {
   const std::vector<v1::Device> devices = DiscoverDevices(options_.max_running_per_device);
   default_threads_ = DefaultThreads(devices, options_.cpu_threads);
   scheduler_ = std::make_unique<Scheduler>(devices);
-  max_workers_ = options_.max_workers > 0 ? options_.max_workers : DefaultThreads(devices, 0);
+  max_workers_ = options_.max_workers > 0
+                     ? options_.max_workers
+                     : DefaultThreads(devices, 0) * (1 + options_.peer_count);
   runner_ = std::make_unique<DistributedRunner>(
       std::make_unique<ThreadRunner>(&data_),
-      WorkerLaunch{WorkerBinary(options_), std::chrono::seconds(options_.worker_timeout_s)});
+      WorkerLaunch{WorkerBinary(options_), std::chrono::seconds(options_.worker_timeout_s),
+                   options_.peer_launcher});
 
   absl::StatusOr<std::unique_ptr<JobLog>> log =
       JobLog::Open(absl::StrCat(options_.state_dir, "/", kDatabaseName));

@@ -9,6 +9,8 @@
 
 namespace mt::server {
 
+class PeerLauncher;  // distributed_runner.h
+
 struct Options {
   std::string state_dir;          // SQLite database + per-job checkpoint folders
   std::string data_dir;           // holds mnist/ and sst2/
@@ -25,6 +27,10 @@ struct Options {
   std::string worker_binary;
   int max_workers = 0;
   int worker_timeout_s = 60;
+  // Set by the daemon when it has --peers (scale_out.h): jobs' workers spread over them. Not
+  // owned; null: this machine only.
+  PeerLauncher* peer_launcher = nullptr;
+  int peer_count = 0;  // max_workers = 0 allows one worker per core on each machine
 };
 
 // options.worker_binary, else mt-worker in the folder of the running program.

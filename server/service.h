@@ -8,12 +8,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/training.grpc.pb.h"
 #include "server/auth.h"
 #include "server/job_manager.h"
+#include "server/scale_out.h"
 
 namespace mt::server {
 
@@ -45,6 +47,16 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
                            grpc::ServerWriter<v1::FileChunk>*) override;
   grpc::Status ListDevices(grpc::ServerContext*, const v1::ListDevicesRequest*,
                            v1::ListDevicesResponse*) override;
+  // Scale-out (scale_out.h): the rendezvous store and the peer calls.
+  grpc::Status RendezvousSet(grpc::ServerContext*, const v1::RendezvousSetRequest*,
+                             v1::RendezvousSetResponse*) override;
+  grpc::Status RendezvousGet(grpc::ServerContext*, const v1::RendezvousGetRequest*,
+                             v1::RendezvousGetResponse*) override;
+  grpc::Status PeerStartWorkers(grpc::ServerContext*, const v1::PeerStartWorkersRequest*,
+                                v1::PeerStartWorkersResponse*) override;
+  grpc::Status PeerStopWorkers(grpc::ServerContext*, const v1::PeerStopWorkersRequest*,
+                               v1::PeerStopWorkersResponse*) override;
+  void set_scale_out(ScaleOut* scale_out) { scale_out_ = scale_out; }
 
  private:
   // Who calls (from the `authorization` header); Unauthenticated without a valid token.
@@ -53,8 +65,12 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
   // check every call on a job goes through.
   absl::Status Authorize(const grpc::ServerContext& ctx, const std::string& job_id) const;
 
+  // PermissionDenied unless the caller is an admin (a coordinating daemon's token).
+  absl::Status RequireAdmin(const grpc::ServerContext& ctx) const;
+
   JobManager* manager_;
   const TokenTable* tokens_;
+  ScaleOut* scale_out_ = nullptr;
 };
 
 // How the daemon is reached and by whom.
@@ -65,6 +81,14 @@ struct ServeOptions {
   std::string tokens_file;  // set: every call needs a bearer token listed there (auth.h)
   // Without it, a non-loopback address is refused unless TLS and tokens are both on.
   bool insecure = false;
+  // Scale-out across machines (scale_out.h): peers this daemon coordinates, the token and CA
+  // for reaching them, where workers reach this daemon, and where this machine's workers
+  // listen. worker_host also applies when this daemon is someone else's peer.
+  std::vector<std::string> peers;
+  std::string peer_token_file;
+  std::string peer_tls_ca_file;
+  std::string advertise;
+  std::string worker_host = "127.0.0.1";
 };
 
 // A running daemon: job manager + gRPC server (health checking and reflection on).
@@ -90,6 +114,7 @@ class Daemon {
  private:
   Daemon() = default;
   std::unique_ptr<TokenTable> tokens_;
+  std::unique_ptr<ScaleOut> scale_out_;  // before manager_: its runs use it until they end
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<TrainingServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

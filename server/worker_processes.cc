@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
+extern char** environ;
+
 namespace mt::server {
 namespace {
 
@@ -43,13 +45,27 @@ std::string DescribeExit(int status) {
 }
 
 absl::Status WorkerProcesses::Start(int rank, const std::vector<std::string>& argv,
-                                    const std::string& log_path) {
+                                    const std::string& log_path,
+                                    const std::vector<std::string>& env) {
   if (argv.empty()) return absl::InvalidArgumentError("no worker command");
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<std::string> args = argv;
   std::vector<char*> cargs;
   for (std::string& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);
+  std::vector<std::string> env_strings = env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    const bool overridden = std::any_of(env.begin(), env.end(), [&](const std::string& x) {
+      return x.compare(0, name.size() + 1, name + "=") == 0;
+    });
+    if (!overridden) env_strings.push_back(entry);
+  }
+  std::vector<char*> cenv;
+  for (std::string& e : env_strings) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  const bool die_with_thread = die_with_thread_;
   const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log < 0) {
     return absl::UnavailableError(absl::StrCat("cannot start worker rank ", rank, ": cannot open ",
@@ -59,8 +75,10 @@ absl::Status WorkerProcesses::Start(int rank, const std::vector<std::string>& ar
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
+    if (die_with_thread) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
+    }
     // The daemon blocks SIGINT/SIGTERM in every thread (main.cc); a worker must see them.
     sigset_t none;
     sigemptyset(&none);
@@ -68,7 +86,7 @@ absl::Status WorkerProcesses::Start(int rank, const std::vector<std::string>& ar
     ::dup2(devnull, 0);
     ::dup2(devnull, 1);
     ::dup2(log, 2);
-    ::execv(cargs[0], cargs.data());
+    ::execve(cargs[0], cargs.data(), cenv.data());
     const char msg[] = "cannot execute the worker binary\n";
     (void)!::write(2, msg, sizeof(msg) - 1);
     ::_exit(127);

@@ -1,9 +1,10 @@
 // The worker processes of one multi-worker run on this machine: started with their ranks,
 // watched, and stopped. Owns the child processes; nothing here knows about training.
 //
-// Children get SIGKILL if the thread that started them ends (PR_SET_PDEATHSIG), so a daemon
-// that dies (or a run thread that returns without cleaning up) leaves no orphaned worker
-// training on its own; their stdout goes nowhere and their stderr to a log file per rank.
+// Children get SIGKILL if the thread that started them ends (PR_SET_PDEATHSIG, unless asked
+// not to), so a daemon that dies (or a run thread that returns without cleaning up) leaves no
+// orphaned worker training on its own; their stdout goes nowhere and their stderr to a log file
+// per rank.
 #ifndef MT_SERVER_WORKER_PROCESSES_H_
 #define MT_SERVER_WORKER_PROCESSES_H_
 
@@ -25,15 +26,19 @@ std::string DescribeExit(int wait_status);
 
 class WorkerProcesses {
  public:
-  WorkerProcesses() = default;
+  // die_with_thread: children get SIGKILL when the thread that started them ends (a run's
+  // thread); false for starts from threads that may end early (a peer daemon's RPC handlers).
+  explicit WorkerProcesses(bool die_with_thread = true) : die_with_thread_(die_with_thread) {}
   WorkerProcesses(const WorkerProcesses&) = delete;
   WorkerProcesses& operator=(const WorkerProcesses&) = delete;
   // Kills and reaps whatever still runs.
   ~WorkerProcesses() { KillAll(); }
 
-  // Starts argv (argv[0] an executable path) as `rank`, stderr appended to log_path. Unavailable
-  // naming the rank when it cannot be started.
-  absl::Status Start(int rank, const std::vector<std::string>& argv, const std::string& log_path);
+  // Starts argv (argv[0] an executable path) as `rank`, stderr appended to log_path, with `env`
+  // ("NAME=value", e.g. secrets that must not show in ps) added to this process's environment.
+  // Unavailable naming the rank when it cannot be started.
+  absl::Status Start(int rank, const std::vector<std::string>& argv, const std::string& log_path,
+                     const std::vector<std::string>& env = {});
 
   // Reaps children that have ended (non-blocking). The first that ended abnormally (a signal,
   // or an exit status other than 0 and `ok_exit_codes`) as "worker rank R (pid P) <how>:
@@ -60,6 +65,7 @@ class WorkerProcesses {
   };
   void ReapLocked(bool block);
 
+  const bool die_with_thread_ = true;
   mutable std::mutex mu_;
   std::vector<Worker> workers_;  // guarded by mu_
 };

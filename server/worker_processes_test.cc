@@ -74,3 +74,18 @@ TEST(WorkerProcesses, DescribesExits) {
 
 }  // namespace
 }  // namespace mt::server
+
+namespace mt::server {
+namespace {
+
+TEST(WorkerProcesses, PassesExtraEnvironment) {
+  WorkerProcesses w(/*die_with_thread=*/false);
+  ASSERT_TRUE(w.Start(1, {"/bin/sh", "-c", "test \"$MT_X\" = secret || exit 9"}, Log("env"),
+                      {"MT_X=secret"})
+                  .ok());
+  ASSERT_TRUE(w.WaitAll(std::chrono::seconds(60)));
+  EXPECT_EQ(w.FirstFailure(), std::nullopt);
+}
+
+}  // namespace
+}  // namespace mt::server

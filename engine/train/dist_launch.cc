@@ -91,11 +91,17 @@ absl::StatusOr<std::unique_ptr<JoinedWorld>> JoinedWorld::Join(const WorldSpec& 
                                                                const JoinOptions& options,
                                                                Trainer* trainer,
                                                                models::Model* model) {
-  auto joined = std::unique_ptr<JoinedWorld>(new JoinedWorld());
   absl::StatusOr<std::unique_ptr<dist::RendezvousStore>> store =
       dist::OpenRendezvousStore(world.rendezvous);
   if (!store.ok()) return store.status();
-  joined->store_ = std::move(*store);
+  return Join(world, options, trainer, model, std::move(*store));
+}
+
+absl::StatusOr<std::unique_ptr<JoinedWorld>> JoinedWorld::Join(
+    const WorldSpec& world, const JoinOptions& options, Trainer* trainer, models::Model* model,
+    std::unique_ptr<dist::RendezvousStore> store) {
+  auto joined = std::unique_ptr<JoinedWorld>(new JoinedWorld());
+  joined->store_ = std::move(store);
   dist::GlooOptions gloo;
   gloo.timeout = options.timeout;
   gloo.hostname = options.host;

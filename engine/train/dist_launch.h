@@ -60,6 +60,10 @@ class JoinedWorld {
                                                            const JoinOptions& options,
                                                            Trainer* trainer,
                                                            models::Model* model);
+  // The same through a store the caller opened (e.g. the coordinating daemon's own table).
+  static absl::StatusOr<std::unique_ptr<JoinedWorld>> Join(
+      const WorldSpec& world, const JoinOptions& options, Trainer* trainer, models::Model* model,
+      std::unique_ptr<dist::RendezvousStore> store);
   // The cancel flag for Trainer::Run (see DataParallel::ShareCancel).
   const std::atomic<bool>* ShareCancel(const std::atomic<bool>* requested) {
     return data_parallel_->ShareCancel(requested);
