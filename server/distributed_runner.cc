@@ -138,12 +138,14 @@ class WorkerGroupRun : public RunExtension {
         if (!failure) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       const std::string rank0(o->status.message());
+      const std::string running = failure ? "" : procs_.DescribeRunning();
       o->status = absl::Status(
           o->status.code(),
           failure ? absl::StrCat(*failure, "; rank 0 saw: ", rank0)
                   : absl::StrCat("lost a worker of ", workers_,
                                  started_on_.empty() ? "" : " (some on peer daemons)",
-                                 ": rank 0 saw: ", rank0));
+                                 ": rank 0 saw: ", rank0,
+                                 running.empty() ? "" : absl::StrCat(" [", running, "]")));
       o->interrupted = true;
     }
     procs_.KillAll();

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -131,6 +132,26 @@ std::optional<std::string> WorkerProcesses::FirstFailure(const std::vector<int>&
     return text;
   }
   return std::nullopt;
+}
+
+std::string WorkerProcesses::DescribeRunning() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ReapLocked(false);
+  std::string out;
+  for (const Worker& w : workers_) {
+    if (w.done) continue;
+    std::ifstream stat(absl::StrCat("/proc/", w.pid, "/stat"));
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t paren = text.rfind(')');
+    const char state = paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : '?';
+    const char* doing = state == 'T' || state == 't' ? "is stopped (not answering)"
+                        : state == 'D'               ? "is blocked in the kernel"
+                        : state == 'Z'               ? "has exited"
+                                                     : "is still running";
+    absl::StrAppend(&out, out.empty() ? "" : "; ", "worker rank ", w.rank, " (pid ", w.pid, ") ",
+                    doing);
+  }
+  return out;
 }
 
 bool WorkerProcesses::WaitAll(std::chrono::milliseconds timeout) {

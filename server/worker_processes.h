@@ -45,6 +45,11 @@ class WorkerProcesses {
   // <the last line of its log>", if any.
   std::optional<std::string> FirstFailure(const std::vector<int>& ok_exit_codes = {});
 
+  // The children still running, with what the kernel says they are doing, e.g. "worker rank 1
+  // (pid 42) is stopped (not answering)"; "" when none run. For a run whose collective timed
+  // out: the hung worker is among these.
+  std::string DescribeRunning();
+
   // Waits up to `timeout` for every child to end; true when all have.
   bool WaitAll(std::chrono::milliseconds timeout);
 

@@ -43,6 +43,18 @@ TEST(WorkerProcesses, AKilledWorkerIsNamedAndKillAllReapsTheRest) {
   ASSERT_TRUE(w.Start(2, {"/bin/sh", "-c", "exec sleep 600"}, Log("k2")).ok());
   EXPECT_EQ(w.running(), 2);
   EXPECT_FALSE(w.WaitAll(std::chrono::milliseconds(100)));
+  ASSERT_EQ(kill(w.pids()[1], SIGSTOP), 0);
+  std::string running;
+  for (int i = 0; i < 3000 && running.find("rank 2") == std::string::npos; ++i) {
+    running = w.DescribeRunning();
+    if (running.find("worker rank 2 (pid " + std::to_string(w.pids()[1]) + ") is stopped") ==
+        std::string::npos) {
+      running.clear();
+      usleep(10000);
+    }
+  }
+  EXPECT_NE(running.find("worker rank 1"), std::string::npos) << running;
+  EXPECT_NE(running.find("is stopped (not answering)"), std::string::npos) << running;
   ASSERT_EQ(kill(w.pids()[0], SIGKILL), 0);
   std::optional<std::string> f;
   for (int i = 0; i < 3000 && !f; ++i) {

@@ -205,4 +205,29 @@ TEST(MtTrainWorkers, RanksFromSlurmAndAKilledRankNamedWithinTheTimeout) {
   EXPECT_NE(err.find("peer rank 1"), std::string::npos) << err;
 }
 
+TEST(MtTrainWorkers, AHungRankFailsTheOtherWithinTheTimeout) {
+  const std::string ckpt = Tmp() + "/hung", rdv = Tmp() + "/rdv_hung";
+  fs::create_directories(ckpt);
+  const std::vector<std::string> flags = Plus(Flags(8, 500, ckpt), {"--dist_timeout_s=5"});
+  Child r0 = Spawn("h0", Plus(flags, {"--rank=0", "--world_size=2", "--rendezvous=" + rdv}));
+  Child r1 = Spawn("h1", Plus(flags, {"--rank=1", "--world_size=2", "--rendezvous=" + rdv}));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (r0.stdout_text().find("Epoch 1 ") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(r0.stdout_text().find("Epoch 1 "), std::string::npos) << r0.stderr_text();
+  kill(r1.pid, SIGSTOP);  // alive, connections open, never answering: a hang, not a death
+  const bool ended = r0.Wait(120);
+  kill(r1.pid, SIGKILL);
+  r1.Wait(30);
+  ASSERT_TRUE(ended) << "rank 0 hung with its peer";
+  EXPECT_NE(r0.exit_code(), 0);
+  const std::string err = r0.stderr_text();
+  std::cout << "rank 0 after rank 1 stopped answering: " << err;
+  EXPECT_NE(err.find("rank 0 of 2"), std::string::npos) << err;
+  EXPECT_NE(err.find("within the 5000 ms timeout"), std::string::npos) << err;
+  EXPECT_NE(err.find("peer rank 1 did not answer"), std::string::npos) << err;
+}
+
 }  // namespace

@@ -49,7 +49,7 @@ class WorkersTest : public ::testing::Test {
     o.cpu_threads = 1;
     o.worker_binary = Runfile("server/mt-worker");
     o.max_workers = 2;
-    o.worker_timeout_s = 60;
+    o.worker_timeout_s = worker_timeout_s_;
     absl::StatusOr<std::unique_ptr<Daemon>> d = Daemon::Start(o, "127.0.0.1:0");
     ASSERT_TRUE(d.ok()) << d.status();
     daemon_ = std::move(*d);
@@ -121,6 +121,7 @@ class WorkersTest : public ::testing::Test {
     return state_dir_ + "/jobs/" + id + "/latest.safetensors";
   }
 
+  int worker_timeout_s_ = 60;
   std::string data_dir_, state_dir_;
   std::unique_ptr<Daemon> daemon_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -286,6 +287,36 @@ TEST_F(WorkersTest, CancellingStopsEveryWorker) {
   job = WaitState(job.id(), {v1::CANCELLED, v1::FAILED, v1::INTERRUPTED, v1::SUCCEEDED});
   EXPECT_EQ(job.state(), v1::CANCELLED) << job.error();
   EXPECT_TRUE(WorkerPids(1).empty());
+}
+
+// The same daemon with a short worker timeout, so a hang shows in seconds.
+class HungWorkerTest : public WorkersTest {
+ protected:
+  HungWorkerTest() { worker_timeout_s_ = 5; }
+};
+
+TEST_F(HungWorkerTest, AStoppedWorkerInterruptsTheJobWithinTheTimeoutNamingIt) {
+  v1::Job job;
+  ASSERT_TRUE(Submit(Spec(2, 8, 50, 480), &job).ok());
+  const auto deadline = std::chrono::steady_clock::now() + kJobDeadline;
+  while (Get(job.id()).epochs_done() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::vector<pid_t> pids = WorkerPids(1);
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(kill(pids[0], SIGSTOP), 0);  // alive but silent: a hang, not a death
+  job = WaitState(job.id(), {v1::INTERRUPTED, v1::FAILED, v1::SUCCEEDED});
+  kill(pids[0], SIGKILL);  // in case the run left it (it must not)
+  ASSERT_EQ(job.state(), v1::INTERRUPTED) << job.error();
+  std::string message;
+  for (const v1::JobEvent& e : Events(job.id())) {
+    if (e.has_state()) message = e.state().message();
+  }
+  std::cout << "after stopping rank 1: " << message << "\n";
+  EXPECT_NE(message.find("within the 5000 ms timeout"), std::string::npos) << message;
+  EXPECT_NE(message.find("worker rank 1 (pid " + std::to_string(pids[0]) + ") is stopped"),
+            std::string::npos)
+      << message;
 }
 
 }  // namespace
