@@ -40,6 +40,7 @@
 #include "client/progress_line.h"
 #include "client/terminal.h"
 #include "common/version.h"
+#include "client/workers.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "proto/training.grpc.pb.h"
@@ -350,7 +351,7 @@ class Client {
     if (!when.empty()) when += " ";
     if (e.has_epoch()) {
       last_epoch_shown_ = e.epoch().epoch();
-      Console::Out(when + EpochLine(e.epoch()));
+      Console::Out(when + EpochLine(e.epoch()) + WorkersNote(e.epoch().world_size()));
     } else if (e.has_state()) {
       Console::Out(when + StateLine(e.state()));
     }
@@ -475,7 +476,8 @@ class Client {
       std::string line = absl::StrCat("Submitted job ", job.id(), " (", job.spec().task(), ", ",
                                       job.spec().model(), ", ", job.spec().epochs(),
                                       job.spec().epochs() == 1 ? " epoch) on " : " epochs) on ",
-                                      job.device(), ": ", StateName(job.state()));
+                                      job.device(), WorkersNote(job.world_size()), ": ",
+                                      StateName(job.state()));
       if (!job.waiting_reason().empty()) absl::StrAppend(&line, " (", job.waiting_reason(), ")");
       Console::Out(line);
       if (!args_.follow) Console::Out(absl::StrCat("Follow it with: ", ReattachCommand(job.id())));
@@ -823,6 +825,12 @@ int main(int argc, char** argv) {
     std::fputs(mt::client::UsageText().c_str(), stderr);
     return 2;
   }
+  // submit --workers N (client/workers.h), taken out before the common parser.
+  absl::StatusOr<int32_t> workers = mt::client::TakeWorkersFlag(&arguments);
+  if (!workers.ok()) {
+    std::fprintf(stderr, "mt-client: %s\n", std::string(workers.status().message()).c_str());
+    return 2;
+  }
   const char* env_server = std::getenv("MT_SERVER");
   absl::StatusOr<Args> args =
       mt::client::ParseArgs(arguments, env_server != nullptr ? env_server : "");
@@ -835,6 +843,7 @@ int main(int argc, char** argv) {
     std::printf("mt-client %s\n", mt::kVersion);
     return 0;
   }
+  if (*workers > 0) args->spec.set_workers(*workers);
   if (args->command == Command::kHelp) {
     std::string text;
     if (args->help_topic.empty()) {

@@ -20,6 +20,7 @@
 #include "server/checkpoint_meta.h"
 #include "server/data_cache.h"
 #include "server/devices.h"
+#include "server/distributed_runner.h"
 #include "server/inference.h"
 #include "server/job_history.h"
 #include "server/job_removal.h"
@@ -31,6 +32,7 @@
 #include "server/runner.h"
 #include "server/scheduler.h"
 #include "server/state_dir_lock.h"
+#include "server/worker_spec.h"
 
 namespace mt::server {
 namespace {
@@ -85,6 +87,7 @@ class JobManagerImpl : public JobManager {
     train::TrainConfig config;    // data_dir set
     bool user_cancelled = false;  // this run: CANCELLED rather than INTERRUPTED
     int64_t resume_epoch = 0;     // the checkpoint's epoch when the next run resumes
+    int workers = 1;              // data-parallel worker processes (spec.workers)
   };
 
   std::string JobDir(const std::string& id) const {
@@ -110,6 +113,7 @@ class JobManagerImpl : public JobManager {
   const Options options_;
   std::string data_dir_;
   int default_threads_ = 1;
+  int max_workers_ = 1;
   std::unique_ptr<StateDirLock> lock_;
   std::unique_ptr<JobLog> log_;
   DataCache data_;
@@ -135,7 +139,13 @@ absl::Status JobManagerImpl::Init() {
   const std::vector<v1::Device> devices = DiscoverDevices(options_.max_running_per_device);
   default_threads_ = DefaultThreads(devices, options_.cpu_threads);
   scheduler_ = std::make_unique<Scheduler>(devices);
-  runner_ = std::make_unique<ThreadRunner>(&data_);
+  max_workers_ = options_.max_workers > 0
+                     ? options_.max_workers
+                     : DefaultThreads(devices, 0) * (1 + options_.peer_count);
+  runner_ = std::make_unique<DistributedRunner>(
+      std::make_unique<ThreadRunner>(&data_),
+      WorkerLaunch{WorkerBinary(options_), std::chrono::seconds(options_.worker_timeout_s),
+                   options_.peer_launcher});
 
   absl::StatusOr<std::unique_ptr<JobLog>> log =
       JobLog::Open(absl::StrCat(options_.state_dir, "/", kDatabaseName));
@@ -148,6 +158,7 @@ absl::Status JobManagerImpl::Init() {
     Runtime& rt = runtimes_[row.job.id()];
     rt.config = ConfigFromResolvedSpec(row.job.spec());
     rt.config.data_dir = data_dir_;
+    rt.workers = std::max(1, row.job.spec().workers());
     next_queue_order_ = std::max(next_queue_order_, row.queue_order + 1);
   }
   // Nobody else sees the scheduler yet: RecoverJobs may queue jobs without the table lock.
@@ -212,6 +223,9 @@ absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
   absl::StatusOr<ResolvedSpec> resolved =
       ResolveSpec(spec, scheduler_->device_names(), default_threads_, EmbeddingsDir(options_));
   if (!resolved.ok()) return resolved.status();
+  if (absl::Status s = ResolveWorkers(spec, max_workers_, default_threads_, &*resolved); !s.ok()) {
+    return s;
+  }
   std::lock_guard<std::mutex> wlock(write_mu_);
   if (log_->ShuttingDown()) {
     return absl::UnavailableError("the daemon is shutting down; submit again after restart");
@@ -233,6 +247,7 @@ absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
   Runtime rt;
   rt.config = resolved->config;
   rt.config.data_dir = data_dir_;
+  rt.workers = resolved->spec.workers();
   absl::Status s = log_->Insert(job, next_queue_order_++, event, [&] {
     runtimes_[id] = std::move(rt);
     scheduler_->Enqueue(job.device(), id);
@@ -350,7 +365,7 @@ void JobManagerImpl::ScheduleLocked() {
         log_->ClearProgressLocked(id);
         // Shutdown may have begun while the RUNNING row was being written; its cancel sweep
         // missed this run, so it stops at once.
-        runner_->Start(RunRequest{id, rt.config, JobDir(id)}, log_->ShuttingDownLocked(),
+        runner_->Start(RunRequest{id, rt.config, JobDir(id), rt.workers}, log_->ShuttingDownLocked(),
                        CallbacksFor(id));
       });
       // The job stays queued; the next change (a submit, a job ending) tries again.

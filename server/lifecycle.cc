@@ -1,5 +1,7 @@
 #include "server/lifecycle.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/recovery.h"
@@ -20,6 +22,7 @@ v1::Job NewJob(const std::string& id, const v1::JobSpec& resolved_spec, int64_t 
   job.set_created_unix_ms(now_ms);
   job.set_updated_unix_ms(now_ms);
   job.set_last_seq(1);
+  job.set_world_size(std::max(1, resolved_spec.workers()));
   return job;
 }
 
@@ -73,7 +76,11 @@ std::string CancelledWhileQueuedMessage(int64_t resume_epoch) {
 
 v1::Job EndedJob(v1::Job job, const RunOutcome& o, bool user_cancelled, bool shutting_down,
                  int64_t epoch_in_progress, std::string* message) {
-  if (!o.status.ok()) {
+  if (!o.status.ok() && o.interrupted) {
+    job.set_state(v1::INTERRUPTED);
+    *message = absl::StrCat(o.status.message(), " (", CheckpointPhrase(o.completed_epochs),
+                            "); ResumeJob restarts every worker from there");
+  } else if (!o.status.ok()) {
     job.set_state(v1::FAILED);
     job.set_error(std::string(o.status.message()));
     *message = job.error();

@@ -26,6 +26,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "common/cli_flags.h"
+#include "absl/strings/str_split.h"
 #include "server/service.h"
 
 ABSL_FLAG(std::string, listen, "", "address to serve on (env MT_LISTEN; default 127.0.0.1:50051)");
@@ -56,6 +57,20 @@ ABSL_FLAG(std::string, http_listen, "",
           "(env MT_HTTP_LISTEN; default off; e.g. 127.0.0.1:8080)");
 ABSL_FLAG(std::string, web_dir, "",
           "the dashboard's files (env MT_WEB_DIR; default web/ in the repo or the runfiles)");
+// Multi-worker jobs (JobSpec.workers; README "Scale-out").
+ABSL_FLAG(std::string, worker_binary, "",
+          "mt-worker program for jobs of several workers (default: mt-worker beside this one)");
+ABSL_FLAG(int, max_workers, 0, "most worker processes per job (0 = one per core)");
+ABSL_FLAG(int, worker_timeout_s, 60,
+          "seconds a worker may stall before its job is INTERRUPTED");
+ABSL_FLAG(std::string, peers, "",
+          "HOST:PORT,... of daemons that run some of each job's workers (this one coordinates)");
+ABSL_FLAG(std::string, peer_token_file, "", "admin bearer token the --peers accept");
+ABSL_FLAG(std::string, peer_tls_ca, "", "PEM CA certificate: reach the --peers over TLS");
+ABSL_FLAG(std::string, advertise, "",
+          "HOST:PORT where workers reach this daemon (default: the --listen address)");
+ABSL_FLAG(std::string, worker_host, "127.0.0.1",
+          "address this machine's workers listen on for the others (its address among the peers)");
 
 namespace {
 
@@ -137,6 +152,9 @@ int main(int argc, char** argv) {
   options.inference_limits.memory_bytes = absl::GetFlag(FLAGS_inference_memory_mb) * (int64_t{1} << 20);
   options.inference_limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
   options.inference_limits.max_text_tokens = absl::GetFlag(FLAGS_max_text_tokens);
+  options.worker_binary = Absolute(absl::GetFlag(FLAGS_worker_binary));
+  options.max_workers = absl::GetFlag(FLAGS_max_workers);
+  options.worker_timeout_s = absl::GetFlag(FLAGS_worker_timeout_s);
   const std::string listen = Setting(absl::GetFlag(FLAGS_listen), "MT_LISTEN", "127.0.0.1:50051");
   if (options.max_running_per_device < 1) {
     return Fail("--max_running_per_device must be >= 1, got " +
@@ -160,6 +178,13 @@ int main(int argc, char** argv) {
   serve.web_dir = absl::GetFlag(FLAGS_web_dir).empty()
                       ? mt::server::http::DefaultWebDir(argv[0])
                       : Absolute(absl::GetFlag(FLAGS_web_dir));
+  for (absl::string_view peer : absl::StrSplit(absl::GetFlag(FLAGS_peers), ',', absl::SkipEmpty())) {
+    serve.peers.emplace_back(peer);
+  }
+  serve.peer_token_file = Absolute(absl::GetFlag(FLAGS_peer_token_file));
+  serve.peer_tls_ca_file = Absolute(absl::GetFlag(FLAGS_peer_tls_ca));
+  serve.advertise = absl::GetFlag(FLAGS_advertise);
+  serve.worker_host = absl::GetFlag(FLAGS_worker_host);
 
   absl::StatusOr<std::unique_ptr<mt::server::Daemon>> daemon =
       mt::server::Daemon::Start(options, serve);

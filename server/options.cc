@@ -1,6 +1,7 @@
 #include "server/options.h"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
@@ -22,6 +23,12 @@ absl::Status ValidateOptions(const Options& options) {
                                                    options.max_queued_per_user,
                                                    "': must be >= 1"));
   }
+  if (options.max_workers < 0 || options.worker_timeout_s < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid max_workers '", options.max_workers, "' or worker_timeout_s '",
+        options.worker_timeout_s, "': need max_workers >= 0 (0 = one per core) and "
+        "worker_timeout_s >= 1"));
+  }
   const InferenceLimits& l = options.inference_limits;
   if (l.max_text_bytes < 1 || l.max_text_tokens < 1 || l.max_png_bytes < 1 ||
       l.memory_bytes < 0) {
@@ -31,6 +38,13 @@ absl::Status ValidateOptions(const Options& options) {
         " bytes): sizes must be >= 1 and the memory budget >= 0 (0 = none)"));
   }
   return absl::OkStatus();
+}
+
+std::string WorkerBinary(const Options& options) {
+  if (!options.worker_binary.empty()) return options.worker_binary;
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("mt-worker") : (self.parent_path() / "mt-worker").string();
 }
 
 std::string EmbeddingsDir(const Options& options) {

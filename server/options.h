@@ -9,6 +9,8 @@
 
 namespace mt::server {
 
+class PeerLauncher;  // distributed_runner.h
+
 struct Options {
   std::string state_dir;          // SQLite database + per-job checkpoint folders
   std::string data_dir;           // holds mnist/ and sst2/
@@ -19,7 +21,20 @@ struct Options {
   std::string embeddings_dir;
   // Sizes of inference inputs and the memory one inference may use.
   InferenceLimits inference_limits;
+  // Multi-worker jobs (JobSpec.workers, distributed_runner.h): the mt-worker binary ("" = the
+  // one beside this program), the most workers per job (0 = this machine's cores) and the
+  // seconds a worker may stall before its job is interrupted.
+  std::string worker_binary;
+  int max_workers = 0;
+  int worker_timeout_s = 60;
+  // Set by the daemon when it has --peers (scale_out.h): jobs' workers spread over them. Not
+  // owned; null: this machine only.
+  PeerLauncher* peer_launcher = nullptr;
+  int peer_count = 0;  // max_workers = 0 allows one worker per core on each machine
 };
+
+// options.worker_binary, else mt-worker in the folder of the running program.
+std::string WorkerBinary(const Options& options);
 
 // InvalidArgument naming the setting, its value and what is allowed.
 absl::Status ValidateOptions(const Options& options);

@@ -205,10 +205,19 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, CancelFlag* cancel,
         return o;
       }
     }
+    const std::atomic<bool>* run_cancel = cancel;
+    if (request.extension) {
+      if (absl::Status s = request.extension->Prepare(trainer, **model, cancel, &run_cancel);
+          !s.ok()) {
+        o.status = s;
+        request.extension->Finish(&o);
+        return o;
+      }
+    }
     Bridge bridge(&callbacks, cancel);
     const tasks::Task* task = tasks::FindTask(config.task);
     bridge.set_trainer(&trainer, task ? task->class_names() : std::vector<std::string>{});
-    absl::StatusOr<train::TrainResult> r = trainer.Run(&bridge, cancel);
+    absl::StatusOr<train::TrainResult> r = trainer.Run(&bridge, run_cancel);
     o.completed_epochs = trainer.completed_epochs();
     if (!bridge.persist_error().ok()) {
       o.status = bridge.persist_error();
@@ -219,6 +228,7 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, CancelFlag* cancel,
       o.best_valid_accuracy = r->best_valid_accuracy;
       o.best_epoch = r->best_epoch;
     }
+    if (request.extension) request.extension->Finish(&o);
   } catch (const OutOfMemory& e) {
     // Before Error, which it derives from: running out of memory is not a bad argument.
     o.status = absl::ResourceExhaustedError(absl::StrCat(e.what(), "; try a smaller batch_size"));

@@ -29,14 +29,36 @@
 
 namespace mt::server {
 
+struct RunOutcome;
+
+// Lets a run take part in something larger (a multi-worker job's rank 0, distributed_runner.h)
+// without the runner knowing what: called on the run's thread around Trainer::Run.
+class RunExtension {
+ public:
+  virtual ~RunExtension() = default;
+  // After the trainer is built and restored, before it runs. `requested`: the run's own cancel
+  // flag; *run_cancel (initially `requested`) is what Trainer::Run polls. An error ends the run
+  // with it.
+  virtual absl::Status Prepare(train::Trainer& trainer, models::Model& model,
+                               const std::atomic<bool>* requested,
+                               const std::atomic<bool>** run_cancel) = 0;
+  // After the run; may rewrite its outcome (e.g. a lost worker makes it interrupted).
+  virtual void Finish(RunOutcome* outcome) = 0;
+};
+
 struct RunRequest {
   std::string job_id;
   train::TrainConfig config;   // data_dir set
   std::string checkpoint_dir;  // created if missing; holds latest.safetensors
+  int workers = 1;             // data-parallel worker processes (distributed_runner.h)
+  std::shared_ptr<RunExtension> extension;  // null: a plain run
 };
 
 struct RunOutcome {
   absl::Status status;  // why the run failed
+  // With a non-OK status: the run lost a worker (it died, hung or could not start); the job is
+  // INTERRUPTED and resumable rather than FAILED.
+  bool interrupted = false;
   bool cancelled = false;
   int64_t completed_epochs = 0;
   double best_valid_accuracy = 0;

@@ -4,6 +4,8 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <chrono>
 #include <cstdio>
 
@@ -112,6 +114,58 @@ void SetInputEcho(const InputEcho& in, Message* m) {
 
 // PruneJobs' older_than_seconds: a century covers every job a daemon can hold.
 constexpr int64_t kMaxPruneAgeSeconds = int64_t{100} * 366 * 86400;
+// Where workers reach this daemon when --advertise is not given: the --listen host, or
+// loopback for a wildcard one.
+std::string AdvertisedAddress(const std::string& listen, int port) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") return absl::StrCat("127.0.0.1:", port);
+  return absl::StrCat(host, ":", port);
+
+// A small file's text (a token, a CA certificate), trimmed; bounded so a wrong path to a huge
+// file fails instead of filling memory.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& flag, const std::string& path,
+                                          size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " is larger than ", max_bytes, " bytes"));
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+
+absl::StatusOr<std::unique_ptr<ScaleOut>> MakeScaleOut(const Options& o,
+                                                       const ServeOptions& serve) {
+  ScaleOutOptions s;
+  for (const std::string& peer : serve.peers) {
+    if (peer.empty() || peer.size() > 300 || peer.rfind(':') == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--peers must list HOST:PORT addresses separated by commas, got '", peer.substr(0, 60),
+          "'"));
+    }
+  }
+  s.peers = serve.peers;
+  s.advertise = serve.advertise;
+  s.worker_host = serve.worker_host.empty() ? "127.0.0.1" : serve.worker_host;
+  s.worker_binary = WorkerBinary(o);
+  s.data_dir = DataDir(o);
+  s.log_dir = o.state_dir + "/peer-workers";
+  if (o.max_workers > 0) s.max_hosted_workers = o.max_workers;
+  if (!serve.peer_token_file.empty()) {
+    absl::StatusOr<std::string> token =
+        ReadSmallFile("--peer_token_file", serve.peer_token_file, 4096);
+    if (!token.ok()) return token.status();
+    s.peer_token = *token;
+  }
+  if (!serve.peer_tls_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadSmallFile("--peer_tls_ca", serve.peer_tls_ca_file, 1 << 20);
+    if (!ca.ok()) return ca.status();
+    s.peer_tls_ca_pem = *ca;
+  }
+  return std::make_unique<ScaleOut>(std::move(s));
 
 }  // namespace
 
@@ -243,6 +297,73 @@ grpc::Status TrainingServiceImpl::ListDevices(grpc::ServerContext* ctx,
     v1::ListDevicesResponse r;
     for (v1::Device& d : manager_->Devices()) *r.add_devices() = std::move(d);
     return r;
+  });
+}
+
+absl::Status TrainingServiceImpl::RequireAdmin(const grpc::ServerContext& ctx) const {
+  absl::StatusOr<Caller> caller = CallerOf(ctx);
+  if (!caller.ok()) return caller.status();
+  if (!caller->admin) {
+    return absl::PermissionDeniedError(
+        "starting or stopping workers for another daemon needs an admin token (give the "
+        "coordinating daemon one in --peer_token_file)");
+  }
+  if (scale_out_ == nullptr) return absl::UnimplementedError("this daemon hosts no workers");
+  return absl::OkStatus();
+}
+
+// Rendezvous calls carry their run's secret instead of a user's token: the workers that make
+// them hold no user's credentials (rendezvous_table.h checks the secret).
+grpc::Status TrainingServiceImpl::RendezvousSet(grpc::ServerContext*,
+                                                const v1::RendezvousSetRequest* req,
+                                                v1::RendezvousSetResponse* resp) {
+  return Unary("RendezvousSet", resp, [&]() -> absl::StatusOr<v1::RendezvousSetResponse> {
+    if (scale_out_ == nullptr) return absl::UnimplementedError("this daemon serves no store");
+    absl::Status s = scale_out_->table().Set(req->scope(), req->secret(), req->key(),
+                                             std::vector<char>(req->value().begin(),
+                                                               req->value().end()));
+    if (!s.ok()) return s;
+    return v1::RendezvousSetResponse();
+  });
+}
+
+grpc::Status TrainingServiceImpl::RendezvousGet(grpc::ServerContext* ctx,
+                                                const v1::RendezvousGetRequest* req,
+                                                v1::RendezvousGetResponse* resp) {
+  return Unary("RendezvousGet", resp, [&]() -> absl::StatusOr<v1::RendezvousGetResponse> {
+    if (scale_out_ == nullptr) return absl::UnimplementedError("this daemon serves no store");
+    const std::chrono::milliseconds wait =
+        std::min(std::chrono::milliseconds(std::max<int64_t>(0, req->timeout_ms())),
+                 TimeLeft(*ctx, std::chrono::minutes(10)));
+    absl::StatusOr<std::vector<std::vector<char>>> values = scale_out_->table().Get(
+        req->scope(), req->secret(), std::vector<std::string>(req->keys().begin(), req->keys().end()),
+        wait);
+    if (!values.ok()) return values.status();
+    v1::RendezvousGetResponse r;
+    for (const std::vector<char>& v : *values) r.add_values(std::string(v.begin(), v.end()));
+    return r;
+  });
+}
+
+grpc::Status TrainingServiceImpl::PeerStartWorkers(grpc::ServerContext* ctx,
+                                                   const v1::PeerStartWorkersRequest* req,
+                                                   v1::PeerStartWorkersResponse* resp) {
+  return Unary("PeerStartWorkers", resp, [&]() -> absl::StatusOr<v1::PeerStartWorkersResponse> {
+    if (absl::Status s = RequireAdmin(*ctx); !s.ok()) return s;
+    if (absl::Status s = scale_out_->StartHosted(*req); !s.ok()) return s;
+    v1::PeerStartWorkersResponse r;
+    r.set_host(scale_out_->worker_host());
+    return r;
+  });
+}
+
+grpc::Status TrainingServiceImpl::PeerStopWorkers(grpc::ServerContext* ctx,
+                                                  const v1::PeerStopWorkersRequest* req,
+                                                  v1::PeerStopWorkersResponse* resp) {
+  return Unary("PeerStopWorkers", resp, [&]() -> absl::StatusOr<v1::PeerStopWorkersResponse> {
+    if (absl::Status s = RequireAdmin(*ctx); !s.ok()) return s;
+    scale_out_->StopHosted(req->scope());
+    return v1::PeerStopWorkersResponse();
   });
 }
 
@@ -385,10 +506,19 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
     }
   }
 
-  absl::StatusOr<std::unique_ptr<JobManager>> m = JobManager::Create(options);
+  Options job_options = options;
+  absl::StatusOr<std::unique_ptr<ScaleOut>> scale_out = MakeScaleOut(options, serve);
+  if (!scale_out.ok()) return scale_out.status();
+  d->scale_out_ = std::move(*scale_out);
+  if (!serve.peers.empty()) {
+    job_options.peer_launcher = d->scale_out_.get();
+    job_options.peer_count = static_cast<int>(serve.peers.size());
+  }
+  absl::StatusOr<std::unique_ptr<JobManager>> m = JobManager::Create(job_options);
   if (!m.ok()) return m.status();
   d->manager_ = std::move(*m);
   d->service_ = std::make_unique<TrainingServiceImpl>(d->manager_.get(), d->tokens_.get());
+  d->service_->set_scale_out(d->scale_out_.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -423,6 +553,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
     d->http_ = std::move(*h);
   }
   d->server_->GetHealthCheckService()->SetServingStatus(true);
+  d->scale_out_->set_advertise(AdvertisedAddress(serve.listen, d->port_));
   return d;
 }
 

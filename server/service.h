@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -15,6 +16,7 @@
 #include "server/auth.h"
 #include "server/http/http_server.h"
 #include "server/job_manager.h"
+#include "server/scale_out.h"
 
 namespace mt::server {
 
@@ -50,6 +52,16 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
                          v1::DeleteJobResponse*) override;
   grpc::Status PruneJobs(grpc::ServerContext*, const v1::PruneJobsRequest*,
                          v1::PruneJobsResponse*) override;
+  // Scale-out (scale_out.h): the rendezvous store and the peer calls.
+  grpc::Status RendezvousSet(grpc::ServerContext*, const v1::RendezvousSetRequest*,
+                             v1::RendezvousSetResponse*) override;
+  grpc::Status RendezvousGet(grpc::ServerContext*, const v1::RendezvousGetRequest*,
+                             v1::RendezvousGetResponse*) override;
+  grpc::Status PeerStartWorkers(grpc::ServerContext*, const v1::PeerStartWorkersRequest*,
+                                v1::PeerStartWorkersResponse*) override;
+  grpc::Status PeerStopWorkers(grpc::ServerContext*, const v1::PeerStopWorkersRequest*,
+                               v1::PeerStopWorkersResponse*) override;
+  void set_scale_out(ScaleOut* scale_out) { scale_out_ = scale_out; }
 
  private:
   // Who calls (from the `authorization` header); Unauthenticated without a valid token.
@@ -58,8 +70,12 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
   // check every call on a job goes through.
   absl::Status Authorize(const grpc::ServerContext& ctx, const std::string& job_id) const;
 
+  // PermissionDenied unless the caller is an admin (a coordinating daemon's token).
+  absl::Status RequireAdmin(const grpc::ServerContext& ctx) const;
+
   JobManager* manager_;
   const TokenTable* tokens_;
+  ScaleOut* scale_out_ = nullptr;
 };
 
 // How the daemon is reached and by whom.
@@ -74,6 +90,14 @@ struct ServeOptions {
   // one, see http_port()), with the same TLS, tokens and --insecure rule (http/http_server.h).
   std::string http_listen;
   std::string web_dir;  // the dashboard's files (http::DefaultWebDir finds web/)
+  // Scale-out across machines (scale_out.h): peers this daemon coordinates, the token and CA
+  // for reaching them, where workers reach this daemon, and where this machine's workers
+  // listen. worker_host also applies when this daemon is someone else's peer.
+  std::vector<std::string> peers;
+  std::string peer_token_file;
+  std::string peer_tls_ca_file;
+  std::string advertise;
+  std::string worker_host = "127.0.0.1";
 };
 
 // A running daemon: job manager + gRPC server (health checking and reflection on).
@@ -100,6 +124,7 @@ class Daemon {
  private:
   Daemon() = default;
   std::unique_ptr<TokenTable> tokens_;
+  std::unique_ptr<ScaleOut> scale_out_;  // before manager_: its runs use it until they end
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<TrainingServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

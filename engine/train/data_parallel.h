@@ -14,12 +14,19 @@
 // each rank the same sum and the optimiser is deterministic). Models with dropout draw
 // different masks per rank, so for them only the expectation matches.
 //
-// Not done here (issue 11): the per-rank metrics in Trainer::Run's results are this rank's
-// (train loss and accuracy over its shard; validation over the whole held-out split on every
-// rank); only rank 0 should write checkpoints and report.
+// Metrics: each rank validates its shard of the held-out split (examples rank, rank + W, ...)
+// and the ranks add up their epoch counts (EpochCounts: losses, correct predictions, examples,
+// throughput), so every rank's EpochMetrics are the whole job's and the correct counts are
+// exact. Only rank 0 should write checkpoints and report (the caller's choice: set the
+// checkpoint folder on rank 0 alone).
+//
+// Cancellation: a rank that stops alone would leave the others waiting in a collective, so
+// after every batch the ranks add up their cancel requests (ShareCancel) and all stop at the
+// same batch.
 #ifndef MT_ENGINE_TRAIN_DATA_PARALLEL_H_
 #define MT_ENGINE_TRAIN_DATA_PARALLEL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -33,10 +40,13 @@ namespace mt::train {
 
 class DataParallel {
  public:
-  // Makes `trainer` (built over `model`, not yet run) train as rank comm->rank() of
-  // comm->size(): broadcasts rank 0's flat parameters into every rank's model, sets the
-  // trainer's shard and adds an after-backward hook that all-reduce-averages the model's flat
-  // gradient buffer. Collective: every rank calls it, in the same order relative to other
+  // Makes `trainer` (built over `model`, not yet run, restored on rank 0 if resuming) train as
+  // rank comm->rank() of comm->size(): sets the trainer's training and validation shards, sends
+  // rank 0's whole training state (weights, optimiser state, epoch, RNG states: its checkpoint
+  // snapshot) to every other rank, which restores it, so only rank 0 needs to read a checkpoint
+  // to resume; adds an after-backward hook that all-reduce-averages the model's flat gradient
+  // buffer, an after-batch hook that agrees on cancellation, and an epoch-counts hook that sums
+  // the ranks' metrics. Collective: every rank calls it, in the same order relative to other
   // collectives. `comm` must outlive the trainer's runs. A world of one changes nothing (the
   // collectives are the identity), so results stay bit-identical to a plain run.
   // InvalidArgument when the training set does not split evenly over the ranks or the model's
@@ -53,10 +63,20 @@ class DataParallel {
   // Gradient all-reduces completed so far.
   int64_t steps() const { return state_->steps; }
 
+  // Pass the result to Trainer::Run as its cancel flag: it turns true on every rank after the
+  // first batch at whose end any rank's `requested` was true. `requested` (may be null: never)
+  // must outlive the run.
+  const std::atomic<bool>* ShareCancel(const std::atomic<bool>* requested) {
+    state_->requested = requested;
+    return &state_->agreed;
+  }
+
  private:
   struct State {
     absl::Status status;
     int64_t steps = 0;
+    const std::atomic<bool>* requested = nullptr;
+    std::atomic<bool> agreed{false};
   };
   explicit DataParallel(std::shared_ptr<State> state) : state_(std::move(state)) {}
 

@@ -65,6 +65,7 @@ TEST(DataParallel, TwoRanksMatchOneProcessWithTheGlobalBatch) {
 
   std::vector<std::vector<double>> final_params(2);
   std::vector<int64_t> steps(2);
+  std::vector<EpochMetrics> last(2);
   const std::string dir = StoreDir("dp_two_ranks");
   std::vector<std::thread> ranks;
   for (int rank = 0; rank < 2; ++rank) {
@@ -85,6 +86,7 @@ TEST(DataParallel, TwoRanksMatchOneProcessWithTheGlobalBatch) {
       EXPECT_TRUE((*dp)->status().ok());
       steps[rank] = (*dp)->steps();
       final_params[rank] = net.FlatParameters().ToVector();
+      last[rank] = r->epochs.back();
     });
   }
   for (std::thread& t : ranks) t.join();
@@ -92,6 +94,12 @@ TEST(DataParallel, TwoRanksMatchOneProcessWithTheGlobalBatch) {
   EXPECT_EQ(steps[0], 12);  // 48 examples / 8 per step x 2 epochs
   EXPECT_EQ(steps[1], 12);
   EXPECT_EQ(final_params[0], final_params[1]) << "ranks diverged";
+  // Each rank validated half of the held-out split; the summed counts cover all of it, and
+  // every rank reports the same whole-job figures.
+  EXPECT_EQ(last[0].valid_total, 32);
+  EXPECT_EQ(last[0].valid_correct, last[1].valid_correct);
+  EXPECT_EQ(last[0].train_loss, last[1].train_loss);
+  EXPECT_EQ(last[0].train_accuracy, last[1].train_accuracy);
   const double diff = MaxAbsDiff(final_params[0], reference);
   const double wrong = MaxAbsDiff(wrong_batch, reference);
   std::cout << "2 ranks x batch 8 vs 1 process x batch 16: max |diff| " << diff

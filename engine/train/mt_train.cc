@@ -3,6 +3,8 @@
 //
 //   bazel run //engine/train:mt-train -- --task=mnist --model=lenet5 --epochs=10
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -18,6 +20,7 @@
 #include "common/cli_flags.h"
 #include "engine/tasks/registry.h"
 #include "engine/threads.h"
+#include "engine/train/dist_launch.h"
 #include "engine/train/trainer.h"
 
 ABSL_FLAG(std::string, task, "mnist", "mnist or sst2");
@@ -42,6 +45,17 @@ ABSL_FLAG(double, dropout, 0.5, "sst2: kim_cnn dropout rate");
 ABSL_FLAG(int64_t, min_count, -1, "sst2: keep vocabulary tokens seen at least this often (default: 2)");
 ABSL_FLAG(std::string, checkpoint_dir, "", "write a checkpoint after every epoch here");
 ABSL_FLAG(std::string, resume, "", "continue from this checkpoint (same flags as its run)");
+// Data-parallel workers (README "Scale-out"); without these flags, srun's or mpirun's variables.
+ABSL_FLAG(int, rank, -1, "this worker's rank in [0, --world_size) (default: $SLURM_PROCID, "
+          "$OMPI_COMM_WORLD_RANK, else 0)");
+ABSL_FLAG(int, world_size, -1, "workers in the job; --batch_size is per worker (default: "
+          "$SLURM_NTASKS, $OMPI_COMM_WORLD_SIZE, else 1)");
+ABSL_FLAG(std::string, rendezvous, "", "where the workers meet: a folder every worker can see, "
+          "or HOST:PORT of a daemon's store (mt-worker only) (default: $MT_RENDEZVOUS)");
+ABSL_FLAG(int, dist_timeout_s, 60, "seconds a worker waits for the others before failing");
+ABSL_FLAG(std::string, dist_host, "127.0.0.1",
+          "the address this worker listens on for the others (this host's, across machines)");
+ABSL_FLAG(std::string, rendezvous_prefix, "mt", "namespace of this job's keys in the store");
 
 namespace {
 
@@ -133,6 +147,12 @@ int main(int argc, char** argv) {
   c.dropout = absl::GetFlag(FLAGS_dropout);
   if (absl::GetFlag(FLAGS_min_count) >= 0) c.min_count = absl::GetFlag(FLAGS_min_count);
   if (absl::Status s = mt::train::Validate(c); !s.ok()) return Fail(s);
+  absl::StatusOr<mt::train::WorldSpec> world = mt::train::ResolveWorld(
+      absl::GetFlag(FLAGS_rank), absl::GetFlag(FLAGS_world_size), absl::GetFlag(FLAGS_rendezvous),
+      [](const char* name) -> const char* { return std::getenv(name); });
+  if (!world.ok()) return Fail(world.status());
+  // Rank 0 alone reads and writes checkpoints and prints; the others get its state when joining.
+  const bool report = world->rank == 0;
 
   absl::StatusOr<mt::train::TaskData> data = mt::train::LoadTask(c);
   if (!data.ok()) {
@@ -147,11 +167,13 @@ int main(int argc, char** argv) {
     trainer.set_extra_metadata({{mt::train::kVocabKey, mt::train::JoinVocab(*data->vocab)}});
   }
   const std::string ckpt = UserPath(absl::GetFlag(FLAGS_checkpoint_dir));
-  if (!ckpt.empty()) trainer.set_checkpoint_dir(ckpt);
-  if (!absl::GetFlag(FLAGS_resume).empty()) {
+  if (!ckpt.empty() && report) trainer.set_checkpoint_dir(ckpt);
+  if (!absl::GetFlag(FLAGS_resume).empty() && report) {
     if (absl::Status s = trainer.Restore(UserPath(absl::GetFlag(FLAGS_resume))); !s.ok()) return Fail(s);
     std::printf("Resumed after epoch %lld\n", static_cast<long long>(trainer.completed_epochs()));
   }
+  // The job's output is rank 0's; the others print only errors (stderr).
+  if (!report && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
   std::printf("mt-train %s\n", mt::train::ToJson(c).c_str());
   std::printf("model %s: %lld parameters; %s %lld examples, %s %lld examples; %d threads\n",
               model.c_str(), static_cast<long long>((*net)->NumParameters()),
@@ -160,9 +182,32 @@ int main(int argc, char** argv) {
               c.threads ? c.threads : mt::ThreadCount());
   if (!data->notes.empty()) std::printf("%s\n", data->notes.c_str());
   std::fflush(stdout);
-  trainer.AddAfterEpochHook(PrintEpoch);
-  absl::StatusOr<mt::train::TrainResult> r = trainer.Run();
+  std::unique_ptr<mt::train::JoinedWorld> joined;
+  const std::atomic<bool>* cancel = nullptr;
+  if (world->size > 1) {
+    std::printf("rank %d of %d (from %s), rendezvous %s; batch %lld per worker, %lld in all\n",
+                world->rank, world->size, world->source.c_str(), world->rendezvous.c_str(),
+                static_cast<long long>(c.batch_size),
+                static_cast<long long>(c.batch_size * world->size));
+    std::fflush(stdout);
+    mt::train::JoinOptions join;
+    join.timeout = std::chrono::seconds(std::max(1, absl::GetFlag(FLAGS_dist_timeout_s)));
+    join.host = absl::GetFlag(FLAGS_dist_host);
+    join.key_prefix = absl::GetFlag(FLAGS_rendezvous_prefix);
+    absl::StatusOr<std::unique_ptr<mt::train::JoinedWorld>> j =
+        mt::train::JoinedWorld::Join(*world, join, &trainer, net->get());
+    if (!j.ok()) return Fail(j.status());
+    joined = std::move(*j);
+    cancel = joined->ShareCancel(mt::train::StopOnSignals());
+  }
+  if (report) trainer.AddAfterEpochHook(PrintEpoch);
+  absl::StatusOr<mt::train::TrainResult> r = trainer.Run(nullptr, cancel);
   if (!r.ok()) return Fail(r.status());
+  if (r->cancelled) {
+    std::fprintf(stderr, "mt-train: rank %d stopped by a signal after epoch %lld\n", world->rank,
+                 static_cast<long long>(trainer.completed_epochs()));
+    return 3;
+  }
   std::printf("Best valid acc: %.2f%% (epoch %lld)\n", 100 * r->best_valid_accuracy,
               static_cast<long long>(r->best_epoch));
   return 0;

@@ -78,13 +78,14 @@ std::pair<double, int64_t> Trainer::Evaluate(const Dataset& data) {
   return {r.total ? static_cast<double>(r.correct) / r.total : 0.0, r.correct};
 }
 
-ValidationReport Trainer::EvaluateReport(const Dataset& data) {
+ValidationReport Trainer::EvaluateReport(const Dataset& data, int64_t first, int64_t step) {
+  MT_CHECK(first >= 0 && step >= 1, "validation shard ", first, " of every ", step);
   NoGradGuard no_grad;
   const bool was_training = model_->is_training();
   model_->Eval();
-  const int64_t n = data.size(), chunk = 1000;
-  std::vector<int64_t> idx(n);
-  std::iota(idx.begin(), idx.end(), 0);
+  std::vector<int64_t> idx;
+  for (int64_t i = first; i < data.size(); i += step) idx.push_back(i);
+  const int64_t n = static_cast<int64_t>(idx.size()), chunk = 1000;
   ValidationReport r;
   r.total = n;
   double loss_sum = 0;  // in double: 10^4 terms of float log-probabilities
@@ -112,7 +113,7 @@ ValidationReport Trainer::EvaluateReport(const Dataset& data) {
       } else {
         ++r.misclassified_total;
         if (static_cast<int64_t>(r.misclassified.size()) < max_misclassified_) {
-          r.misclassified.push_back({start + i, want[i], pred[i]});
+          r.misclassified.push_back({idx[start + i], want[i], pred[i]});
         }
       }
     }
@@ -144,6 +145,11 @@ io::TensorFile Trainer::Snapshot() const { return MakeCheckpoint(*model_, *optim
 absl::Status Trainer::Restore(const std::string& path) {
   absl::StatusOr<io::TensorFile> file = io::ReadSafetensors(path);
   if (!file.ok()) return file.status();
+  return RestoreFrom(*file, path);
+}
+
+absl::Status Trainer::RestoreFrom(const io::TensorFile& checkpoint, const std::string& path) {
+  const io::TensorFile* file = &checkpoint;
   CheckpointSummary summary = SummarizeCheckpoint(file->metadata);
   if (summary.task != config_.task || summary.model != config_.model) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -257,22 +263,43 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
       if (callback) callback->OnBatch(progress);
     }
     const double train_seconds = Seconds(start);
+    EpochCounts counts;
+    counts.loss_sum = loss_sum;
+    counts.batches = static_cast<double>(num_batches);
+    counts.train_correct = static_cast<double>(correct);
+    counts.train_examples = static_cast<double>(n);
+    // This rank's shard of the validation; the counts hook adds the shards up (data parallel).
+    last_validation_ = EvaluateReport(*valid_, valid_rank_, valid_world_);
+    last_validation_.epoch = epoch;
+    counts.valid_correct = static_cast<double>(last_validation_.correct);
+    counts.valid_examples = static_cast<double>(last_validation_.total);
+    counts.valid_loss_sum = last_validation_.loss * static_cast<double>(last_validation_.total);
+    counts.confusion.assign(last_validation_.confusion.begin(), last_validation_.confusion.end());
+    counts.samples_per_second = n / std::max(train_seconds, 1e-9);
+    if (epoch_counts_) epoch_counts_(&counts);
     EpochMetrics m;
     m.epoch = epoch;
-    m.train_loss = loss_sum / num_batches;
-    m.train_accuracy = static_cast<double>(correct) / n;
+    m.train_loss = counts.loss_sum / counts.batches;
+    m.train_accuracy = counts.train_correct / counts.train_examples;
     m.lr = optimizer_->lr();
-    last_validation_ = EvaluateReport(*valid_);
-    last_validation_.epoch = epoch;
+    // Every rank's shard summed: the whole split's figures (misclassified stays this rank's).
+    last_validation_.correct = static_cast<int64_t>(counts.valid_correct);
+    last_validation_.total = static_cast<int64_t>(counts.valid_examples);
+    last_validation_.loss =
+        counts.valid_examples > 0 ? counts.valid_loss_sum / counts.valid_examples : 0.0;
+    if (counts.confusion.size() == last_validation_.confusion.size()) {
+      for (size_t k = 0; k < counts.confusion.size(); ++k) {
+        last_validation_.confusion[k] = static_cast<int64_t>(counts.confusion[k]);
+      }
+    }
     const double acc =
-        valid_->size() ? static_cast<double>(last_validation_.correct) / valid_->size() : 0.0;
-    const int64_t valid_correct = last_validation_.correct;
+        counts.valid_examples > 0 ? counts.valid_correct / counts.valid_examples : 0.0;
     m.valid_accuracy = acc;
-    m.valid_correct = valid_correct;
+    m.valid_correct = static_cast<int64_t>(counts.valid_correct);
     m.valid_loss = last_validation_.loss;
-    m.valid_total = valid_->size();
+    m.valid_total = static_cast<int64_t>(counts.valid_examples);
     m.seconds = Seconds(start);
-    m.samples_per_second = n / std::max(train_seconds, 1e-9);
+    m.samples_per_second = counts.samples_per_second;
     completed_epochs_ = epoch;
     if (acc > best_valid_accuracy_ || best_epoch_ == 0) {
       best_valid_accuracy_ = acc;

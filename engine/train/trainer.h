@@ -41,6 +41,21 @@ using AfterBatchHook = std::function<void(const BatchProgress&)>;
 // Called after the epoch's checkpoint is durable (when checkpointing is on).
 using AfterEpochHook = std::function<void(const EpochMetrics&)>;
 
+// An epoch's sums on this rank, before they become its EpochMetrics: what data-parallel ranks
+// add up so that every rank (and rank 0's checkpoint and report) sees the whole job's figures.
+struct EpochCounts {
+  double loss_sum = 0;  // sum of the batches' mean losses
+  double batches = 0;
+  double train_correct = 0, train_examples = 0;
+  double valid_correct = 0, valid_examples = 0;  // over this rank's validation shard
+  double valid_loss_sum = 0;                     // sum of the shard's per-example losses
+  std::vector<double> confusion;                 // the shard's confusion matrix (label x pred)
+  double samples_per_second = 0;                 // this rank's training throughput
+};
+// Called once per epoch on every rank, after validation and before the metrics are used
+// (best epoch, checkpoint, hooks); may replace the counts by their sums over ranks.
+using EpochCountsHook = std::function<void(EpochCounts*)>;
+
 // The callback interface the daemon implements; Run(callback) calls it after the hooks.
 class TrainerCallback {
  public:
@@ -83,10 +98,20 @@ class Trainer {
   // most one example, so ranks may run different batch counts; a data-parallel caller that
   // needs equal counts chooses sizes that divide evenly. InvalidArgument for a bad rank.
   absl::Status SetShard(int rank, int world_size);
+  // Validates only examples rank, rank + world_size, ... of the held-out split at the end of
+  // each epoch (an EpochCountsHook then adds the ranks' counts up). Default: every example.
+  void SetValidShard(int rank, int world_size) {
+    valid_rank_ = rank;
+    valid_world_ = world_size;
+  }
+  void SetEpochCountsHook(EpochCountsHook hook) { epoch_counts_ = std::move(hook); }
 
   // Continues from a checkpoint written by this trainer's configuration: the next Run starts
   // at the epoch after the checkpoint's.
   absl::Status Restore(const std::string& checkpoint_path);
+  // The same from a checkpoint already in memory (e.g. rank 0's state sent to the other ranks);
+  // `origin` names it in errors.
+  absl::Status RestoreFrom(const io::TensorFile& checkpoint, const std::string& origin);
 
   absl::StatusOr<TrainResult> Run(TrainerCallback* callback = nullptr,
                                   const std::atomic<bool>* cancel = nullptr);
@@ -94,14 +119,16 @@ class Trainer {
   // Accuracy (fraction) and correct count on a dataset, eval mode, no graph.
   std::pair<double, int64_t> Evaluate(const Dataset& data);
   // The same pass, also measuring the mean loss, the confusion matrix and the first
-  // misclassified examples (at most max_misclassified()).
-  ValidationReport EvaluateReport(const Dataset& data);
+  // misclassified examples (at most max_misclassified()), over examples first, first + step, ...
+  // of `data` (a data-parallel rank's shard; default: every example).
+  ValidationReport EvaluateReport(const Dataset& data, int64_t first = 0, int64_t step = 1);
 
   // How many misclassified examples a ValidationReport lists (the first by index); default 64.
   void set_max_misclassified(int64_t n) { max_misclassified_ = n; }
   int64_t max_misclassified() const { return max_misclassified_; }
   // The newest epoch's validation (epoch 0 before the first); after-epoch hooks and callbacks
-  // see the epoch they are called for.
+  // see the epoch they are called for. Under data parallelism its counts, loss and confusion
+  // matrix are every rank's summed; its misclassified list is this rank's shard's.
   const ValidationReport& last_validation() const { return last_validation_; }
 
   int64_t completed_epochs() const { return completed_epochs_; }
@@ -135,6 +162,8 @@ class Trainer {
   std::vector<AfterEpochHook> after_epoch_;
   int64_t max_misclassified_ = 64;
   ValidationReport last_validation_;
+  int valid_rank_ = 0, valid_world_ = 1;
+  EpochCountsHook epoch_counts_;
 };
 
 }  // namespace mt::train
