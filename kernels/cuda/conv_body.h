@@ -12,7 +12,8 @@
 //
 // One GEMM covers all images of a chunk (columns of every image side by side), so a batch costs
 // a handful of launches instead of one per image. Scratch (col, tmp) comes from the executor
-// (the backend's caching allocator on a GPU); chunks keep it under kConvScratchBytes.
+// (the backend's caching allocator on a GPU); chunks keep each buffer under scratch_limit
+// bytes (kConvScratchBytes unless a test asks for smaller chunks).
 #ifndef MT_KERNELS_CUDA_CONV_BODY_H_
 #define MT_KERNELS_CUDA_CONV_BODY_H_
 
@@ -155,10 +156,10 @@ struct BiasGradBody {
 // Images per chunk so that the largest scratch buffer (rows x images*P of T) stays under
 // kConvScratchBytes; at least one.
 template <typename T>
-int64_t ImagesPerChunk(int64_t batch, int64_t rows, int64_t p_size) {
+int64_t ImagesPerChunk(int64_t batch, int64_t rows, int64_t p_size, int64_t scratch_limit) {
   const int64_t per_image = rows * p_size * static_cast<int64_t>(sizeof(T));
   if (per_image <= 0) return batch > 0 ? batch : 1;
-  int64_t chunk = kConvScratchBytes / per_image;
+  int64_t chunk = scratch_limit / per_image;
   if (chunk < 1) chunk = 1;
   return chunk < batch ? chunk : batch;
 }
@@ -166,7 +167,8 @@ int64_t ImagesPerChunk(int64_t batch, int64_t rows, int64_t p_size) {
 // ---------------------------------------------------------------- launch plans
 template <typename Exec, typename T>
 void Conv2dForwardImpl(Exec& ex, const Conv2dShape& s, const T* input, const T* weight,
-                       const T* bias, T* out) {
+                       const T* bias, T* out,
+    int64_t scratch_limit = kConvScratchBytes) {
   const ConvGeometry g = GeometryOf(s);
   const int64_t p_size = g.oh * g.ow, k = g.c * g.kh * g.kw;
   if (s.batch <= 0 || g.o <= 0 || p_size <= 0) return;
@@ -179,7 +181,7 @@ void Conv2dForwardImpl(Exec& ex, const Conv2dShape& s, const T* input, const T* 
     }
     return;
   }
-  const int64_t chunk = ImagesPerChunk<T>(s.batch, k > g.o ? k : g.o, p_size);
+  const int64_t chunk = ImagesPerChunk<T>(s.batch, k > g.o ? k : g.o, p_size, scratch_limit);
   auto col = ex.template Scratch<T>(k * chunk * p_size);
   auto tmp = ex.template Scratch<T>(g.o * chunk * p_size);
   for (int64_t b0 = 0; b0 < s.batch; b0 += chunk) {
@@ -198,7 +200,8 @@ void Conv2dForwardImpl(Exec& ex, const Conv2dShape& s, const T* input, const T* 
 
 template <typename Exec, typename T>
 void Conv2dBackwardInputImpl(Exec& ex, const Conv2dShape& s, const T* grad_out, const T* weight,
-                             T* grad_input) {
+                             T* grad_input,
+    int64_t scratch_limit = kConvScratchBytes) {
   const ConvGeometry g = GeometryOf(s);
   const int64_t p_size = g.oh * g.ow, k = g.c * g.kh * g.kw;
   const int64_t in_size = g.c * g.h * g.w;
@@ -207,7 +210,7 @@ void Conv2dBackwardInputImpl(Exec& ex, const Conv2dShape& s, const T* grad_out, 
     FillImpl(ex, grad_input, s.batch * in_size, T(0));
     return;
   }
-  const int64_t chunk = ImagesPerChunk<T>(s.batch, k > g.o ? k : g.o, p_size);
+  const int64_t chunk = ImagesPerChunk<T>(s.batch, k > g.o ? k : g.o, p_size, scratch_limit);
   auto gt = ex.template Scratch<T>(g.o * chunk * p_size);
   auto colg = ex.template Scratch<T>(k * chunk * p_size);
   for (int64_t b0 = 0; b0 < s.batch; b0 += chunk) {
@@ -225,7 +228,8 @@ void Conv2dBackwardInputImpl(Exec& ex, const Conv2dShape& s, const T* grad_out, 
 
 template <typename Exec, typename T>
 void Conv2dBackwardWeightImpl(Exec& ex, const Conv2dShape& s, const T* grad_out, const T* input,
-                              T* grad_weight, T* grad_bias) {
+                              T* grad_weight, T* grad_bias,
+    int64_t scratch_limit = kConvScratchBytes) {
   const ConvGeometry g = GeometryOf(s);
   const int64_t p_size = g.oh * g.ow, k = g.c * g.kh * g.kw;
   if (g.o <= 0) return;
@@ -239,7 +243,7 @@ void Conv2dBackwardWeightImpl(Exec& ex, const Conv2dShape& s, const T* grad_out,
     FillImpl(ex, grad_weight, g.o * k, T(0));
     return;
   }
-  const int64_t chunk = ImagesPerChunk<T>(s.batch, k > g.o ? k : g.o, p_size);
+  const int64_t chunk = ImagesPerChunk<T>(s.batch, k > g.o ? k : g.o, p_size, scratch_limit);
   auto col = ex.template Scratch<T>(k * chunk * p_size);
   auto gt = ex.template Scratch<T>(g.o * chunk * p_size);
   for (int64_t b0 = 0; b0 < s.batch; b0 += chunk) {
