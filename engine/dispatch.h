@@ -237,6 +237,8 @@ auto Run(Device device, Args&&... args) {
 
 // Backend registration functions (one per backend file).
 void RegisterCpuKernels();
+// engine/backends/cuda.cc; exists only in a build with CUDA (MT_WITH_CUDA).
+void RegisterCudaKernels();
 
 }  // namespace mt::dispatch
 
