@@ -10,7 +10,9 @@ void EnsureBuiltinKernels() {
   // (ops may run from other translation units' static initialisers).
   static const bool registered = [] {
     RegisterCpuKernels();
-    // Another backend: one line here, e.g. RegisterCudaKernels();
+#ifdef MT_WITH_CUDA
+    RegisterCudaKernels();  // engine/backends/cuda.cc, built only with CUDA
+#endif
     return true;
   }();
   (void)registered;
