@@ -1,6 +1,7 @@
 #include "engine/dispatch.h"
 
 #include "engine/allocator.h"
+#include "engine/device_scope.h"
 #include "engine/threads.h"
 
 namespace mt::dispatch {
@@ -10,6 +11,7 @@ void EnsureBuiltinKernels() {
   // (ops may run from other translation units' static initialisers).
   static const bool registered = [] {
     RegisterCpuKernels();
+    RegisterCudaRuntimeKernels();
     // Another backend: one line here, e.g. RegisterCudaKernels();
     return true;
   }();
@@ -19,6 +21,7 @@ void EnsureBuiltinKernels() {
 Context ContextFor(Device device) {
   Context ctx;
   ctx.threads = device.type == Device::Type::kCPU ? ThreadCount() : 1;
+  ctx.stream = CurrentStream(device);
   return ctx;
 }
 

@@ -236,6 +236,8 @@ auto Run(Device device, Args&&... args) {
 
 // Backend registration functions (one per backend file).
 void RegisterCpuKernels();
+// The CUDA device type's copy kernel (backends/cuda_copy.cc); nothing in a build without CUDA.
+void RegisterCudaRuntimeKernels();
 
 }  // namespace mt::dispatch
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/error.h"
 #include "engine/train/datasets.h"
+#include "engine/train/device_run.h"
 #include "server/checkpoint_meta.h"
 
 namespace mt::server {
@@ -149,7 +150,13 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, CancelFlag* cancel,
       o.status = model.status();
       return o;
     }
+    absl::StatusOr<Device> device = train::ParseDevice(request.device);
+    if (!device.ok()) {
+      o.status = device.status();
+      return o;
+    }
     train::Trainer trainer(config, model->get(), (*data)->train.get(), (*data)->valid.get());
+    trainer.set_device(*device);
     trainer.set_checkpoint_dir(dir);
     if ((*data)->vocab) trainer.set_extra_metadata(VocabMetadata(*(*data)->vocab));
     const std::string latest = LatestCheckpointPath(dir);

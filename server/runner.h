@@ -33,6 +33,7 @@ struct RunRequest {
   std::string job_id;
   train::TrainConfig config;   // data_dir set
   std::string checkpoint_dir;  // created if missing; holds latest.safetensors
+  std::string device = "cpu";  // where the job trains: "cpu" or "cuda:N"
 };
 
 struct RunOutcome {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/tasks/registry.h"
 #include "engine/threads.h"
+#include "engine/train/device_run.h"
 #include "engine/train/trainer.h"
 
 ABSL_FLAG(std::string, task, "mnist", "mnist or sst2");
@@ -41,6 +42,8 @@ ABSL_FLAG(double, dropout, 0.5, "sst2: kim_cnn dropout rate");
 ABSL_FLAG(int64_t, min_count, -1, "sst2: keep vocabulary tokens seen at least this often (default: 2)");
 ABSL_FLAG(std::string, checkpoint_dir, "", "write a checkpoint after every epoch here");
 ABSL_FLAG(std::string, resume, "", "continue from this checkpoint (same flags as its run)");
+ABSL_FLAG(std::string, device, "cpu",
+          "cpu, cuda:N, or auto (the GPU with the most free memory, else the CPU)");
 
 namespace {
 
@@ -130,6 +133,10 @@ int main(int argc, char** argv) {
   c.dropout = absl::GetFlag(FLAGS_dropout);
   if (absl::GetFlag(FLAGS_min_count) >= 0) c.min_count = absl::GetFlag(FLAGS_min_count);
   if (absl::Status s = mt::train::Validate(c); !s.ok()) return Fail(s);
+  const std::string device_flag = absl::GetFlag(FLAGS_device);
+  absl::StatusOr<mt::Device> device = device_flag == "auto" ? mt::train::AutoDevice()
+                                                            : mt::train::ParseDevice(device_flag);
+  if (!device.ok()) return Fail(device.status());
 
   absl::StatusOr<mt::train::TaskData> data = mt::train::LoadTask(c);
   if (!data.ok()) {
@@ -143,6 +150,7 @@ int main(int argc, char** argv) {
   if (data->vocab) {
     trainer.set_extra_metadata({{mt::train::kVocabKey, mt::train::JoinVocab(*data->vocab)}});
   }
+  trainer.set_device(*device);
   const std::string ckpt = UserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   if (!ckpt.empty()) trainer.set_checkpoint_dir(ckpt);
   if (!absl::GetFlag(FLAGS_resume).empty()) {
@@ -156,6 +164,7 @@ int main(int argc, char** argv) {
               data->valid_name.c_str(), static_cast<long long>(data->valid->size()),
               c.threads ? c.threads : mt::ThreadCount());
   if (!data->notes.empty()) std::printf("%s\n", data->notes.c_str());
+  if (*device != mt::Device::CPU()) std::printf("device %s\n", device->ToString().c_str());
   std::fflush(stdout);
   trainer.AddAfterEpochHook(PrintEpoch);
   absl::StatusOr<mt::train::TrainResult> r = trainer.Run();
