@@ -86,9 +86,11 @@ if [ -f "$bundle/CUDA_LIBS" ]; then
   while read -r lib; do
     [ -n "$lib" ] || continue
     found=""
-    for r in $roots /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
+    # NVIDIA's wheels first (what PyTorch itself loads), then a toolkit, then the system.
+    for r in $(for x in $roots; do echo "$x/nvidia" "$x/torch/lib"; done) /usr/local/cuda/lib64 \
+             /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
       [ -d "$r" ] || continue
-      found=$(find "$r" -maxdepth 6 -name "$lib" \( -type f -o -type l \) 2>/dev/null | head -1)
+      found=$(find "$r" -maxdepth 4 -name "$lib" \( -type f -o -type l \) 2>/dev/null | sort | head -1)
       [ -n "$found" ] && break
     done
     if [ -n "$found" ]; then
@@ -99,6 +101,10 @@ if [ -f "$bundle/CUDA_LIBS" ]; then
     fi
   done < "$bundle/CUDA_LIBS"
 fi
+# The driver (libcuda.so.1) is the system's; some images keep it outside ld.so's default path.
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  [ -e "$d/libcuda.so.1" ] && libdirs+=("$d")
+done
 cuda_path=$(IFS=:; echo "${libdirs[*]}")
 export LD_LIBRARY_PATH="$bundle/lib${cuda_path:+:$cuda_path}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # The carried C++ runtime only where the machine's own does not do.
@@ -132,7 +138,7 @@ for t in $tests; do
   if [ "$rc" != 0 ] && [ "$rc" != 125 ]; then
     grep -E '^\[  FAILED  \] [A-Za-z]' "$logs/$t.log" | head -8 | sed 's/^/     /' | while read -r l; do note "   $l"; done
   fi
-  skip_reason=$(grep -m1 -E 'Skipped|no GPU' "$logs/$t.log" | head -c 200)
+  skip_reason=$(grep -m1 -A1 ': Skipped$' "$logs/$t.log" | tail -n 1 | head -c 200)
   [ "$skipped" != 0 ] && [ -n "$skip_reason" ] && note "   first skip: $skip_reason"
 done
 
