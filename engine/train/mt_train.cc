@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/cuda/runtime.h"
 #include "engine/tasks/registry.h"
 #include "engine/threads.h"
 #include "engine/train/device_run.h"
@@ -137,6 +138,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<mt::Device> device = device_flag == "auto" ? mt::train::AutoDevice()
                                                             : mt::train::ParseDevice(device_flag);
   if (!device.ok()) return Fail(device.status());
+  // A GPU that is not there is said before the data is loaded.
+  if (device->type == mt::Device::Type::kCUDA) {
+    if (absl::Status s = mt::cuda::CheckIndex(device->index); !s.ok()) return Fail(s);
+  }
 
   absl::StatusOr<mt::train::TaskData> data = mt::train::LoadTask(c);
   if (!data.ok()) {
