@@ -11,8 +11,10 @@ void EnsureBuiltinKernels() {
   // (ops may run from other translation units' static initialisers).
   static const bool registered = [] {
     RegisterCpuKernels();
-    RegisterCudaRuntimeKernels();
-    // Another backend: one line here, e.g. RegisterCudaKernels();
+    RegisterCudaRuntimeKernels();  // engine/backends/cuda_copy.cc: DeviceCopy
+#ifdef MT_WITH_CUDA
+    RegisterCudaKernels();  // engine/backends/cuda.cc, built only with CUDA
+#endif
     return true;
   }();
   (void)registered;

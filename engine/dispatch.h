@@ -142,7 +142,8 @@ struct SoftmaxBackwardKernel {
   using Fn = void (*)(const Context&, DType, bool log, const void* out, const void* grad_out,
                       int64_t outer, int64_t n, int64_t inner, void* grad_in);
 };
-// mask[i] = draw < keep ? scale : 0, one draw of `engine` per element in order.  mask: (n)
+// mask[i] = DropoutUniform01(key, i) < keep ? scale : 0 (kernels/random_bits.h, counter-based:
+// the same mask on every device), key = engine's next draw; engine advances n draws.  mask: (n)
 struct DropoutMaskKernel {
   static constexpr const char* kName = "DropoutMask";
   using Fn = void (*)(const Context&, DType, std::mt19937_64& engine, int64_t n, double keep,
@@ -238,6 +239,8 @@ auto Run(Device device, Args&&... args) {
 void RegisterCpuKernels();
 // The CUDA device type's copy kernel (backends/cuda_copy.cc); nothing in a build without CUDA.
 void RegisterCudaRuntimeKernels();
+// engine/backends/cuda.cc; exists only in a build with CUDA (MT_WITH_CUDA).
+void RegisterCudaKernels();
 
 }  // namespace mt::dispatch
 

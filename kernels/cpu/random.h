@@ -10,10 +10,12 @@
 
 namespace mt::kernels::cpu {
 
+using ::mt::kernels::DropoutUniform01;
 using ::mt::kernels::Uniform01;
 
-// Inverted-dropout mask: mask[i] = Uniform01() < keep ? scale : 0, drawn in index order, one
-// draw per element (serial: the stream order is part of the result).  mask: (n)
+// Inverted-dropout mask: mask[i] = DropoutUniform01(key, i) < keep ? scale : 0 with key the
+// engine's next draw (kernels/random_bits.h: counter-based, the same mask on every device);
+// the engine advances by n draws in all.  mask: (n)
 template <typename T>
 void DropoutMask(const Context& ctx, std::mt19937_64& engine, int64_t n, double keep, double scale,
                  T* mask);

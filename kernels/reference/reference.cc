@@ -1,5 +1,7 @@
 #include "kernels/reference/reference.h"
 
+#include <array>
+
 namespace mt::kernels::reference {
 
 double Unary(UnaryOp op, double x) {
@@ -75,11 +77,37 @@ std::vector<double> NllLossBackward(double g, const std::vector<int64_t>& target
   return grad;
 }
 
+namespace {
+
+// Philox4x32-10 written from the paper's definition (Salmon et al., SC'11), independently of
+// kernels/random_bits.h: ten rounds of two 32x32->64 multiplies, the key bumped by the Weyl
+// constants between rounds.
+std::array<uint32_t, 4> Philox(std::array<uint32_t, 4> x, uint32_t k0, uint32_t k1) {
+  for (int r = 0; r < 10; ++r) {
+    const uint64_t a = uint64_t{0xD2511F53} * x[0];
+    const uint64_t b = uint64_t{0xCD9E8D57} * x[2];
+    x = {uint32_t(b >> 32) ^ x[1] ^ k0, uint32_t(b), uint32_t(a >> 32) ^ x[3] ^ k1, uint32_t(a)};
+    k0 += 0x9E3779B9;
+    k1 += 0xBB67AE85;
+  }
+  return x;
+}
+
+}  // namespace
+
+std::array<uint32_t, 4> Philox4x32x10(std::array<uint32_t, 4> counter, uint32_t key0,
+                                      uint32_t key1) {
+  return Philox(counter, key0, key1);
+}
+
 std::vector<double> DropoutMask(std::mt19937_64 engine, int64_t n, double keep, double scale) {
   std::vector<double> mask(n);
-  for (double& m : mask) {
-    const uint64_t bits = engine() >> 11;  // 53 bits
-    m = static_cast<double>(bits) / 9007199254740992.0 < keep ? scale : 0.0;
+  const uint64_t key = engine();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto w = Philox({uint32_t(i), uint32_t(uint64_t(i) >> 32), 0, 0}, uint32_t(key),
+                          uint32_t(key >> 32));
+    const uint64_t bits = ((uint64_t{w[0]} << 32) | w[1]) >> 11;  // 53 bits
+    mask[i] = static_cast<double>(bits) / 9007199254740992.0 < keep ? scale : 0.0;
   }
   return mask;
 }

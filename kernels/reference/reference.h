@@ -6,6 +6,7 @@
 #define MT_KERNELS_REFERENCE_REFERENCE_H_
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -304,8 +305,13 @@ double NllLoss(const std::vector<T>& log_probs, const std::vector<int64_t>& targ
 }
 std::vector<double> NllLossBackward(double g, const std::vector<int64_t>& target, int64_t c);
 
-// Inverted-dropout mask from a copy of the stream: element i keeps (value scale) when the i-th
-// draw's top 53 bits, as a fraction of 2^53, are below keep.
+// Philox4x32-10 of `counter` under key (key0, key1).
+std::array<uint32_t, 4> Philox4x32x10(std::array<uint32_t, 4> counter, uint32_t key0,
+                                      uint32_t key1);
+
+// Inverted-dropout mask from a copy of the stream: key = the stream's next draw; element i
+// keeps (value scale) when the top 53 bits of Philox4x32-10's words 0 and 1 for counter
+// (i, 0, 0, 0) under the key, as a fraction of 2^53, are below keep.
 std::vector<double> DropoutMask(std::mt19937_64 engine, int64_t n, double keep, double scale);
 
 // ---------------------------------------------------------------- optimisers
