@@ -18,6 +18,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "engine/autograd.h"
+#include "engine/device_scope.h"
 #include "engine/nn.h"
 #include "engine/optim.h"
 #include "engine/threads.h"
@@ -25,6 +26,7 @@
 #include "engine/tasks/registry.h"
 #include "engine/train/config.h"
 #include "engine/train/dataset.h"
+#include "engine/train/device_run.h"
 
 ABSL_FLAG(std::string, model, "lenet5", "lenet5 | minitorch_mnist | kim_cnn");
 ABSL_FLAG(std::string, data_dir, "", "folder holding mnist/ and sst2/ (required)");
@@ -40,6 +42,9 @@ ABSL_FLAG(std::string, data, "real",
           "(N,1,28,28); token ids (N,--synthetic_length) below --synthetic_vocab)");
 ABSL_FLAG(int64_t, synthetic_length, 20, "synthetic sst2: tokens per sentence");
 ABSL_FLAG(int64_t, synthetic_vocab, 14000, "synthetic sst2: vocabulary size");
+ABSL_FLAG(std::string, device, "cpu",
+          "cpu or cuda:N: the model, batches and every step live there (batches are uploaded "
+          "before timing, as the PyTorch side's are)");
 
 namespace {
 
@@ -152,6 +157,25 @@ int Run() {
     model = std::move(*built);
   }
   mt::SetThreadCount(config.threads);
+  absl::StatusOr<mt::Device> device = mt::train::ParseDevice(absl::GetFlag(FLAGS_device));
+  if (!device.ok()) {
+    std::cerr << "mt-bench: " << device.status().message() << "\n";
+    return 2;
+  }
+  // A stream of our own on a GPU; nothing on the CPU. Timings below end with a synchronisation
+  // of this stream, so they include all the device work.
+  std::unique_ptr<mt::ScopedDevice> scope;
+  try {
+    scope = std::make_unique<mt::ScopedDevice>(*device);
+    model->MoveTo(*device);
+  } catch (const mt::Error& e) {
+    std::cerr << "mt-bench: " << e.what() << "\n";
+    return 2;
+  }
+  const auto to_device = [&](std::vector<mt::train::Batch> batches) {
+    for (mt::train::Batch& b : batches) b = {b.input.To(*device), b.target.To(*device)};
+    return batches;
+  };
 
   const int64_t warmup = absl::GetFlag(FLAGS_warmup);
   nlohmann::json out;
@@ -160,6 +184,7 @@ int Run() {
   out["threads"] = config.threads;
   out["data"] = synthetic ? "synthetic" : "real";
   out["optimizer"] = config.optimizer;
+  out["device"] = device->ToString();
 
   const int64_t steps = absl::GetFlag(FLAGS_train_steps);
   if (steps > 0) {
@@ -172,8 +197,8 @@ int Run() {
           model->Parameters(),
           mt::optim::SgdOptions{.lr = config.lr, .momentum = config.momentum});
     }
-    std::vector<mt::train::Batch> batches =
-        MakeBatches(*data.train, config.batch_size, std::min<int64_t>(steps + warmup, 500));
+    std::vector<mt::train::Batch> batches = to_device(
+        MakeBatches(*data.train, config.batch_size, std::min<int64_t>(steps + warmup, 500)));
     model->Train();
     double loss = 0;
     Clock::time_point start;
@@ -186,6 +211,7 @@ int Run() {
       optimizer->Step();
       loss = l.item();
     }
+    scope->Synchronize();
     const double seconds = Seconds(start);
     out["train"] = {{"batch_size", config.batch_size},
                     {"steps", steps},
@@ -198,15 +224,19 @@ int Run() {
   if (infer > 0) {
     const int64_t bs = absl::GetFlag(FLAGS_infer_batch_size);
     std::vector<mt::train::Batch> batches =
-        MakeBatches(*data.valid, bs, std::min<int64_t>(infer + warmup, 40));
+        to_device(MakeBatches(*data.valid, bs, std::min<int64_t>(infer + warmup, 40)));
     model->Train(false);
     mt::NoGradGuard no_grad;
     Clock::time_point start;
     for (int64_t b = 0; b < infer + warmup; ++b) {
-      if (b == warmup) start = Clock::now();
+      if (b == warmup) {
+        scope->Synchronize();  // the warm-up batches' device work is not timed
+        start = Clock::now();
+      }
       mt::Tensor out_probs = model->Forward(batches[b % batches.size()].input);
       (void)out_probs;
     }
+    scope->Synchronize();
     const double seconds = Seconds(start);
     out["infer"] = {{"batch_size", bs},
                     {"batches", infer},

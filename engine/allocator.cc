@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "engine/cuda_memory.h"
 #include "engine/error.h"
 
 namespace mt {
@@ -117,6 +118,8 @@ AllocatorTable& Registry() {
     auto* r = new AllocatorTable();  // never destroyed, like the CPU allocator
     for (auto& a : *r) a.store(nullptr);
     (*r)[static_cast<int>(Device::Type::kCPU)].store(&CpuCachingAllocator());
+    // Null unless this build has CUDA and the machine a GPU: then cuda:N is a device.
+    (*r)[static_cast<int>(Device::Type::kCUDA)].store(CudaAllocatorIfPresent());
     return r;
   }();
   return *registry;

@@ -28,6 +28,11 @@ class Allocator {
   virtual void Free(void* ptr, size_t nbytes) = 0;
   // Gives cached memory back to the device (no-op for allocators that cache nothing).
   virtual void EmptyCache() {}
+  // What Storage calls: the same, for one device of the allocator's type. A type with several
+  // devices (GPUs: cuda:0, cuda:1) overrides these to use the device's own memory; the
+  // defaults ignore the index.
+  virtual void* AllocateOn(Device /*device*/, size_t nbytes) { return Allocate(nbytes); }
+  virtual void FreeOn(Device /*device*/, void* ptr, size_t nbytes) { Free(ptr, nbytes); }
 };
 
 // Host memory, 64-byte aligned (whole cache lines, and AVX-512 aligned loads).

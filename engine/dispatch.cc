@@ -1,6 +1,7 @@
 #include "engine/dispatch.h"
 
 #include "engine/allocator.h"
+#include "engine/device_scope.h"
 #include "engine/threads.h"
 
 namespace mt::dispatch {
@@ -10,6 +11,7 @@ void EnsureBuiltinKernels() {
   // (ops may run from other translation units' static initialisers).
   static const bool registered = [] {
     RegisterCpuKernels();
+    RegisterCudaRuntimeKernels();  // engine/backends/cuda_copy.cc: DeviceCopy
 #ifdef MT_WITH_CUDA
     RegisterCudaKernels();  // engine/backends/cuda.cc, built only with CUDA
 #endif
@@ -21,6 +23,7 @@ void EnsureBuiltinKernels() {
 Context ContextFor(Device device) {
   Context ctx;
   ctx.threads = device.type == Device::Type::kCPU ? ThreadCount() : 1;
+  ctx.stream = CurrentStream(device);
   return ctx;
 }
 

@@ -237,6 +237,8 @@ auto Run(Device device, Args&&... args) {
 
 // Backend registration functions (one per backend file).
 void RegisterCpuKernels();
+// The CUDA device type's copy kernel (backends/cuda_copy.cc); nothing in a build without CUDA.
+void RegisterCudaRuntimeKernels();
 // engine/backends/cuda.cc; exists only in a build with CUDA (MT_WITH_CUDA).
 void RegisterCudaKernels();
 

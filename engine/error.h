@@ -28,6 +28,13 @@ class OutOfMemory : public Error {
   explicit OutOfMemory(const std::string& what) : Error(what) {}
 };
 
+// A device failed (a GPU reported an error: an illegal address, a lost device, a failed copy).
+// Not the request's fault: module boundaries report it as INTERNAL, naming the device.
+class DeviceError : public Error {
+ public:
+  explicit DeviceError(const std::string& what) : Error(what) {}
+};
+
 }  // namespace mt
 
 // MT_CHECK(cond, parts...) throws mt::Error(StrCat(parts...)) when cond is false.

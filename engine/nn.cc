@@ -78,6 +78,34 @@ void Module::FlattenParameters() {
   }
 }
 
+void Module::MoveTo(Device device) {
+  for (FlatBuffer& b : flat_) {
+    if (b.values.device() == device) continue;
+    Tensor values = b.values.Detach().To(device);
+    Tensor grads = Tensor::Zeros(b.grads.shape(), b.dtype, device);
+    for (auto& [p, offset] : b.params) {
+      TensorImpl* impl = p.impl();
+      impl->storage = values.impl()->storage;  // same offset and strides in the new buffer
+      impl->grad_home =
+          MakeView(grads, p.shape(), ContiguousStrides(p.shape()), offset).impl_ptr();
+      impl->grad.reset();
+    }
+    b.values = values;
+    b.grads = grads;
+  }
+  // Parameters outside the flat buffers (registered after flattening, or never flattened).
+  for (const Tensor& p : Parameters()) {
+    if (p.device() == device) continue;
+    Tensor moved = Contiguous(p.Detach()).To(device);
+    TensorImpl* impl = p.impl();
+    impl->storage = moved.impl()->storage;
+    impl->offset = moved.offset();
+    impl->strides = moved.strides();
+    impl->grad.reset();
+    impl->grad_home.reset();
+  }
+}
+
 const Module::FlatBuffer* Module::FindFlat(DType dtype) const {
   for (const FlatBuffer& b : flat_) {
     if (b.dtype == dtype) return &b;

@@ -46,6 +46,12 @@ class Module {
   // the optimiser steps with. Call it after backward, before the step. Needs FlattenParameters.
   Tensor GatherGradients(DType dtype = DType::kFloat32);
 
+  // Moves every parameter of this module and its children to `device` (values unchanged,
+  // gradients dropped), re-pointing the shared TensorImpls as FlattenParameters does: every
+  // handle (modules, an optimiser) follows, and flat buffers stay one buffer each. Call on the
+  // root module, outside any backward pass. A no-op for parameters already there.
+  void MoveTo(Device device);
+
   void Train(bool on = true);
   void Eval() { Train(false); }
   bool is_training() const { return training_; }

@@ -71,10 +71,10 @@ Storage::Storage(size_t nbytes, Device device)
     : nbytes_(nbytes), device_(device), allocator_(GetAllocator(device.type)) {
   MT_CHECK(allocator_ != nullptr, "storage on ", device.ToString(),
            " is not supported by this build; use device cpu");
-  data_ = allocator_->Allocate(nbytes);
+  data_ = allocator_->AllocateOn(device, nbytes);
 }
 
-Storage::~Storage() { allocator_->Free(data_, nbytes_); }
+Storage::~Storage() { allocator_->FreeOn(device_, data_, nbytes_); }
 
 TensorImpl* Tensor::impl() const {
   MT_CHECK(impl_ != nullptr, "use of an undefined (empty) Tensor");

@@ -215,13 +215,26 @@ std::vector<v1::Device> JobManagerImpl::Devices() const {
       out.push_back(scheduler_->Describe(name));
     }
   });
+  // Outside the lock: the first query of a GPU creates its context.
+  for (v1::Device& d : out) RefreshDeviceMemory(&d);
   return out;
 }
 
 absl::StatusOr<v1::Job> JobManagerImpl::SubmitAs(const v1::JobSpec& spec,
                                                  const Caller& caller) {
+  // "auto" (or no device) is a free GPU when there is one, else the CPU.
+  v1::JobSpec placed = spec;
+  if (placed.device().empty() || placed.device() == "auto") {
+    std::vector<v1::Device> now;
+    log_->Locked([&] {
+      for (const std::string& name : scheduler_->device_names()) {
+        now.push_back(scheduler_->Describe(name));
+      }
+    });
+    placed.set_device(ChooseAutoDevice(now));
+  }
   absl::StatusOr<ResolvedSpec> resolved =
-      ResolveSpec(spec, scheduler_->device_names(), default_threads_, EmbeddingsDir(options_));
+      ResolveSpec(placed, scheduler_->device_names(), default_threads_, EmbeddingsDir(options_));
   if (!resolved.ok()) return resolved.status();
   if (absl::Status s = ResolveWorkers(spec, max_workers_, default_threads_, &*resolved); !s.ok()) {
     return s;
@@ -365,7 +378,8 @@ void JobManagerImpl::ScheduleLocked() {
         log_->ClearProgressLocked(id);
         // Shutdown may have begun while the RUNNING row was being written; its cancel sweep
         // missed this run, so it stops at once.
-        runner_->Start(RunRequest{id, rt.config, JobDir(id), rt.workers}, log_->ShuttingDownLocked(),
+        runner_->Start(RunRequest{id, rt.config, JobDir(id), rt.workers, nullptr, name},
+                       log_->ShuttingDownLocked(),
                        CallbacksFor(id));
       });
       // The job stays queued; the next change (a submit, a job ending) tries again.

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/cuda/runtime.h"
 #include "engine/tasks/registry.h"
 #include "server/request_limits.h"
 
@@ -93,7 +94,9 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::JobSpec& in,
     return train::InvalidField("device", device,
                                absl::StrCat(cuda ? "" : "must be auto, cpu or cuda:N; ",
                                             "available devices: ", absl::StrJoin(devices, ", "),
-                                            cuda ? " (this build of mt has no CUDA kernels)" : ""));
+                                            cuda && cuda::GpuCount() == 0
+                                                ? absl::StrCat(" (no GPU: ", cuda::NoGpuReason(), ")")
+                                                : ""));
   }
 
   if (s.threads() < 0) {

@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/tasks/registry.h"
 #include "engine/train/datasets.h"
+#include "engine/train/device_run.h"
 #include "server/checkpoint_meta.h"
 
 namespace mt::server {
@@ -194,7 +195,13 @@ RunOutcome ThreadRunner::Train(const RunRequest& request, CancelFlag* cancel,
       o.status = model.status();
       return o;
     }
+    absl::StatusOr<Device> device = train::ParseDevice(request.device);
+    if (!device.ok()) {
+      o.status = device.status();
+      return o;
+    }
     train::Trainer trainer(config, model->get(), (*data)->train.get(), (*data)->valid.get());
+    trainer.set_device(*device);
     trainer.set_checkpoint_dir(dir);
     if ((*data)->vocab) trainer.set_extra_metadata(VocabMetadata(*(*data)->vocab));
     const std::string latest = LatestCheckpointPath(dir);

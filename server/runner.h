@@ -52,6 +52,7 @@ struct RunRequest {
   std::string checkpoint_dir;  // created if missing; holds latest.safetensors
   int workers = 1;             // data-parallel worker processes (distributed_runner.h)
   std::shared_ptr<RunExtension> extension;  // null: a plain run
+  std::string device = "cpu";  // where the job trains: "cpu" or "cuda:N"
 };
 
 struct RunOutcome {

@@ -114,7 +114,8 @@ absl::StatusOr<std::string> EncodeSafetensors(const TensorFile& file) {
   for (const auto& [name, t] : file.tensors) {
     std::vector<char> dense(t.numel() * ElementSize(t.dtype()));
     if (!dense.empty()) {
-      Tensor c = Contiguous(t.Detach());
+      // To(cpu): tensors of a model trained on a GPU are copied to the host first.
+      Tensor c = Contiguous(t.Detach()).To(Device::CPU());
       std::memcpy(dense.data(), c.raw_data(), dense.size());
     }
     out.append(dense.data(), dense.size());

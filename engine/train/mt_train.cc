@@ -21,6 +21,8 @@
 #include "engine/tasks/registry.h"
 #include "engine/threads.h"
 #include "engine/train/dist_launch.h"
+#include "engine/cuda/runtime.h"
+#include "engine/train/device_run.h"
 #include "engine/train/trainer.h"
 
 ABSL_FLAG(std::string, task, "mnist", "mnist or sst2");
@@ -56,6 +58,8 @@ ABSL_FLAG(int, dist_timeout_s, 60, "seconds a worker waits for the others before
 ABSL_FLAG(std::string, dist_host, "127.0.0.1",
           "the address this worker listens on for the others (this host's, across machines)");
 ABSL_FLAG(std::string, rendezvous_prefix, "mt", "namespace of this job's keys in the store");
+ABSL_FLAG(std::string, device, "cpu",
+          "cpu, cuda:N, or auto (the GPU with the most free memory, else the CPU)");
 
 namespace {
 
@@ -153,6 +157,14 @@ int main(int argc, char** argv) {
   if (!world.ok()) return Fail(world.status());
   // Rank 0 alone reads and writes checkpoints and prints; the others get its state when joining.
   const bool report = world->rank == 0;
+  const std::string device_flag = absl::GetFlag(FLAGS_device);
+  absl::StatusOr<mt::Device> device = device_flag == "auto" ? mt::train::AutoDevice()
+                                                            : mt::train::ParseDevice(device_flag);
+  if (!device.ok()) return Fail(device.status());
+  // A GPU that is not there is said before the data is loaded.
+  if (device->type == mt::Device::Type::kCUDA) {
+    if (absl::Status s = mt::cuda::CheckIndex(device->index); !s.ok()) return Fail(s);
+  }
 
   absl::StatusOr<mt::train::TaskData> data = mt::train::LoadTask(c);
   if (!data.ok()) {
@@ -166,6 +178,7 @@ int main(int argc, char** argv) {
   if (data->vocab) {
     trainer.set_extra_metadata({{mt::train::kVocabKey, mt::train::JoinVocab(*data->vocab)}});
   }
+  trainer.set_device(*device);
   const std::string ckpt = UserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   if (!ckpt.empty() && report) trainer.set_checkpoint_dir(ckpt);
   if (!absl::GetFlag(FLAGS_resume).empty() && report) {
@@ -181,6 +194,7 @@ int main(int argc, char** argv) {
               data->valid_name.c_str(), static_cast<long long>(data->valid->size()),
               c.threads ? c.threads : mt::ThreadCount());
   if (!data->notes.empty()) std::printf("%s\n", data->notes.c_str());
+  if (*device != mt::Device::CPU()) std::printf("device %s\n", device->ToString().c_str());
   std::fflush(stdout);
   std::unique_ptr<mt::train::JoinedWorld> joined;
   const std::atomic<bool>* cancel = nullptr;

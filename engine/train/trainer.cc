@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/autograd.h"
 #include "engine/threads.h"
+#include "engine/train/device_run.h"
 
 namespace mt::train {
 namespace {
@@ -92,6 +93,7 @@ ValidationReport Trainer::EvaluateReport(const Dataset& data, int64_t first, int
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t m = std::min(chunk, n - start);
     Batch b = data.Get(idx.data() + start, m);
+    if (device_run_) b = device_run_->Upload(b);
     const Tensor log_probs = model_->Forward(b.input);
     // The same argmax as training accuracy, so ties break the same way.
     const std::vector<int64_t> pred = Argmax(log_probs, 1).ToInt64Vector();
@@ -181,6 +183,8 @@ absl::StatusOr<TrainResult> Trainer::Run(TrainerCallback* callback,
   } catch (const OutOfMemory& e) {
     return absl::ResourceExhaustedError(
         absl::StrCat(e.what(), " while training; try a smaller batch_size"));
+  } catch (const DeviceError& e) {
+    return absl::InternalError(absl::StrCat(e.what(), " while training"));
   } catch (const Error& e) {
     return absl::InvalidArgumentError(e.what());
   } catch (const std::bad_alloc&) {
@@ -202,6 +206,7 @@ void Trainer::TrainStep(const Batch& batch, const StepContext& where, double* lo
   optimizer_->Step();
   *loss_sum += loss.item();
   NoGradGuard no_grad;
+  if (device_run_) return device_run_->CountCorrect(log_probs, batch.target);
   *correct += CountCorrect(log_probs, batch.target);
 }
 
@@ -232,6 +237,15 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
                                                const std::atomic<bool>* cancel) {
   // Per calling thread: two jobs in one process each train with their own thread count.
   ScopedThreads threads_guard(config_.threads);
+  std::unique_ptr<DeviceRun> device_run;
+  if (device_ != Device::CPU()) {
+    device_run = std::make_unique<DeviceRun>(device_, model_, optimizer_.get());
+  }
+  device_run_ = device_run.get();
+  struct Forget {
+    DeviceRun** p;
+    ~Forget() { *p = nullptr; }
+  } forget{&device_run_};
   TrainResult result;
   const int64_t n = sampler_.shard_size(), bs = config_.batch_size;
   if (train_->size() == 0) return absl::InvalidArgumentError("the training split is empty");
@@ -257,11 +271,14 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
       where.num_batches = num_batches;
       where.model = model_;
       where.optimizer = optimizer_.get();
-      TrainStep(train_->Get(order.data() + b * bs, m), where, &loss_sum, &correct);
+      Batch batch = train_->Get(order.data() + b * bs, m);
+      if (device_run_) batch = device_run_->Upload(batch);
+      TrainStep(batch, where, &loss_sum, &correct);
       const BatchProgress progress{epoch, b + 1, num_batches, loss_sum / (b + 1)};
       for (const AfterBatchHook& hook : after_batch_) hook(progress);
       if (callback) callback->OnBatch(progress);
     }
+    if (device_run_) correct = device_run_->TakeCorrect();
     const double train_seconds = Seconds(start);
     EpochCounts counts;
     counts.loss_sum = loss_sum;

@@ -29,6 +29,8 @@ namespace mt::train {
 // What an after-backward hook sees: the batch's gradients are in the parameters' .grad (and
 // the model's flat gradient, see nn::Module::GatherGradients), the optimiser has not stepped yet.
 // A hook may change the gradients (e.g. average them across data-parallel ranks).
+class DeviceRun;  // device_run.h
+
 struct StepContext {
   int64_t epoch = 0, batch = 0, num_batches = 0;  // batch is 1-based
   models::Model* model = nullptr;
@@ -85,6 +87,9 @@ class Trainer {
 
   // Writes `<dir>/epoch-<N>.safetensors` and `<dir>/latest.safetensors` after every epoch.
   void set_checkpoint_dir(const std::string& dir) { checkpoint_dir_ = dir; }
+  // Trains on `device` (default: the CPU): Run moves the model there and keeps the step there
+  // (device_run.h). The model stays on the device after Run.
+  void set_device(Device device) { device_ = device; }
   // Extra metadata stored in every checkpoint (e.g. the vocabulary as mt.vocab).
   void set_extra_metadata(std::map<std::string, std::string> m) { extra_metadata_ = std::move(m); }
 
@@ -164,6 +169,8 @@ class Trainer {
   ValidationReport last_validation_;
   int valid_rank_ = 0, valid_world_ = 1;
   EpochCountsHook epoch_counts_;
+  Device device_;
+  DeviceRun* device_run_ = nullptr;  // during Run on a device other than the CPU
 };
 
 }  // namespace mt::train
