@@ -114,12 +114,14 @@ void SetInputEcho(const InputEcho& in, Message* m) {
 
 // PruneJobs' older_than_seconds: a century covers every job a daemon can hold.
 constexpr int64_t kMaxPruneAgeSeconds = int64_t{100} * 366 * 86400;
+
 // Where workers reach this daemon when --advertise is not given: the --listen host, or
 // loopback for a wildcard one.
 std::string AdvertisedAddress(const std::string& listen, int port) {
   const std::string host = listen.substr(0, listen.rfind(':'));
   if (host.empty() || host == "0.0.0.0" || host == "[::]") return absl::StrCat("127.0.0.1:", port);
   return absl::StrCat(host, ":", port);
+}
 
 // A small file's text (a token, a CA certificate), trimmed; bounded so a wrong path to a huge
 // file fails instead of filling memory.
@@ -136,6 +138,7 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& flag, const std::st
   }
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
   return text;
+}
 
 absl::StatusOr<std::unique_ptr<ScaleOut>> MakeScaleOut(const Options& o,
                                                        const ServeOptions& serve) {
@@ -166,6 +169,7 @@ absl::StatusOr<std::unique_ptr<ScaleOut>> MakeScaleOut(const Options& o,
     s.peer_tls_ca_pem = *ca;
   }
   return std::make_unique<ScaleOut>(std::move(s));
+}
 
 }  // namespace
 
