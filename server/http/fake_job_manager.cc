@@ -69,14 +69,16 @@ absl::StatusOr<WatchBatch> FakeJobManager::Watch(const std::string& job_id, int6
 }
 
 absl::StatusOr<ActivationsResult> FakeJobManager::Activations(const std::string& job_id,
-                                                              const ModelInput& input) {
+                                                              const ModelInput& input,
+                                                              const CheckpointChoice&) {
   if (!jobs_.count(job_id)) return absl::NotFoundError("no job " + job_id);
   last_input = input;
   return activations;
 }
 
 absl::StatusOr<v1::PredictResponse> FakeJobManager::Predict(const std::string& job_id,
-                                                            const ModelInput& input) {
+                                                            const ModelInput& input,
+                                                            const CheckpointChoice&) {
   if (!jobs_.count(job_id)) return absl::NotFoundError("no job " + job_id);
   last_input = input;
   return prediction;

@@ -37,11 +37,22 @@ class FakeJobManager : public JobManager {
   absl::StatusOr<WatchBatch> Watch(const std::string& job_id, int64_t from_seq, bool follow,
                                    int64_t progress_version,
                                    std::chrono::milliseconds timeout) override;
+  using JobManager::Activations;
+  using JobManager::Export;
+  using JobManager::Predict;
   absl::StatusOr<ActivationsResult> Activations(const std::string& job_id,
-                                                const ModelInput& input) override;
+                                                const ModelInput& input,
+                                                const CheckpointChoice& which) override;
   absl::StatusOr<v1::PredictResponse> Predict(const std::string& job_id,
-                                              const ModelInput& input) override;
-  absl::StatusOr<std::string> Export(const std::string&) override { return Unimplemented(); }
+                                              const ModelInput& input,
+                                              const CheckpointChoice& which) override;
+  absl::StatusOr<std::string> Export(const std::string&, const CheckpointChoice&) override {
+    return Unimplemented();
+  }
+  absl::StatusOr<int64_t> Delete(const std::string&) override { return Unimplemented(); }
+  absl::StatusOr<PruneResult> Prune(int64_t, const Caller&, bool) override {
+    return Unimplemented();
+  }
   std::vector<v1::Device> Devices() const override { return devices; }
   void Shutdown() override {}
 
