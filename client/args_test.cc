@@ -348,7 +348,8 @@ TEST(ParseAge, UnitsAndBounds) {
                            bad, "'"))
         << bad;
   }
-  EXPECT_EQ(ParseAge("99999999w").status().message(), "--older-than 99999999w is more than 100 years");
+  EXPECT_EQ(ParseAge("99999999w").status().message(),
+            "--older-than 99999999w is more than 100 years");
 }
 
 TEST(Usage, TextListsEveryCommandAndTheGlobalFlags) {

@@ -13,7 +13,9 @@
 namespace mt::client {
 namespace {
 
-bool IsPng(const std::string& b) { return b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
+bool IsPng(const std::string& b) {
+  return b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
+}
 bool IsJpeg(const std::string& b) { return b.size() >= 3 && b.compare(0, 3, "\xff\xd8\xff") == 0; }
 
 // Luma of one pixel of `channels` channels, alpha composited onto black.
@@ -68,8 +70,8 @@ absl::StatusOr<PreparedImage> PrepareDigitImage(const std::string& bytes, const 
         absl::StrCat(name, " cannot be read as an image: ", stbi_failure_reason()));
   }
   if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxImagePixels) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " is ", w, "x", h,
-                                                   " pixels; at most ", kMaxImagePixels / 1000000,
+    return absl::InvalidArgumentError(absl::StrCat(name, " is ", w, "x", h, " pixels; at most ",
+                                                   kMaxImagePixels / 1000000,
                                                    " megapixels are accepted"));
   }
   std::unique_ptr<stbi_uc, void (*)(void*)> decoded(

@@ -70,8 +70,8 @@ TEST(PrepareDigitImage, ColourBecomesLumaAndAlphaGoesOntoBlack) {
   absl::StatusOr<PreparedImage> p = PrepareDigitImage(Png(28, 28, 4, px), "g.png", false);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->source_channels, 4);
-  EXPECT_EQ(p->image.at(0, 0), 150);   // round(0.587 * 255)
-  EXPECT_EQ(p->image.at(27, 27), 0);   // transparent: black
+  EXPECT_EQ(p->image.at(0, 0), 150);  // round(0.587 * 255)
+  EXPECT_EQ(p->image.at(27, 27), 0);  // transparent: black
 }
 
 TEST(PrepareDigitImage, AnySizeIsPaddedToASquareAndResized) {

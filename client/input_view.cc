@@ -13,11 +13,11 @@ namespace mt::client {
 absl::StatusOr<io::GrayImage> EchoImage(const InputEcho& echo) {
   std::vector<int64_t> shape = echo.shape;
   if (shape.size() == 3 && shape[0] == 1) shape.erase(shape.begin());
-  if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0 || shape[0] > 4096 ||
-      shape[1] > 4096 || static_cast<int64_t>(echo.values.size()) != shape[0] * shape[1]) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the daemon's input of shape [", absl::StrJoin(echo.shape, ", "), "] with ",
-        echo.values.size(), " values is not a picture"));
+  if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0 || shape[0] > 4096 || shape[1] > 4096 ||
+      static_cast<int64_t>(echo.values.size()) != shape[0] * shape[1]) {
+    return absl::InvalidArgumentError(absl::StrCat("the daemon's input of shape [",
+                                                   absl::StrJoin(echo.shape, ", "), "] with ",
+                                                   echo.values.size(), " values is not a picture"));
   }
   float lo = 0, hi = 0;
   bool any = false;

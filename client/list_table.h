@@ -34,8 +34,7 @@ std::string FitTable(const std::vector<std::string>& header,
                      size_t width);
 
 // ID, STATE, NAME (only when some job has one), TASK (task/model), EPOCHS, BEST, CREATED, NOTE.
-std::string JobsListTable(const std::vector<v1::Job>& jobs, int64_t now_ms, size_t width,
-                          bool utc);
+std::string JobsListTable(const std::vector<v1::Job>& jobs, int64_t now_ms, size_t width, bool utc);
 
 }  // namespace mt::client
 

@@ -73,8 +73,9 @@ std::vector<v1::Job> Jobs() {
   c.set_epochs_done(1);
   c.set_best_valid_accuracy(0.5);
   c.set_best_epoch(1);
-  c.set_error("out of memory while allocating the activations of conv2 for a batch of 4096 "
-              "examples; try a smaller batch_size");
+  c.set_error(
+      "out of memory while allocating the activations of conv2 for a batch of 4096 "
+      "examples; try a smaller batch_size");
   c.set_created_unix_ms(kNow - 2 * 86400000LL);
   return {b, a, c};
 }
@@ -87,11 +88,13 @@ void ExpectFits(const std::string& table, size_t width) {
 
 TEST(JobsListTable, ExactTextIn80Columns) {
   const std::string table = JobsListTable(Jobs(), kNow, 80, true);
-  EXPECT_EQ(table,
-            "ID          STATE    TASK                 EPOCHS    BEST  CREATED   NOTE\n"
-            "job-000013  QUEUED   sst2/kim_cnn           0/12       -  just now  1 job ahead\u2026\n"
-            "job-000012  RUNNING  mnist/lenet5           3/10  99.10%  3m ago\n"
-            "job-000009  FAILED   mnist/minitorch_mn\u2026     1/5  50.00%  2d ago    out of memo\u2026\n");
+  EXPECT_EQ(
+      table,
+      "ID          STATE    TASK                 EPOCHS    BEST  CREATED   NOTE\n"
+      "job-000013  QUEUED   sst2/kim_cnn           0/12       -  just now  1 job ahead\u2026\n"
+      "job-000012  RUNNING  mnist/lenet5           3/10  99.10%  3m ago\n"
+      "job-000009  FAILED   mnist/minitorch_mn\u2026     1/5  50.00%  2d ago    out of "
+      "memo\u2026\n");
   ExpectFits(table, 80);
 }
 

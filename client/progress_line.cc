@@ -62,8 +62,8 @@ std::string ProgressLine(const ProgressView& v, int width) {
   fraction = std::clamp(std::isfinite(fraction) ? fraction : 0.0, 0.0, 1.0);
   const bool validating = v.num_batches > 0 && v.batch >= v.num_batches;
 
-  const std::string head = v.epochs > 0 ? absl::StrCat(v.epoch, "/", v.epochs)
-                                        : absl::StrCat(v.epoch);
+  const std::string head =
+      v.epochs > 0 ? absl::StrCat(v.epoch, "/", v.epochs) : absl::StrCat(v.epoch);
   std::vector<Field> fields;
   fields.push_back({absl::StrCat("epoch ", head), 0});
   if (validating) {
@@ -73,14 +73,17 @@ std::string ProgressLine(const ProgressView& v, int width) {
     fields.push_back({absl::StrCat(static_cast<int>(fraction * 100), "%"), 0});
     if (v.num_batches > 0) {
       fields.push_back(
-          {absl::StrCat(std::min(std::max<int64_t>(v.batch, 0), v.num_batches), "/",
-                        v.num_batches),
+          {absl::StrCat(std::min(std::max<int64_t>(v.batch, 0), v.num_batches), "/", v.num_batches),
            1});
     }
   }
   fields.push_back({absl::StrFormat("loss %.3f", v.loss), 3});
-  if (v.samples_per_second > 0 && !validating) fields.push_back({FormatRate(v.samples_per_second), 2});
-  if (v.eta_seconds >= 0) fields.push_back({absl::StrCat("ETA ", FormatDuration(v.eta_seconds)), 4});
+  if (v.samples_per_second > 0 && !validating) {
+    fields.push_back({FormatRate(v.samples_per_second), 2});
+  }
+  if (v.eta_seconds >= 0) {
+    fields.push_back({absl::StrCat("ETA ", FormatDuration(v.eta_seconds)), 4});
+  }
 
   auto joined = [&fields] {
     std::vector<std::string> parts;

@@ -59,7 +59,8 @@ TEST(ProgressLine, NeverReachesTheLastColumn) {
 TEST(ProgressLine, ValidatingAfterTheLastBatch) {
   ProgressView v = Example();
   v.batch = 469;
-  EXPECT_EQ(ProgressLine(v, 80), "epoch 2/5 " + Bar(37, 37) + " validating\u2026 loss 0.082 ETA 3s");
+  EXPECT_EQ(ProgressLine(v, 80),
+            "epoch 2/5 " + Bar(37, 37) + " validating\u2026 loss 0.082 ETA 3s");
   EXPECT_EQ(ProgressLine(v, 40), "epoch 2/5 validating\u2026 loss 0.082 ETA 3s");
   EXPECT_EQ(ProgressLine(v, 30), "epoch 2/5 validating\u2026 ETA 3s");
 }

@@ -9,8 +9,7 @@ using Args = std::vector<std::string>;
 
 TEST(UnderscoreFlagNames, DashesInNamesOnly) {
   EXPECT_EQ(UnderscoreFlagNames({"--train-size=4000", "--batch-size", "32", "-data-dir=/a-b",
-                                 "--lr=1e-3", "--task", "mnist", "pos-arg", "--",
-                                 "--keep-this"}),
+                                 "--lr=1e-3", "--task", "mnist", "pos-arg", "--", "--keep-this"}),
             (Args{"--train_size=4000", "--batch_size", "32", "-data_dir=/a-b", "--lr=1e-3",
                   "--task", "mnist", "pos-arg", "--", "--keep-this"}));
   EXPECT_EQ(UnderscoreFlagNames({"--train_size=1", "-", "--x=a-b=c-d"}),

@@ -55,9 +55,8 @@ std::vector<int64_t> CheckpointEpochs(const std::string& job_dir) {
   return out;
 }
 
-absl::StatusOr<std::string> ChooseCheckpoint(const std::string& job_dir,
-                                             const std::string& job_id, int64_t best_epoch,
-                                             const CheckpointChoice& which) {
+absl::StatusOr<std::string> ChooseCheckpoint(const std::string& job_dir, const std::string& job_id,
+                                             int64_t best_epoch, const CheckpointChoice& which) {
   if (which.epoch < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--epoch must be a finished epoch (1, 2, ...) or best, got ", which.epoch));

@@ -21,9 +21,8 @@ std::vector<int64_t> CheckpointEpochs(const std::string& job_dir);
 // no epoch has finished and a specific or best one was asked for; NotFound naming the epochs
 // that do exist. The latest (which.epoch == 0, !which.best) is returned without looking: the
 // inference reports its absence itself.
-absl::StatusOr<std::string> ChooseCheckpoint(const std::string& job_dir,
-                                             const std::string& job_id, int64_t best_epoch,
-                                             const CheckpointChoice& which);
+absl::StatusOr<std::string> ChooseCheckpoint(const std::string& job_dir, const std::string& job_id,
+                                             int64_t best_epoch, const CheckpointChoice& which);
 
 }  // namespace mt::server
 

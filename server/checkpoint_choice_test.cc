@@ -15,8 +15,8 @@ TEST(ChooseCheckpoint, LatestEpochAndBest) {
   const std::string dir = mt::testing::FreshDir("choice");
   for (int e : {1, 2, 3, 5}) Touch(dir + "/epoch-" + std::to_string(e) + ".safetensors");
   Touch(dir + "/latest.safetensors");
-  Touch(dir + "/epoch-x.safetensors");   // not an epoch
-  Touch(dir + "/epoch-0.safetensors");   // epochs start at 1
+  Touch(dir + "/epoch-x.safetensors");  // not an epoch
+  Touch(dir + "/epoch-0.safetensors");  // epochs start at 1
   Touch(dir + "/epoch-4.safetensors.tmp");
   EXPECT_EQ(CheckpointEpochs(dir), (std::vector<int64_t>{1, 2, 3, 5}));
 

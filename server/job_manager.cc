@@ -293,9 +293,9 @@ absl::StatusOr<v1::Job> JobManagerImpl::Cancel(const std::string& job_id,
     wlock.unlock();  // the run needs it to record that it stopped
     if (!log_->WaitUntil(job_id, [](const v1::Job& j) { return j.state() != v1::RUNNING; },
                          deadline)) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "job ", job_id, " is still stopping; it stops after its current batch (`mt-client status ",
-          job_id, "` shows it)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("job ", job_id, " is still stopping; it stops after its current batch (",
+                       "`mt-client status ", job_id, "` shows it)"));
     }
   }
   return Get(job_id);

@@ -8,6 +8,9 @@
 //   scheduler.h       a FIFO queue per device, max_running_per_device, waiting reasons
 //   runner.h          runs a job (a thread per job today), cancellation, progress and epochs
 //   inference.h       activations, predictions and exports from checkpoints
+//   checkpoint_choice.h  which checkpoint answers (--epoch N|best)
+//   job_removal.h     which jobs may be deleted, and their folders
+//   progress_rate.h   a running job's speed and ETA
 //   lifecycle.h       which transitions a job may make and what their events say
 //   options.h         the daemon's settings
 // The gRPC service in service.cc is thin glue that converts absl::Status to grpc::Status and

@@ -35,20 +35,22 @@ TEST(JobManagerDeleteTest, DeletesAFinishedJobWithItsFilesAndRefusesARunningOne)
     ASSERT_EQ(WaitTerminal(*m, done_id).state(), v1::SUCCEEDED);
     const std::string dir = state + "/jobs/" + done_id;
     ASSERT_TRUE(fs::exists(dir + "/latest.safetensors"));
-    const auto size = fs::file_size(dir + "/latest.safetensors") +
-                      fs::file_size(dir + "/epoch-1.safetensors");
+    const auto size =
+        fs::file_size(dir + "/latest.safetensors") + fs::file_size(dir + "/epoch-1.safetensors");
 
     // Many epochs, so that it is still running when refused.
     absl::StatusOr<v1::Job> running = m->Submit(SmallSpec(200));
     ASSERT_TRUE(running.ok());
     running_id = running->id();
-    WaitFor(*m, running_id, [](const v1::Job& j) { return j.state() == v1::RUNNING; },
-            "running");
+    WaitFor(
+        *m, running_id, [](const v1::Job& j) { return j.state() == v1::RUNNING; }, "running");
     absl::StatusOr<int64_t> refused = m->Delete(running_id);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(refused.status().message(),
-              "job " + running_id + " is RUNNING; only finished jobs can be deleted: stop it "
-              "first with `mt-client cancel " + running_id + "`");
+              "job " + running_id +
+                  " is RUNNING; only finished jobs can be deleted: stop it "
+                  "first with `mt-client cancel " +
+                  running_id + "`");
 
     absl::StatusOr<int64_t> freed = m->Delete(done_id);
     ASSERT_TRUE(freed.ok()) << freed.status();
@@ -142,8 +144,9 @@ TEST(JobManagerDeleteTest, EpochChoiceInputEchoAndName) {
   missing.epoch = 3;
   absl::Status s = m->Predict(id, in, missing).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(s.message(), "job " + id + " has no checkpoint of epoch 3; it has epochs 1-2 "
-                         "(--epoch N or --epoch best)");
+  EXPECT_EQ(s.message(), "job " + id +
+                             " has no checkpoint of epoch 3; it has epochs 1-2 "
+                             "(--epoch N or --epoch best)");
   EXPECT_EQ(m->Export(id, missing).status().code(), absl::StatusCode::kNotFound);
   absl::StatusOr<std::string> exported = m->Export(id, best);
   ASSERT_TRUE(exported.ok()) << exported.status();

@@ -236,12 +236,20 @@ TEST(JobManager, Sst2JobPredictsFromTextWithTheCheckpointsVocabulary) {
   ASSERT_EQ(p->probabilities_size(), 2);
   EXPECT_NEAR(p->probabilities(0) + p->probabilities(1), 1.0, 1e-5);
   EXPECT_EQ(p->label(), -1);
+  // The sentence comes back as the model saw it: token ids and their words (words seen fewer
+  // than twice in training are the vocabulary's unknown token).
+  EXPECT_THAT(p->input_tokens(),
+              ElementsAre("a", "great", "film", "<unk>", "<unk>", "<unk>"));
+  ASSERT_EQ(p->input_values_size(), 6);
+  EXPECT_EQ(p->input_values(3), 1);  // <unk>'s id
 
   ModelInput held_out;
   held_out.valid_index = 1;
   p = m->Predict(job->id(), held_out);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->label(), 0);
+  // Padded to the widest convolution (5), as the model saw it.
+  EXPECT_THAT(p->input_tokens(), ElementsAre("a", "dull", "mess", "<pad>", "<pad>"));
   held_out.valid_index = 3;
   EXPECT_EQ(m->Predict(job->id(), held_out).status().code(), absl::StatusCode::kOutOfRange);
 

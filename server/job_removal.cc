@@ -16,10 +16,10 @@ absl::Status CheckDeletable(const v1::Job& job) {
     case v1::INTERRUPTED:
       return absl::OkStatus();
     default:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "job ", job.id(), " is ", v1::JobState_Name(job.state()),
-          "; only finished jobs can be deleted: stop it first with `mt-client cancel ", job.id(),
-          "`"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", job.id(), " is ", v1::JobState_Name(job.state()),
+                       "; only finished jobs can be deleted: stop it first with `mt-client cancel ",
+                       job.id(), "`"));
   }
 }
 
@@ -42,9 +42,9 @@ absl::StatusOr<int64_t> RemoveJobFiles(const std::string& dir, const std::string
   std::error_code ec;
   fs::remove_all(dir, ec);
   if (ec) {
-    return absl::InternalError(absl::StrCat("job ", job_id,
-                                            " is deleted, but its folder could not be removed: ",
-                                            dir, ": ", ec.message()));
+    return absl::InternalError(
+        absl::StrCat("job ", job_id, " is deleted, but its folder could not be removed: ", dir,
+                     ": ", ec.message()));
   }
   return bytes;
 }

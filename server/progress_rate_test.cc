@@ -48,8 +48,7 @@ TEST(ProgressRate, ARestartedRunOrNoTimeGivesNoSpeed) {
   EXPECT_EQ(rate.Annotate(At(1, 6, 10), t0).samples_per_second(), 0);  // no time passed
   // Going back (a resumed run repeats the epoch) restarts the measurement.
   EXPECT_EQ(rate.Annotate(At(1, 2, 10), t0 + milliseconds(10)).samples_per_second(), 0);
-  EXPECT_DOUBLE_EQ(rate.Annotate(At(1, 4, 10), t0 + milliseconds(1010)).samples_per_second(),
-                   64);
+  EXPECT_DOUBLE_EQ(rate.Annotate(At(1, 4, 10), t0 + milliseconds(1010)).samples_per_second(), 64);
 }
 
 }  // namespace

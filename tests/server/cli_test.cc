@@ -89,10 +89,9 @@ class CliTest : public ::testing::Test {
 
   // Submits a small mnist job and follows it to the end; returns its id.
   static std::string Train(const std::vector<std::string>& extra, std::string* out = nullptr) {
-    std::vector<std::string> args = {"submit",       "mnist", "--epochs",     "2",
-                                     "--train-size", "128",   "--valid-size", "32",
-                                     "--batch-size", "32",    "--threads",    "1",
-                                     "--follow"};
+    std::vector<std::string> args = {
+        "submit",       "mnist", "--epochs",  "2", "--train-size", "128", "--valid-size", "32",
+        "--batch-size", "32",    "--threads", "1", "--follow"};
     args.insert(args.end(), extra.begin(), extra.end());
     ProcessResult r = Client(args);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -127,9 +126,9 @@ TEST_F(CliTest, HelpExitsZeroAndVersionEverywhere) {
 }
 
 TEST_F(CliTest, MtTrainTakesDashedFlags) {
-  ProcessResult r = RunProcess({Runfile("engine/train/mt-train"), "--task=mnist",
-                                "--train-size=64", "--valid-size", "32", "--batch-size=32",
-                                "--epochs=1", "--threads=1", "--data-dir=" + *data_dir_});
+  ProcessResult r = RunProcess({Runfile("engine/train/mt-train"), "--task=mnist", "--train-size=64",
+                                "--valid-size", "32", "--batch-size=32", "--epochs=1",
+                                "--threads=1", "--data-dir=" + *data_dir_});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(" 64 examples"));
   EXPECT_THAT(r.out, HasSubstr(" 32 examples"));
@@ -205,16 +204,15 @@ TEST_F(CliTest, PredictAndActivationsShowAndSaveTheirInput) {
   r = Client({"activations", id, "--index", "0", "--out", acts});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   // A row of its own in the LAYER, SHAPE (empty), FILES table.
-  EXPECT_TRUE(std::regex_search(r.out, std::regex("\ninput +" + acts + "/input\\.png\n")))
-      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\ninput +" + acts + "/input\\.png\n"))) << r.out;
   EXPECT_TRUE(fs::exists(acts + "/input.png"));
 }
 
 TEST_F(CliTest, DeleteAndPrune) {
   const std::string done = Train({});
   // A long job is running (or queued): refused.
-  ProcessResult r = Client({"submit", "mnist", "--epochs", "500", "--train-size", "128",
-                            "--threads", "1"});
+  ProcessResult r =
+      Client({"submit", "mnist", "--epochs", "500", "--train-size", "128", "--threads", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::smatch m;
   const std::string submitted = r.out;
@@ -223,12 +221,14 @@ TEST_F(CliTest, DeleteAndPrune) {
   r = Client({"delete", busy});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("only finished jobs can be deleted: stop it first with "
-                               "`mt-client cancel " + busy + "`"));
+                               "`mt-client cancel " +
+                               busy + "`"));
   ASSERT_EQ(Client({"cancel", busy}).exit_code, 0);
 
   r = Client({"delete", done});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(std::regex_match(r.out, std::regex("Deleted job " + done + " \\([0-9.]+ [KM]iB of files\\)\n")))
+  EXPECT_TRUE(std::regex_match(
+      r.out, std::regex("Deleted job " + done + " \\([0-9.]+ [KM]iB of files\\)\n")))
       << r.out;
   EXPECT_EQ(Client({"status", done}).exit_code, 1);
 
