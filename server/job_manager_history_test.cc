@@ -38,7 +38,9 @@ std::vector<tensorboard::Event> ReadEventFile(const std::string& path) {
   size_t pos = 0;
   while (pos + 12 <= data.size()) {
     uint64_t len = 0;
-    for (int i = 0; i < 8; ++i) len |= static_cast<uint64_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i) {
+      len |= static_cast<uint64_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
+    }
     tensorboard::Event e;
     EXPECT_TRUE(e.ParseFromString(data.substr(pos + 12, len)));
     events.push_back(e);

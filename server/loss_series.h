@@ -6,11 +6,13 @@
 // levels: level k spans K * N * 2^k steps and holds a point every N * 2^k steps, i.e. K points;
 // the stride doubles from one level to the next. So a job of S steps keeps at most
 // K * ceil(log2(S / (K * N) + 1)) points, and never more than kMaxPoints (32 levels: about
-// 10^12 batches at N = 1, beyond any real job; later batches add no points). A point's value is the mean loss of the batches since
-// the previous point, so a longer stride averages instead of skipping batches.
+// 10^12 batches at N = 1, beyond any real job; later batches add no points). A point's value
+// is the mean loss of the batches since the previous point, so a longer stride averages instead
+// of skipping batches.
 //
 // The rule depends on the step alone, not on what was recorded before, so a resumed job (which
-// repeats its interrupted epoch) records its points where an uninterrupted run would.
+// repeats its interrupted epoch) records its points where an uninterrupted run would; the log
+// then holds two points for some steps, and readers keep the later (common/metric_series.h).
 #ifndef MT_SERVER_LOSS_SERIES_H_
 #define MT_SERVER_LOSS_SERIES_H_
 
