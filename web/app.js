@@ -258,7 +258,9 @@ class Chart {
         width: s.points_only ? 0 : 1.5,
         dash: s.dash,
         spanGaps: true,
-        points: {show: s.points_only || undefined, size: 6, fill: s.color},
+        // Per-epoch series are sparse (one point an epoch, a single one after the first):
+        // always marked, so that even one point shows.
+        points: {show: !!(s.points_only || s.markers), size: 6, fill: s.color},
       }))],
     };
     this.plot = new uPlot(opts, data, this.container);
@@ -388,9 +390,9 @@ class JobView {
       const name = i === 0 ? '' : run.id + ' ';
       loss.push({label: name + 'train loss', points: run.trainLoss(), color});
       loss.push({label: name + 'train loss (epoch)', points: run.perEpoch('train_loss'), color, points_only: true});
-      loss.push({label: name + 'valid loss', points: run.perEpoch('valid_loss'), color, dash: [6, 4], points_only: false});
-      acc.push({label: name + 'valid acc', points: run.perEpoch('valid_accuracy'), color});
-      acc.push({label: name + 'train acc', points: run.perEpoch('train_accuracy'), color, dash: [6, 4]});
+      loss.push({label: name + 'valid loss', points: run.perEpoch('valid_loss'), color, dash: [6, 4], markers: true});
+      acc.push({label: name + 'valid acc', points: run.perEpoch('valid_accuracy'), color, markers: true});
+      acc.push({label: name + 'train acc', points: run.perEpoch('train_accuracy'), color, dash: [6, 4], markers: true});
     });
     this.lossChart.draw(loss);
     this.accChart.draw(acc);
@@ -580,10 +582,10 @@ function imageCanvas(input, scale) {
 }
 
 function tokensView(tokens, compact) {
-  const shown = compact ? tokens.slice(0, 12) : tokens;
+  const shown = compact ? tokens.slice(0, 10) : tokens;
   return el('div', {class: 'tokens' + (compact ? ' small' : '')},
             ...shown.filter((t) => t !== '<pad>').map((t) => el('span', {class: 'token'}, t)),
-            compact && tokens.length > 12 ? '…' : null);
+            compact && tokens.length > 10 ? '…' : null);
 }
 
 function probabilityBars(probs, label) {
@@ -625,9 +627,22 @@ function layerView(layer, tokens, label) {
     }
     box.append(grid);
     if (c > shown) box.append(el('p', {class: 'muted small'}, `first ${shown} of ${c} channels`));
+  } else if (s.length === 3 && tokens && s[1] === tokens.length && s[2] !== tokens.length) {
+    // (1, T, D): a vector per token (embeddings): one row per token, labelled with it.
+    const [, t, dim] = s;
+    const cell = Math.max(2, Math.min(8, Math.floor(640 / Math.max(1, dim))));
+    const rows = el('div', {class: 'rows'});
+    for (let i = 0; i < t; ++i) {
+      rows.append(el('div', {class: 'row'}, el('span', {class: 'row-label', title: tokens[i]}, tokens[i]),
+                     planeCanvas(data, i * dim, 1, dim, cell, lo, hi, false)));
+    }
+    box.append(rows);
   } else if (s.length === 3) {
+    // (1, C, L): 1D feature maps, one row per channel, the tokens under the positions. A
+    // convolution padded by k-1 on each side has L = T + k - 1 outputs: position p covers
+    // tokens p-k+1..p, so token i sits under the window centred on it, (L - T) / 2 further on.
     const [, c, t] = s;
-    const cell = Math.max(8, Math.min(28, Math.floor(560 / Math.max(1, t))));
+    const cell = Math.max(8, Math.min(28, Math.floor(640 / Math.max(1, t))));
     const shown = Math.min(c, 24);
     const rows = el('div', {class: 'rows'});
     for (let k = 0; k < shown; ++k) {
@@ -635,9 +650,11 @@ function layerView(layer, tokens, label) {
                      planeCanvas(data, k * t, 1, t, cell, lo, hi, false)));
     }
     if (tokens) {
+      const shift = Math.max(0, Math.floor((t - tokens.length) / 2));
       const words = el('div', {class: 'row token-row'}, el('span', {class: 'row-label'}, 'token'));
-      for (let i = 0; i < t; ++i) {
-        words.append(el('span', {class: 'token-cell', style: `width:${cell}px`, title: tokens[i] || ''}, tokens[i] || ''));
+      for (let p = 0; p < t; ++p) {
+        const w = tokens[p - shift] || '';
+        words.append(el('span', {class: 'token-cell', style: `width:${cell}px`, title: w}, w));
       }
       rows.append(words);
     }

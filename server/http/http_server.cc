@@ -47,6 +47,7 @@ void SetCommonHeaders(httplib::Response& res) {
 void Json(httplib::Response& res, const ApiResponse& r) {
   SetCommonHeaders(res);
   res.status = r.status;
+  if (r.status == 401) res.set_header("WWW-Authenticate", "Bearer");
   res.set_content(r.body, "application/json");
 }
 

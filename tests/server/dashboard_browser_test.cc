@@ -125,9 +125,12 @@ class DashboardBrowserTest : public ::testing::Test {
     return r;
   }
   std::string DumpDom(const std::string& id, int budget_ms) {
+    return DumpUrl(Url(id), budget_ms);
+  }
+  std::string DumpUrl(const std::string& url, int budget_ms) {
     std::vector<std::string> argv = Browser(budget_ms);
     argv.push_back("--dump-dom");
-    argv.push_back(Url(id));
+    argv.push_back(url);
     return RunBrowser(argv).out;
   }
   v1::Job Job(const std::string& id) {
@@ -218,6 +221,13 @@ TEST_F(DashboardBrowserTest, CurvesGrowWhileTheJobRunsAndTheScreenshotIsNotBlank
   // tiles have hundreds.
   EXPECT_GT(st.colours, 100u) << shot;
   EXPECT_EQ(Job(id).state(), v1::RUNNING) << "the job must still run for this to be live";
+
+  // The job list: the job's row links to its page and says it runs.
+  const std::string list =
+      DumpUrl("http://127.0.0.1:" + std::to_string(daemon_->http_port()) + "/#/", 3000);
+  EXPECT_THAT(list, HasSubstr("<a href=\"#/job/" + id + "\">" + id + "</a>"));
+  EXPECT_THAT(list, HasSubstr("<span class=\"state s-running\">running</span>"));
+  EXPECT_THAT(list, HasSubstr("mnist / lenet5"));
 
   ASSERT_TRUE(daemon_->manager()->Cancel(id).ok());
 }

@@ -246,7 +246,7 @@ TEST_F(HttpTest, ServesOnlyTheDashboardsFiles) {
   auto [s2, js] = Get("/app.js");
   EXPECT_EQ(s2, 200);
   EXPECT_THAT(js, HasSubstr("class JobView"));
-  for (const std::string& path :
+  for (const char* path :
        {"/../WORKSPACE", "/web/app.js", "/BUILD", "/node_modules/uplot/package.json",
         "/%2e%2e/%2e%2e/etc/passwd", "/index.html/../../BUILD"}) {
     auto [status, body] = Get(path);
@@ -264,6 +264,9 @@ TEST_F(HttpTest, TokensRequiredWhenTheDaemonHasThem) {
 
   json none = GetJson("/api/jobs", 401);
   EXPECT_EQ(none["error"]["code"], "UNAUTHENTICATED");
+  httplib::Result challenge = http_->Get("/api/jobs");
+  ASSERT_TRUE(challenge);
+  EXPECT_EQ(challenge->get_header_value("WWW-Authenticate"), "Bearer");
   GetJson("/api/jobs", 401, "wrong");
   EXPECT_EQ(Get("/metrics").first, 401);
   EXPECT_EQ(Get("/metrics", "bob-secret").first, 200);
