@@ -332,7 +332,8 @@ void JobManagerImpl::ScheduleLocked() {
       Runtime& rt = runtimes_.at(id);
       v1::Job job = row->job;
       job.set_state(v1::RUNNING);
-      const std::string message = RunningMessage(name, rt.config.threads, rt.resume_epoch);
+      std::string message = RunningMessage(name, rt.config.threads, rt.resume_epoch);
+      if (rt.workers > 1) absl::StrAppend(&message, " x ", rt.workers, " worker processes");
       absl::Status s = log_->Append(job, row->queue_order, StateEvent(v1::RUNNING, message, false),
                                     false, [&] {
         scheduler_->Started(name);

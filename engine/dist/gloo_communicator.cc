@@ -148,9 +148,10 @@ absl::Status GlooCommunicator::Run(const char* what, Fn&& fn) {
     broken_ = absl::StrCat(what, " failed: ", message);
     const bool timed_out = absl::StrContains(message, "imed out") ||
                            absl::StrContains(message, "imeout");
-    // A timeout names no address; with two ranks the silent one can only be the other.
-    if (peer.empty() && timed_out && size_ == 2) {
-      peer = absl::StrCat(" (peer rank ", 1 - rank_, " did not answer)");
+    // A timeout names no address, and some transport errors name the socket's ephemeral port
+    // rather than the address the peer published; with two ranks the peer can only be the other.
+    if (peer.empty() && size_ == 2) {
+      peer = absl::StrCat(" (peer rank ", 1 - rank_, timed_out ? " did not answer)" : ")");
     }
     const std::string text =
         absl::StrCat("Gloo ", what, " on rank ", rank_, " of ", size_, " failed", peer,

@@ -49,8 +49,9 @@ ABSL_FLAG(int, rank, -1, "this worker's rank in [0, --world_size) (default: $SLU
           "$OMPI_COMM_WORLD_RANK, else 0)");
 ABSL_FLAG(int, world_size, -1, "workers in the job; --batch_size is per worker (default: "
           "$SLURM_NTASKS, $OMPI_COMM_WORLD_SIZE, else 1)");
-ABSL_FLAG(std::string, rendezvous, "", "where the workers meet: a folder every worker can see, "
-          "or HOST:PORT of a daemon's store (mt-worker only) (default: $MT_RENDEZVOUS)");
+ABSL_FLAG(std::string, rendezvous, "", "where the workers meet: an empty folder every worker "
+          "can see (a fresh one per run), or HOST:PORT of a daemon's store (mt-worker only) "
+          "(default: $MT_RENDEZVOUS)");
 ABSL_FLAG(int, dist_timeout_s, 60, "seconds a worker waits for the others before failing");
 ABSL_FLAG(std::string, dist_host, "127.0.0.1",
           "the address this worker listens on for the others (this host's, across machines)");
