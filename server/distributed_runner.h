@@ -2,7 +2,9 @@
 // trains on the daemon's own run thread (so progress, epochs and checkpoints flow through the
 // usual callbacks), ranks 1..N-1 are mt-worker processes on this machine that this runner
 // starts, and all meet through a file rendezvous store in the job's folder (a fresh one per
-// run). Jobs of one worker go to the wrapped runner unchanged.
+// run). With peer daemons (PeerLauncher below) the ranks are spread over the machines and meet
+// through this daemon's gRPC-served store instead. Jobs of one worker go to the wrapped runner
+// unchanged.
 //
 // Failure: a worker that dies, hangs past the timeout or cannot start ends rank 0's run with an
 // error naming the rank (the communicator's and the worker's own account); the run is then
