@@ -61,6 +61,9 @@ struct WorkerLaunch {
   std::string binary;
   // Bounds the rendezvous and every collective: a hung worker fails the run after this long.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // Bounds the start instead when longer: workers starting on a busy machine (exec, loading
+  // data) may take longer to arrive than a collective may stall.
+  std::chrono::milliseconds rendezvous_timeout{std::chrono::seconds(120)};
   // Set: ranks are spread over this machine and the peers (rank r on machine r mod (peers + 1),
   // machine 0 being this one), meeting through this daemon's store. Not owned.
   PeerLauncher* peers = nullptr;
@@ -70,7 +73,9 @@ struct WorkerLaunch {
 // (doubles to 17 digits, so the worker's config equals rank 0's bit for bit).
 std::vector<std::string> WorkerArgv(const std::string& binary, const train::TrainConfig& config,
                                     int rank, int world_size, const std::string& rendezvous,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout,
+                                    std::chrono::milliseconds rendezvous_timeout =
+                                        std::chrono::milliseconds(0));
 
 class DistributedRunner : public JobRunner {
  public:

@@ -205,7 +205,8 @@ absl::Status ScaleOut::StartHosted(const v1::PeerStartWorkersRequest& req) {
   for (int rank : req.ranks()) {
     std::vector<std::string> argv =
         WorkerArgv(options_.worker_binary, config, rank, req.world_size(), req.rendezvous(),
-                   std::chrono::seconds(std::max(1, req.timeout_s())));
+                   std::chrono::seconds(std::max(1, req.timeout_s())),
+                   WorkerLaunch().rendezvous_timeout);  // the coordinator's default
     argv.push_back("--dist_host=" + options_.worker_host);
     absl::Status s = procs->Start(
         rank, argv,

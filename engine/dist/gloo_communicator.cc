@@ -1,5 +1,6 @@
 #include "engine/dist/gloo_communicator.h"
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <mutex>
@@ -78,8 +79,9 @@ absl::StatusOr<std::unique_ptr<GlooCommunicator>> GlooCommunicator::Create(
     attr.hostname = options.hostname;
     std::shared_ptr<gloo::transport::Device> device = gloo::transport::tcp::CreateDevice(attr);
     auto context = std::make_shared<gloo::rendezvous::Context>(rank, size);
-    context->setTimeout(options.timeout);
-    GlooStoreAdapter adapter(store, options.key_prefix, options.timeout);
+    const std::chrono::milliseconds rendezvous = std::max(options.timeout, options.rendezvous_timeout);
+    context->setTimeout(rendezvous);
+    GlooStoreAdapter adapter(store, options.key_prefix, rendezvous);
     context->connectFullMesh(adapter, device);
     // Gloo's transport errors name the peer by the address of its end of the pair; learn
     // those addresses (each rank publishes its end of every pair) so errors can name ranks.
@@ -95,6 +97,7 @@ absl::StatusOr<std::unique_ptr<GlooCommunicator>> GlooCommunicator::Create(
       const std::vector<char> address = adapter.get(absl::StrCat("pair/", i, "/", rank));
       peers[i].assign(address.begin(), address.end());
     }
+    context->setTimeout(options.timeout);  // every collective also passes it explicitly
     return std::unique_ptr<GlooCommunicator>(
         new GlooCommunicator(rank, size, options.timeout, std::move(context), std::move(peers)));
   } catch (const std::exception& e) {

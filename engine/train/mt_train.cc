@@ -53,6 +53,8 @@ ABSL_FLAG(std::string, rendezvous, "", "where the workers meet: an empty folder 
           "can see (a fresh one per run), or HOST:PORT of a daemon's store (mt-worker only) "
           "(default: $MT_RENDEZVOUS)");
 ABSL_FLAG(int, dist_timeout_s, 60, "seconds a worker waits for the others before failing");
+ABSL_FLAG(int, dist_rendezvous_timeout_s, 0,
+          "seconds the workers may take to find each other at start (0: --dist_timeout_s)");
 ABSL_FLAG(std::string, dist_host, "127.0.0.1",
           "the address this worker listens on for the others (this host's, across machines)");
 ABSL_FLAG(std::string, rendezvous_prefix, "mt", "namespace of this job's keys in the store");
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     mt::train::JoinOptions join;
     join.timeout = std::chrono::seconds(std::max(1, absl::GetFlag(FLAGS_dist_timeout_s)));
+    join.rendezvous_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_dist_rendezvous_timeout_s));
     join.host = absl::GetFlag(FLAGS_dist_host);
     join.key_prefix = absl::GetFlag(FLAGS_rendezvous_prefix);
     absl::StatusOr<std::unique_ptr<mt::train::JoinedWorld>> j =
