@@ -523,6 +523,7 @@ class Client {
     absl::StatusOr<v1::Job> job = GetJob(args_.job_id, kQuickDeadline);
     if (!job.ok()) return Fail(std::string(job.status().message()));
     Console::OutBlock(args_.json ? ToJson(*job, false) + "\n" : JobDetails(*job, /*utc=*/false));
+    if (!args_.json && job->world_size() > 1) Console::Out(WorkersDetail(*job));
     return 0;
   }
 

@@ -40,4 +40,11 @@ std::string WorkersNote(int32_t world_size) {
   return world_size > 1 ? absl::StrCat(" (", world_size, " workers)") : "";
 }
 
+std::string WorkersDetail(const v1::Job& job) {
+  if (job.world_size() <= 1) return "";
+  const int64_t batch = job.spec().batch_size();
+  return absl::StrCat("workers: ", job.world_size(), " processes (batch ", batch, " each, ",
+                      batch * job.world_size(), " in all)");
+}
+
 }  // namespace mt::client

@@ -23,6 +23,10 @@ absl::StatusOr<int32_t> TakeWorkersFlag(std::vector<std::string>* argv);
 // " (2 workers)" for a job or epoch of more than one worker, else "".
 std::string WorkersNote(int32_t world_size);
 
+// For `status`: "workers: 2 processes (batch 32 each, 64 in all)" when the job has several,
+// else "".
+std::string WorkersDetail(const v1::Job& job);
+
 }  // namespace mt::client
 
 #endif  // MT_CLIENT_WORKERS_H_

@@ -50,5 +50,13 @@ TEST(WorkersNote, OnlyForSeveralWorkers) {
   EXPECT_EQ(WorkersNote(2), " (2 workers)");
 }
 
+TEST(WorkersDetail, SaysTheGlobalBatch) {
+  v1::Job job;
+  job.mutable_spec()->set_batch_size(32);
+  EXPECT_EQ(WorkersDetail(job), "");
+  job.set_world_size(2);
+  EXPECT_EQ(WorkersDetail(job), "workers: 2 processes (batch 32 each, 64 in all)");
+}
+
 }  // namespace
 }  // namespace mt::client

@@ -49,6 +49,7 @@ class WorkerGroupRun : public RunExtension {
     world.size = workers_;
     train::JoinOptions join;
     join.timeout = launch_.timeout;
+    join.rendezvous_timeout = launch_.rendezvous_timeout;
     if (launch_.peers != nullptr) join.host = launch_.peers->worker_host();
     absl::StatusOr<std::unique_ptr<train::JoinedWorld>> joined =
         train::JoinedWorld::Join(world, join, &trainer, &model, std::move(*store));
@@ -73,7 +74,8 @@ class WorkerGroupRun : public RunExtension {
     }
     for (int rank = 1; rank < workers_; ++rank) {
       absl::Status s = procs_.Start(
-          rank, WorkerArgv(launch_.binary, config_, rank, workers_, rendezvous, launch_.timeout),
+          rank, WorkerArgv(launch_.binary, config_, rank, workers_, rendezvous, launch_.timeout,
+                           launch_.rendezvous_timeout),
           absl::StrCat(dir_, "/worker-", rank, ".log"));
       if (!s.ok()) return s;
     }
@@ -93,8 +95,9 @@ class WorkerGroupRun : public RunExtension {
     for (int rank = 1; rank < workers_; ++rank) {
       const int machine = rank % machines;
       if (machine == 0) {
-        std::vector<std::string> argv = WorkerArgv(launch_.binary, config_, rank, workers_,
-                                                   peers.advertise(), launch_.timeout);
+        std::vector<std::string> argv =
+            WorkerArgv(launch_.binary, config_, rank, workers_, peers.advertise(), launch_.timeout,
+                       launch_.rendezvous_timeout);
         argv.push_back("--dist_host=" + peers.worker_host());
         absl::Status s = procs_.Start(rank, argv, absl::StrCat(dir_, "/worker-", rank, ".log"),
                                       {"MT_RENDEZVOUS_SCOPE=" + scope_,
@@ -173,7 +176,8 @@ class WorkerGroupRun : public RunExtension {
 
 std::vector<std::string> WorkerArgv(const std::string& binary, const train::TrainConfig& c,
                                     int rank, int world_size, const std::string& rendezvous,
-                                    std::chrono::milliseconds timeout) {
+                                    std::chrono::milliseconds timeout,
+                                    std::chrono::milliseconds rendezvous_timeout) {
   std::vector<std::string> argv = {
       binary,
       "--task=" + c.task,
@@ -198,6 +202,7 @@ std::vector<std::string> WorkerArgv(const std::string& binary, const train::Trai
       absl::StrCat("--world_size=", world_size),
       "--rendezvous=" + rendezvous,
       absl::StrCat("--dist_timeout_s=", std::max<int64_t>(1, timeout.count() / 1000)),
+      absl::StrCat("--dist_rendezvous_timeout_s=", rendezvous_timeout.count() / 1000),
   };
   if (!c.embeddings_path.empty()) argv.push_back("--embeddings=" + c.embeddings_path);
   return argv;

@@ -2,7 +2,9 @@
 // trains on the daemon's own run thread (so progress, epochs and checkpoints flow through the
 // usual callbacks), ranks 1..N-1 are mt-worker processes on this machine that this runner
 // starts, and all meet through a file rendezvous store in the job's folder (a fresh one per
-// run). Jobs of one worker go to the wrapped runner unchanged.
+// run). With peer daemons (PeerLauncher below) the ranks are spread over the machines and meet
+// through this daemon's gRPC-served store instead. Jobs of one worker go to the wrapped runner
+// unchanged.
 //
 // Failure: a worker that dies, hangs past the timeout or cannot start ends rank 0's run with an
 // error naming the rank (the communicator's and the worker's own account); the run is then
@@ -59,6 +61,9 @@ struct WorkerLaunch {
   std::string binary;
   // Bounds the rendezvous and every collective: a hung worker fails the run after this long.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // Bounds the start instead when longer: workers starting on a busy machine (exec, loading
+  // data) may take longer to arrive than a collective may stall.
+  std::chrono::milliseconds rendezvous_timeout{std::chrono::seconds(120)};
   // Set: ranks are spread over this machine and the peers (rank r on machine r mod (peers + 1),
   // machine 0 being this one), meeting through this daemon's store. Not owned.
   PeerLauncher* peers = nullptr;
@@ -68,7 +73,9 @@ struct WorkerLaunch {
 // (doubles to 17 digits, so the worker's config equals rank 0's bit for bit).
 std::vector<std::string> WorkerArgv(const std::string& binary, const train::TrainConfig& config,
                                     int rank, int world_size, const std::string& rendezvous,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout,
+                                    std::chrono::milliseconds rendezvous_timeout =
+                                        std::chrono::milliseconds(0));
 
 class DistributedRunner : public JobRunner {
  public:

@@ -142,10 +142,11 @@ absl::Status JobManagerImpl::Init() {
   max_workers_ = options_.max_workers > 0
                      ? options_.max_workers
                      : DefaultThreads(devices, 0) * (1 + options_.peer_count);
-  runner_ = std::make_unique<DistributedRunner>(
-      std::make_unique<ThreadRunner>(&data_),
-      WorkerLaunch{WorkerBinary(options_), std::chrono::seconds(options_.worker_timeout_s),
-                   options_.peer_launcher});
+  WorkerLaunch launch;
+  launch.binary = WorkerBinary(options_);
+  launch.timeout = std::chrono::seconds(options_.worker_timeout_s);
+  launch.peers = options_.peer_launcher;
+  runner_ = std::make_unique<DistributedRunner>(std::make_unique<ThreadRunner>(&data_), launch);
 
   absl::StatusOr<std::unique_ptr<JobLog>> log =
       JobLog::Open(absl::StrCat(options_.state_dir, "/", kDatabaseName));
@@ -370,7 +371,8 @@ void JobManagerImpl::ScheduleLocked() {
       Runtime& rt = runtimes_.at(id);
       v1::Job job = row->job;
       job.set_state(v1::RUNNING);
-      const std::string message = RunningMessage(name, rt.config.threads, rt.resume_epoch);
+      std::string message = RunningMessage(name, rt.config.threads, rt.resume_epoch);
+      if (rt.workers > 1) absl::StrAppend(&message, " x ", rt.workers, " worker processes");
       absl::Status s = log_->Append(job, row->queue_order, StateEvent(v1::RUNNING, message, false),
                                     false, [&] {
         scheduler_->Started(name);

@@ -35,8 +35,14 @@ TEST(JobManagerDeleteTest, DeletesAFinishedJobWithItsFilesAndRefusesARunningOne)
     ASSERT_EQ(WaitTerminal(*m, done_id).state(), v1::SUCCEEDED);
     const std::string dir = state + "/jobs/" + done_id;
     ASSERT_TRUE(fs::exists(dir + "/latest.safetensors"));
-    const auto size =
-        fs::file_size(dir + "/latest.safetensors") + fs::file_size(dir + "/epoch-1.safetensors");
+    // Every file the job left: its checkpoints and its TensorBoard event files.
+    ASSERT_TRUE(fs::exists(dir + "/tensorboard"));
+    uintmax_t size = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+      if (e.is_regular_file()) size += e.file_size();
+    }
+    ASSERT_GT(size, fs::file_size(dir + "/latest.safetensors") +
+                        fs::file_size(dir + "/epoch-1.safetensors"));
 
     // Many epochs, so that it is still running when refused.
     absl::StatusOr<v1::Job> running = m->Submit(SmallSpec(200));

@@ -76,3 +76,34 @@ TEST(Lifecycle, HowARunEnds) {
 
 }  // namespace
 }  // namespace mt::server
+
+namespace mt::server {
+namespace {
+
+TEST(Lifecycle, ALostWorkerInterruptsRatherThanFails) {
+  RunOutcome o;
+  o.status = absl::UnavailableError("worker rank 1 (pid 7) was killed by signal 9 (Killed)");
+  o.interrupted = true;
+  o.completed_epochs = 2;
+  std::string message;
+  v1::Job job = EndedJob(Job(v1::RUNNING), o, /*user_cancelled=*/false, /*shutting_down=*/false,
+                         /*epoch_in_progress=*/3, &message);
+  EXPECT_EQ(job.state(), v1::INTERRUPTED);
+  EXPECT_EQ(message,
+            "worker rank 1 (pid 7) was killed by signal 9 (Killed) (last checkpoint: epoch 2); "
+            "ResumeJob restarts every worker from there");
+  EXPECT_TRUE(CheckResumable(job).ok());
+
+  o.interrupted = false;  // any other error still fails the job
+  EXPECT_EQ(EndedJob(Job(v1::RUNNING), o, false, false, 3, &message).state(), v1::FAILED);
+}
+
+TEST(Lifecycle, NewJobsCarryTheirWorldSize) {
+  v1::JobSpec spec;
+  EXPECT_EQ(NewJob("job-1", spec, 0).world_size(), 1);
+  spec.set_workers(4);
+  EXPECT_EQ(NewJob("job-1", spec, 0).world_size(), 4);
+}
+
+}  // namespace
+}  // namespace mt::server

@@ -179,12 +179,12 @@ int main(int argc, char** argv) {
                       ? mt::server::http::DefaultWebDir(argv[0])
                       : Absolute(absl::GetFlag(FLAGS_web_dir));
   for (absl::string_view peer : absl::StrSplit(absl::GetFlag(FLAGS_peers), ',', absl::SkipEmpty())) {
-    serve.peers.emplace_back(peer);
+    serve.scale_out.peers.emplace_back(peer);
   }
-  serve.peer_token_file = Absolute(absl::GetFlag(FLAGS_peer_token_file));
-  serve.peer_tls_ca_file = Absolute(absl::GetFlag(FLAGS_peer_tls_ca));
-  serve.advertise = absl::GetFlag(FLAGS_advertise);
-  serve.worker_host = absl::GetFlag(FLAGS_worker_host);
+  serve.scale_out.peer_token_file = Absolute(absl::GetFlag(FLAGS_peer_token_file));
+  serve.scale_out.peer_tls_ca_file = Absolute(absl::GetFlag(FLAGS_peer_tls_ca));
+  serve.scale_out.advertise = absl::GetFlag(FLAGS_advertise);
+  serve.scale_out.worker_host = absl::GetFlag(FLAGS_worker_host);
 
   absl::StatusOr<std::unique_ptr<mt::server::Daemon>> daemon =
       mt::server::Daemon::Start(options, serve);

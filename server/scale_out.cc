@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/short_quote.h"
@@ -44,7 +45,61 @@ std::string FileSafe(const std::string& s) {
   return out;
 }
 
+// A small file's text (a token, a CA certificate), trimmed; bounded so a wrong path to a huge
+// file fails instead of filling memory.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& flag, const std::string& path,
+                                          size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " is larger than ", max_bytes, " bytes"));
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
 }  // namespace
+
+std::string AdvertisedAddress(const std::string& listen, int port) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") return absl::StrCat("127.0.0.1:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<std::unique_ptr<ScaleOut>> MakeScaleOut(const Options& o,
+                                                       const ScaleOutFlags& flags) {
+  ScaleOutOptions s;
+  for (const std::string& peer : flags.peers) {
+    if (peer.empty() || peer.size() > 300 || peer.rfind(':') == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--peers must list HOST:PORT addresses separated by commas, got '", peer.substr(0, 60),
+          "'"));
+    }
+  }
+  s.peers = flags.peers;
+  s.advertise = flags.advertise;
+  s.worker_host = flags.worker_host.empty() ? "127.0.0.1" : flags.worker_host;
+  s.worker_binary = WorkerBinary(o);
+  s.data_dir = DataDir(o);
+  s.log_dir = o.state_dir + "/peer-workers";
+  if (o.max_workers > 0) s.max_hosted_workers = o.max_workers;
+  if (!flags.peer_token_file.empty()) {
+    absl::StatusOr<std::string> token =
+        ReadSmallFile("--peer_token_file", flags.peer_token_file, 4096);
+    if (!token.ok()) return token.status();
+    s.peer_token = *token;
+  }
+  if (!flags.peer_tls_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadSmallFile("--peer_tls_ca", flags.peer_tls_ca_file, 1 << 20);
+    if (!ca.ok()) return ca.status();
+    s.peer_tls_ca_pem = *ca;
+  }
+  return std::make_unique<ScaleOut>(std::move(s));
+}
 
 v1::JobSpec SpecOfConfig(const train::TrainConfig& c) {
   v1::JobSpec s;
@@ -150,7 +205,8 @@ absl::Status ScaleOut::StartHosted(const v1::PeerStartWorkersRequest& req) {
   for (int rank : req.ranks()) {
     std::vector<std::string> argv =
         WorkerArgv(options_.worker_binary, config, rank, req.world_size(), req.rendezvous(),
-                   std::chrono::seconds(std::max(1, req.timeout_s())));
+                   std::chrono::seconds(std::max(1, req.timeout_s())),
+                   WorkerLaunch().rendezvous_timeout);  // the coordinator's default
     argv.push_back("--dist_host=" + options_.worker_host);
     absl::Status s = procs->Start(
         rank, argv,

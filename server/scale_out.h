@@ -18,10 +18,20 @@
 #include "absl/status/status.h"
 #include "proto/training.pb.h"
 #include "server/distributed_runner.h"
+#include "server/options.h"
 #include "server/rendezvous_table.h"
 #include "server/worker_processes.h"
 
 namespace mt::server {
+
+// The daemon's flags for it (main.cc), before any file is read.
+struct ScaleOutFlags {
+  std::vector<std::string> peers;  // --peers
+  std::string peer_token_file;     // --peer_token_file
+  std::string peer_tls_ca_file;    // --peer_tls_ca
+  std::string advertise;           // --advertise
+  std::string worker_host = "127.0.0.1";  // --worker_host
+};
 
 struct ScaleOutOptions {
   std::vector<std::string> peers;  // host:port of the peer daemons (--peers)
@@ -75,6 +85,15 @@ class ScaleOut : public PeerLauncher {
   std::string advertise_;                                             // guarded by mu_
   std::map<std::string, std::unique_ptr<WorkerProcesses>> hosted_;    // by scope; guarded by mu_
 };
+
+// ScaleOut for a daemon with these settings: reads the token and CA files (bounded) and checks
+// the peer addresses; InvalidArgument naming the flag otherwise.
+absl::StatusOr<std::unique_ptr<ScaleOut>> MakeScaleOut(const Options& options,
+                                                       const ScaleOutFlags& flags);
+
+// Where workers reach a daemon listening on `listen` (its host, or loopback for a wildcard
+// host) at `port`, when --advertise is not given.
+std::string AdvertisedAddress(const std::string& listen, int port);
 
 // The resolved spec a coordinator sends for `config` (the fields ConfigFromResolvedSpec reads).
 v1::JobSpec SpecOfConfig(const train::TrainConfig& config);

@@ -4,8 +4,6 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
-#include <cctype>
-#include <fstream>
 #include <chrono>
 #include <cstdio>
 
@@ -114,62 +112,6 @@ void SetInputEcho(const InputEcho& in, Message* m) {
 
 // PruneJobs' older_than_seconds: a century covers every job a daemon can hold.
 constexpr int64_t kMaxPruneAgeSeconds = int64_t{100} * 366 * 86400;
-
-// Where workers reach this daemon when --advertise is not given: the --listen host, or
-// loopback for a wildcard one.
-std::string AdvertisedAddress(const std::string& listen, int port) {
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  if (host.empty() || host == "0.0.0.0" || host == "[::]") return absl::StrCat("127.0.0.1:", port);
-  return absl::StrCat(host, ":", port);
-}
-
-// A small file's text (a token, a CA certificate), trimmed; bounded so a wrong path to a huge
-// file fails instead of filling memory.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& flag, const std::string& path,
-                                          size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
-  std::string text(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > max_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, ": ", path, " is larger than ", max_bytes, " bytes"));
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  return text;
-}
-
-absl::StatusOr<std::unique_ptr<ScaleOut>> MakeScaleOut(const Options& o,
-                                                       const ServeOptions& serve) {
-  ScaleOutOptions s;
-  for (const std::string& peer : serve.peers) {
-    if (peer.empty() || peer.size() > 300 || peer.rfind(':') == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--peers must list HOST:PORT addresses separated by commas, got '", peer.substr(0, 60),
-          "'"));
-    }
-  }
-  s.peers = serve.peers;
-  s.advertise = serve.advertise;
-  s.worker_host = serve.worker_host.empty() ? "127.0.0.1" : serve.worker_host;
-  s.worker_binary = WorkerBinary(o);
-  s.data_dir = DataDir(o);
-  s.log_dir = o.state_dir + "/peer-workers";
-  if (o.max_workers > 0) s.max_hosted_workers = o.max_workers;
-  if (!serve.peer_token_file.empty()) {
-    absl::StatusOr<std::string> token =
-        ReadSmallFile("--peer_token_file", serve.peer_token_file, 4096);
-    if (!token.ok()) return token.status();
-    s.peer_token = *token;
-  }
-  if (!serve.peer_tls_ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadSmallFile("--peer_tls_ca", serve.peer_tls_ca_file, 1 << 20);
-    if (!ca.ok()) return ca.status();
-    s.peer_tls_ca_pem = *ca;
-  }
-  return std::make_unique<ScaleOut>(std::move(s));
-}
 
 }  // namespace
 
@@ -511,12 +453,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Options& options,
   }
 
   Options job_options = options;
-  absl::StatusOr<std::unique_ptr<ScaleOut>> scale_out = MakeScaleOut(options, serve);
+  absl::StatusOr<std::unique_ptr<ScaleOut>> scale_out = MakeScaleOut(options, serve.scale_out);
   if (!scale_out.ok()) return scale_out.status();
   d->scale_out_ = std::move(*scale_out);
-  if (!serve.peers.empty()) {
+  if (!serve.scale_out.peers.empty()) {
     job_options.peer_launcher = d->scale_out_.get();
-    job_options.peer_count = static_cast<int>(serve.peers.size());
+    job_options.peer_count = static_cast<int>(serve.scale_out.peers.size());
   }
   absl::StatusOr<std::unique_ptr<JobManager>> m = JobManager::Create(job_options);
   if (!m.ok()) return m.status();

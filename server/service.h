@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -92,12 +91,8 @@ struct ServeOptions {
   std::string web_dir;  // the dashboard's files (http::DefaultWebDir finds web/)
   // Scale-out across machines (scale_out.h): peers this daemon coordinates, the token and CA
   // for reaching them, where workers reach this daemon, and where this machine's workers
-  // listen. worker_host also applies when this daemon is someone else's peer.
-  std::vector<std::string> peers;
-  std::string peer_token_file;
-  std::string peer_tls_ca_file;
-  std::string advertise;
-  std::string worker_host = "127.0.0.1";
+  // listen (also when this daemon is someone else's peer).
+  ScaleOutFlags scale_out;
 };
 
 // A running daemon: job manager + gRPC server (health checking and reflection on).

@@ -1,5 +1,6 @@
 #include "engine/dist/gloo_communicator.h"
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <mutex>
@@ -78,8 +79,9 @@ absl::StatusOr<std::unique_ptr<GlooCommunicator>> GlooCommunicator::Create(
     attr.hostname = options.hostname;
     std::shared_ptr<gloo::transport::Device> device = gloo::transport::tcp::CreateDevice(attr);
     auto context = std::make_shared<gloo::rendezvous::Context>(rank, size);
-    context->setTimeout(options.timeout);
-    GlooStoreAdapter adapter(store, options.key_prefix, options.timeout);
+    const std::chrono::milliseconds rendezvous = std::max(options.timeout, options.rendezvous_timeout);
+    context->setTimeout(rendezvous);
+    GlooStoreAdapter adapter(store, options.key_prefix, rendezvous);
     context->connectFullMesh(adapter, device);
     // Gloo's transport errors name the peer by the address of its end of the pair; learn
     // those addresses (each rank publishes its end of every pair) so errors can name ranks.
@@ -95,6 +97,7 @@ absl::StatusOr<std::unique_ptr<GlooCommunicator>> GlooCommunicator::Create(
       const std::vector<char> address = adapter.get(absl::StrCat("pair/", i, "/", rank));
       peers[i].assign(address.begin(), address.end());
     }
+    context->setTimeout(options.timeout);  // every collective also passes it explicitly
     return std::unique_ptr<GlooCommunicator>(
         new GlooCommunicator(rank, size, options.timeout, std::move(context), std::move(peers)));
   } catch (const std::exception& e) {
@@ -148,9 +151,10 @@ absl::Status GlooCommunicator::Run(const char* what, Fn&& fn) {
     broken_ = absl::StrCat(what, " failed: ", message);
     const bool timed_out = absl::StrContains(message, "imed out") ||
                            absl::StrContains(message, "imeout");
-    // A timeout names no address; with two ranks the silent one can only be the other.
-    if (peer.empty() && timed_out && size_ == 2) {
-      peer = absl::StrCat(" (peer rank ", 1 - rank_, " did not answer)");
+    // A timeout names no address, and some transport errors name the socket's ephemeral port
+    // rather than the address the peer published; with two ranks the peer can only be the other.
+    if (peer.empty() && size_ == 2) {
+      peer = absl::StrCat(" (peer rank ", 1 - rank_, timed_out ? " did not answer)" : ")");
     }
     const std::string text =
         absl::StrCat("Gloo ", what, " on rank ", rank_, " of ", size_, " failed", peer,

@@ -24,6 +24,10 @@ struct GlooOptions {
   // Upper bound on rendezvous and on every collective: a dead or stalled peer turns into an
   // error Status after at most this long instead of a hang.
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  // Bounds the rendezvous instead, when longer than `timeout` (0: `timeout`): ranks that start
+  // slowly (a busy machine loading its data) may need longer to arrive than a collective may
+  // stall once they train.
+  std::chrono::milliseconds rendezvous_timeout{0};
   // The address this rank listens on and publishes to its peers. Loopback suits ranks on one
   // machine; across machines pass the host's address on the network the peers share.
   std::string hostname = "127.0.0.1";

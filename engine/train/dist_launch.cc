@@ -104,6 +104,7 @@ absl::StatusOr<std::unique_ptr<JoinedWorld>> JoinedWorld::Join(
   joined->store_ = std::move(store);
   dist::GlooOptions gloo;
   gloo.timeout = options.timeout;
+  gloo.rendezvous_timeout = options.rendezvous_timeout;
   gloo.hostname = options.host;
   gloo.key_prefix = options.key_prefix;
   absl::StatusOr<std::unique_ptr<dist::GlooCommunicator>> comm =

@@ -44,6 +44,8 @@ struct JoinOptions {
   // Bounds the rendezvous and every collective: a dead or hung rank becomes an error naming it
   // after at most this long.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // Bounds the rendezvous when longer than `timeout` (0: `timeout`).
+  std::chrono::milliseconds rendezvous_timeout{0};
   // The address this rank listens on for its peers (loopback: every rank on this machine).
   std::string host = "127.0.0.1";
   // Namespaces the job's keys in a shared store.

@@ -52,9 +52,12 @@ ABSL_FLAG(int, rank, -1, "this worker's rank in [0, --world_size) (default: $SLU
           "$OMPI_COMM_WORLD_RANK, else 0)");
 ABSL_FLAG(int, world_size, -1, "workers in the job; --batch_size is per worker (default: "
           "$SLURM_NTASKS, $OMPI_COMM_WORLD_SIZE, else 1)");
-ABSL_FLAG(std::string, rendezvous, "", "where the workers meet: a folder every worker can see, "
-          "or HOST:PORT of a daemon's store (mt-worker only) (default: $MT_RENDEZVOUS)");
+ABSL_FLAG(std::string, rendezvous, "", "where the workers meet: an empty folder every worker "
+          "can see (a fresh one per run), or HOST:PORT of a daemon's store (mt-worker only) "
+          "(default: $MT_RENDEZVOUS)");
 ABSL_FLAG(int, dist_timeout_s, 60, "seconds a worker waits for the others before failing");
+ABSL_FLAG(int, dist_rendezvous_timeout_s, 0,
+          "seconds the workers may take to find each other at start (0: --dist_timeout_s)");
 ABSL_FLAG(std::string, dist_host, "127.0.0.1",
           "the address this worker listens on for the others (this host's, across machines)");
 ABSL_FLAG(std::string, rendezvous_prefix, "mt", "namespace of this job's keys in the store");
@@ -206,6 +209,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     mt::train::JoinOptions join;
     join.timeout = std::chrono::seconds(std::max(1, absl::GetFlag(FLAGS_dist_timeout_s)));
+    join.rendezvous_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_dist_rendezvous_timeout_s));
     join.host = absl::GetFlag(FLAGS_dist_host);
     join.key_prefix = absl::GetFlag(FLAGS_rendezvous_prefix);
     absl::StatusOr<std::unique_ptr<mt::train::JoinedWorld>> j =

@@ -207,7 +207,7 @@ TEST_F(HttpTest, JsonApiForATrainedJob) {
 
   // Held-out example 5: the input picture (normalised pixels), every layer, the prediction.
   json act = GetJson("/api/jobs/" + id + "/activations?index=5");
-  EXPECT_EQ(act["input"]["shape"], json({1, 1, 28, 28}));
+  EXPECT_EQ(act["input"]["shape"], json({1, 28, 28}));
   ASSERT_EQ(act["input"]["data"].size(), 784u);
   float lo = 1e9, hi = -1e9;
   for (float v : act["input"]["data"]) lo = std::min(lo, v), hi = std::max(hi, v);

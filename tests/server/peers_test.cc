@@ -248,6 +248,11 @@ TEST(Peers, TwoDaemonsInTwoNamespacesTrainOneJob) {
   ASSERT_EQ(logs.exit_code, 0) << logs.out << logs.err << "\n--- A:\n" << a.err() << "\n--- B:\n"
                                << b.err();
   EXPECT_NE(logs.out.find("(2 workers)"), std::string::npos) << logs.out;
+  ProcessResult status = RunProcess(
+      hosts.In(hosts.a(), {client, "--server", "127.0.0.1:7001", "status", id}),
+      {"MT_TOKEN=" + alice});
+  EXPECT_NE(status.out.find("workers: 2 processes (batch 8 each, 16 in all)"), std::string::npos)
+      << status.out << status.err;
   // B ran rank 1 for A, on A's admin token.
   EXPECT_NE(b.err().find("rpc PeerStartWorkers -> 0"), std::string::npos) << b.err();
 

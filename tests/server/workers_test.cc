@@ -174,13 +174,16 @@ TEST_F(WorkersTest, TwoWorkerJobMatchesOneProcessWithTheGlobalBatch) {
 
   // One job: every epoch once, with the world size, validation over the whole split.
   std::vector<int64_t> epochs;
+  std::string running;
   for (const v1::JobEvent& e : Events(two.id())) {
+    if (e.has_state() && e.state().state() == v1::RUNNING) running = e.state().message();
     if (!e.has_epoch()) continue;
     epochs.push_back(e.epoch().epoch());
     EXPECT_EQ(e.epoch().world_size(), 2);
     EXPECT_EQ(e.epoch().valid_total(), 30);
   }
   EXPECT_EQ(epochs, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(running, "running on cpu (1 thread) x 2 worker processes");
   EXPECT_EQ(two.last_epoch().valid_correct(), one.last_epoch().valid_correct());
   EXPECT_EQ(two.last_epoch().world_size(), 2);
 }
