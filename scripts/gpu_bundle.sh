@@ -36,7 +36,7 @@ limit=$((64 * 1024 * 1024))
 # Tests whose GPU cases skip here and run there, then the two programs.
 tests=(//tests/backend_ops:backend_ops_test //tests/backend_ops:device_ops_test
        //engine/cuda:runtime_test //engine/cuda:device_pool_test //engine/train:device_run_test
-       //third_party/cuda:nvcc_smoke_test)
+       //third_party/cuda:nvcc_smoke_test //kernels/cuda:gpu_kernels_test)
 programs=(//engine/train:mt-train //bench:mt-bench)
 if ! grep -q "CUDA_AVAILABLE = True" "$(bazel info output_base 2>/dev/null)/external/local_cuda/defs.bzl" 2>/dev/null; then
   echo "gpu_bundle.sh: note: @local_cuda says this build has no CUDA; the bundle will only skip GPU work" >&2

@@ -102,11 +102,10 @@ void Cast(const Context& ctx, DType from, DType to, int ndim, const int64_t* sha
   });
 }
 
-void CopyIntoSlice(const Context& ctx, size_t elem_size, int64_t outer, int64_t size,
-                   int64_t inner, int64_t start, int64_t length, const void* src, void* dst) {
-  Guard("CopyIntoSlice", [&] {
-    k::CopyIntoSlice(ctx, elem_size, outer, size, inner, start, length, src, dst);
-  });
+void CopyIntoSlice(const Context& ctx, size_t elem_size, int64_t outer, int64_t size, int64_t inner,
+                   int64_t start, int64_t length, const void* src, void* dst) {
+  Guard("CopyIntoSlice",
+        [&] { k::CopyIntoSlice(ctx, elem_size, outer, size, inner, start, length, src, dst); });
 }
 
 void SumDim(const Context& ctx, DType dtype, const void* in, int64_t outer, int64_t n,
@@ -162,9 +161,9 @@ void BatchedGemm(const Context& ctx, DType dtype, int64_t batch, bool trans_a, b
   DispatchFloat(dtype, "BatchedGemm", [&](auto t) {
     using T = decltype(t);
     Guard("BatchedGemm", [&] {
-      k::BatchedGemm<T>(ctx, batch, trans_a, trans_b, m, n, kk, static_cast<const T*>(a),
-                        stride_a, lda, static_cast<const T*>(b), stride_b, ldb,
-                        static_cast<T>(beta), static_cast<T*>(c), stride_c, ldc);
+      k::BatchedGemm<T>(ctx, batch, trans_a, trans_b, m, n, kk, static_cast<const T*>(a), stride_a,
+                        lda, static_cast<const T*>(b), stride_b, ldb, static_cast<T>(beta),
+                        static_cast<T*>(c), stride_c, ldc);
     });
   });
 }
@@ -287,8 +286,7 @@ void SgdStep(const Context& ctx, DType dtype, int64_t n, void* param, const void
     using T = decltype(t);
     Guard("SGD", [&] {
       k::SgdStep<T>(ctx, n, static_cast<T*>(param), static_cast<const T*>(grad),
-                    static_cast<T*>(momentum_buf), T(lr), T(momentum), T(weight_decay),
-                    first_step);
+                    static_cast<T*>(momentum_buf), T(lr), T(momentum), T(weight_decay), first_step);
     });
   });
 }

@@ -1,6 +1,5 @@
 // Conv launchers: the plans in conv_body.h run on the GPU.
 #include "kernels/cuda/conv.h"
-
 #include "kernels/cuda/conv_body.h"
 #include "kernels/cuda/device_exec.cuh"
 
@@ -27,17 +26,28 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
   Conv2dBackwardWeightImpl(ex, s, grad_out, input, grad_weight, grad_bias);
 }
 
+template <typename T>
+void Conv2dBiasReluForward(const Context& ctx, const Conv2dShape& s, const T* input,
+                           const T* weight, const T* bias, T* out) {
+  DeviceExec ex(ctx);
+  Conv2dForwardImpl(ex, s, input, weight, bias, out, kConvScratchBytes, /*relu=*/true);
+}
+
+template void Conv2dBiasReluForward<float>(const Context&, const Conv2dShape&, const float*,
+                                           const float*, const float*, float*);
+template void Conv2dBiasReluForward<double>(const Context&, const Conv2dShape&, const double*,
+                                            const double*, const double*, double*);
 template void Conv2dForward<float>(const Context&, const Conv2dShape&, const float*, const float*,
-  const float*, float*);
+                                   const float*, float*);
 template void Conv2dForward<double>(const Context&, const Conv2dShape&, const double*,
-  const double*, const double*, double*);
+                                    const double*, const double*, double*);
 template void Conv2dBackwardInput<float>(const Context&, const Conv2dShape&, const float*,
-  const float*, float*);
+                                         const float*, float*);
 template void Conv2dBackwardInput<double>(const Context&, const Conv2dShape&, const double*,
-  const double*, double*);
+                                          const double*, double*);
 template void Conv2dBackwardWeight<float>(const Context&, const Conv2dShape&, const float*,
-  const float*, float*, float*);
+                                          const float*, float*, float*);
 template void Conv2dBackwardWeight<double>(const Context&, const Conv2dShape&, const double*,
-  const double*, double*, double*);
+                                           const double*, double*, double*);
 
 }  // namespace mt::kernels::cuda

@@ -5,9 +5,9 @@
 #define MT_KERNELS_CUDA_CONV_H_
 
 #include <cstdint>
-#include "kernels/op_params.h"
 
 #include "kernels/context.h"
+#include "kernels/op_params.h"
 
 namespace mt::kernels::cuda {
 
@@ -26,6 +26,13 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
 template <typename T>
 void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* grad_out,
                           const T* input, T* grad_weight, T* grad_bias);
+
+// out = max(conv2d(input, weight) + bias, 0) in one pass over the output (the GEMM's epilogue
+// kernel applies bias and ReLU): a fused forward for conv + bias + ReLU blocks. Same shapes as
+// Conv2dForward; bias may be null.
+template <typename T>
+void Conv2dBiasReluForward(const Context& ctx, const Conv2dShape& s, const T* input,
+                           const T* weight, const T* bias, T* out);
 
 }  // namespace mt::kernels::cuda
 

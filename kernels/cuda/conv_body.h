@@ -34,9 +34,8 @@ struct ConvGeometry {
   int64_t c, h, w, o, kh, kw, sh, sw, pt, pl, oh, ow;
 };
 inline ConvGeometry GeometryOf(const Conv2dShape& s) {
-  return ConvGeometry{s.in_channels, s.in_h,     s.in_w,    s.out_channels, s.kernel_h,
-                      s.kernel_w,    s.stride_h, s.stride_w, s.pad_top,     s.pad_left,
-                      s.out_h(),     s.out_w()};
+  return ConvGeometry{s.in_channels, s.in_h,     s.in_w,    s.out_channels, s.kernel_h, s.kernel_w,
+                      s.stride_h,    s.stride_w, s.pad_top, s.pad_left,     s.out_h(),  s.out_w()};
 }
 
 // col (K, images*P) from input (images, C, H, W); zero where the window leaves the image.
@@ -114,20 +113,23 @@ struct ToChannelMajorBody {
   }
 };
 
-// out (images, O, P) [b, o, p] = src (O, images*P) [o, b*P + p] + bias[o] (bias may be null)
+// out (images, O, P) [b, o, p] = src (O, images*P) [o, b*P + p] + bias[o] (bias may be null),
+// then max(., 0) when relu (the fused conv + bias + ReLU epilogue).
 template <typename T>
 struct FromChannelMajorBody {
   int64_t images, channels, p_size;
   const T* src;
   const T* bias;
   T* out;
+  bool relu = false;
   template <typename Thread>
   MT_BODY void operator()(const Thread& t) const {
     const int64_t total = images * channels * p_size;
     for (int64_t e = GlobalThread(t); e < total; e += GlobalStride(t)) {
       const int64_t p = e % p_size, o = (e / p_size) % channels, b = e / (p_size * channels);
       const T v = src[o * images * p_size + b * p_size + p];
-      out[e] = bias != nullptr ? v + bias[o] : v;
+      const T y = bias != nullptr ? v + bias[o] : v;
+      out[e] = relu && y < T(0) ? T(0) : y;  // NaN passes, as in Relu
     }
   }
 };
@@ -165,10 +167,11 @@ int64_t ImagesPerChunk(int64_t batch, int64_t rows, int64_t p_size, int64_t scra
 }
 
 // ---------------------------------------------------------------- launch plans
+// relu: out = max(conv + bias, 0) in the same pass (Conv2dBiasReluForward).
 template <typename Exec, typename T>
 void Conv2dForwardImpl(Exec& ex, const Conv2dShape& s, const T* input, const T* weight,
-                       const T* bias, T* out,
-    int64_t scratch_limit = kConvScratchBytes) {
+                       const T* bias, T* out, int64_t scratch_limit = kConvScratchBytes,
+                       bool relu = false) {
   const ConvGeometry g = GeometryOf(s);
   const int64_t p_size = g.oh * g.ow, k = g.c * g.kh * g.kw;
   if (s.batch <= 0 || g.o <= 0 || p_size <= 0) return;
@@ -176,8 +179,9 @@ void Conv2dForwardImpl(Exec& ex, const Conv2dShape& s, const T* input, const T* 
     auto zeros = ex.template Scratch<T>(g.o * p_size);
     FillImpl(ex, zeros.get(), g.o * p_size, T(0));
     for (int64_t b = 0; b < s.batch; ++b) {
-      ex.Launch(GridFor(g.o * p_size), kBlock, 0,
-                FromChannelMajorBody<T>{1, g.o, p_size, zeros.get(), bias, out + b * g.o * p_size});
+      ex.Launch(
+          GridFor(g.o * p_size), kBlock, 0,
+          FromChannelMajorBody<T>{1, g.o, p_size, zeros.get(), bias, out + b * g.o * p_size, relu});
     }
     return;
   }
@@ -193,15 +197,14 @@ void Conv2dForwardImpl(Exec& ex, const Conv2dShape& s, const T* input, const T* 
     RowMajorBatchedGemm(ex, 1, false, false, g.o, n, k, T(1), weight, 0, k, col.get(), 0, n, T(0),
                         tmp.get(), 0, n);
     ex.Launch(GridFor(g.o * n), kBlock, 0,
-              FromChannelMajorBody<T>{images, g.o, p_size, tmp.get(), bias,
-                                      out + b0 * g.o * p_size});
+              FromChannelMajorBody<T>{images, g.o, p_size, tmp.get(), bias, out + b0 * g.o * p_size,
+                                      relu});
   }
 }
 
 template <typename Exec, typename T>
 void Conv2dBackwardInputImpl(Exec& ex, const Conv2dShape& s, const T* grad_out, const T* weight,
-                             T* grad_input,
-    int64_t scratch_limit = kConvScratchBytes) {
+                             T* grad_input, int64_t scratch_limit = kConvScratchBytes) {
   const ConvGeometry g = GeometryOf(s);
   const int64_t p_size = g.oh * g.ow, k = g.c * g.kh * g.kw;
   const int64_t in_size = g.c * g.h * g.w;
@@ -229,7 +232,7 @@ void Conv2dBackwardInputImpl(Exec& ex, const Conv2dShape& s, const T* grad_out, 
 template <typename Exec, typename T>
 void Conv2dBackwardWeightImpl(Exec& ex, const Conv2dShape& s, const T* grad_out, const T* input,
                               T* grad_weight, T* grad_bias,
-    int64_t scratch_limit = kConvScratchBytes) {
+                              int64_t scratch_limit = kConvScratchBytes) {
   const ConvGeometry g = GeometryOf(s);
   const int64_t p_size = g.oh * g.ow, k = g.c * g.kh * g.kw;
   if (g.o <= 0) return;

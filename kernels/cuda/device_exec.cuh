@@ -63,7 +63,7 @@ class DeviceExec {
     if (grid.x <= 0 || grid.y <= 0) return;
     if (block > kMaxThreadsPerBlock) throw std::invalid_argument("block size above 256");
     RunOp<Op><<<dim3(static_cast<unsigned>(grid.x), static_cast<unsigned>(grid.y)), block,
-                 shared_bytes, stream_>>>(op);
+                shared_bytes, stream_>>>(op);
     CUDA_CHECK_LAUNCH();
   }
 
@@ -71,18 +71,18 @@ class DeviceExec {
   void GemmColMajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                     int lda, int64_t stride_a, const float* b, int ldb, int64_t stride_b,
                     float beta, float* c, int ldc, int64_t stride_c, int batch) const {
-    CUBLAS_CHECK(cublasSgemmStridedBatched(
-        CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-        trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda, stride_a, b, ldb, stride_b,
-        &beta, c, ldc, stride_c, batch));
+    CUBLAS_CHECK(
+        cublasSgemmStridedBatched(CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                  trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda,
+                                  stride_a, b, ldb, stride_b, &beta, c, ldc, stride_c, batch));
   }
   void GemmColMajor(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a,
                     int lda, int64_t stride_a, const double* b, int ldb, int64_t stride_b,
                     double beta, double* c, int ldc, int64_t stride_c, int batch) const {
-    CUBLAS_CHECK(cublasDgemmStridedBatched(
-        CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-        trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda, stride_a, b, ldb, stride_b,
-        &beta, c, ldc, stride_c, batch));
+    CUBLAS_CHECK(
+        cublasDgemmStridedBatched(CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                  trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda,
+                                  stride_a, b, ldb, stride_b, &beta, c, ldc, stride_c, batch));
   }
 
   // `count` elements of T of scratch, returned to the allocator (stream-ordered) at scope exit.
@@ -90,7 +90,8 @@ class DeviceExec {
   class ScratchBuffer {
    public:
     ScratchBuffer(size_t count, cudaStream_t stream) : stream_(stream) {
-      if (count > 0) ptr_ = static_cast<T*>(GetScratchAllocator().Allocate(count * sizeof(T), stream));
+      if (count > 0)
+        ptr_ = static_cast<T*>(GetScratchAllocator().Allocate(count * sizeof(T), stream));
     }
     ~ScratchBuffer() {
       if (ptr_ != nullptr) GetScratchAllocator().Free(ptr_, stream_);

@@ -1,7 +1,6 @@
 // Elementwise launchers: the plans in elementwise_body.h run on the GPU.
-#include "kernels/cuda/elementwise.h"
-
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/elementwise_body.h"
 
 namespace mt::kernels::cuda {
@@ -45,11 +44,11 @@ void Fill(const Context& ctx, T* out, int64_t n, T value) {
   FillImpl(ex, out, n, value);
 }
 
-#define MT_FLOAT(T)                                                                             \
-  template void Unary<T>(const Context&, UnaryOp, int, const int64_t*, const T*, const int64_t*, \
-                         T*);                                                                   \
-  template void Binary<T>(const Context&, BinaryOp, int, const int64_t*, const T*,              \
-                          const int64_t*, const T*, const int64_t*, T*);
+#define MT_FLOAT(T)                                                                                \
+  template void Unary<T>(const Context&, UnaryOp, int, const int64_t*, const T*, const int64_t*,   \
+                         T*);                                                                      \
+  template void Binary<T>(const Context&, BinaryOp, int, const int64_t*, const T*, const int64_t*, \
+                          const T*, const int64_t*, T*);
 MT_FLOAT(float)
 MT_FLOAT(double)
 #undef MT_FLOAT

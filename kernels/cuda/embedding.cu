@@ -1,8 +1,7 @@
 // Embedding launchers: the plans in embedding_body.h run on the GPU.
-#include "kernels/cuda/embedding.h"
-
-#include "kernels/cuda/embedding_body.h"
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/embedding.h"
+#include "kernels/cuda/embedding_body.h"
 
 namespace mt::kernels::cuda {
 
@@ -21,12 +20,12 @@ void EmbeddingBackward(const Context& ctx, const T* grad_out, const int64_t* ids
 }
 
 template void EmbeddingForward<float>(const Context&, const float*, int64_t, const int64_t*,
-  int64_t, float*);
+                                      int64_t, float*);
 template void EmbeddingForward<double>(const Context&, const double*, int64_t, const int64_t*,
-  int64_t, double*);
+                                       int64_t, double*);
 template void EmbeddingBackward<float>(const Context&, const float*, const int64_t*, int64_t,
-  int64_t, float*);
+                                       int64_t, float*);
 template void EmbeddingBackward<double>(const Context&, const double*, const int64_t*, int64_t,
-  int64_t, double*);
+                                        int64_t, double*);
 
 }  // namespace mt::kernels::cuda

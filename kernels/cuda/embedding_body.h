@@ -65,11 +65,10 @@ struct EmbeddingBackwardBody {
 };
 
 template <typename Exec, typename T>
-void EmbeddingForwardImpl(Exec& ex, const T* weight, int64_t dim, const int64_t* ids,
-                          int64_t n_ids, T* out) {
+void EmbeddingForwardImpl(Exec& ex, const T* weight, int64_t dim, const int64_t* ids, int64_t n_ids,
+                          T* out) {
   if (n_ids * dim == 0) return;
-  ex.Launch(GridFor(n_ids * dim), kBlock, 0,
-            EmbeddingForwardBody<T>{weight, dim, ids, n_ids, out});
+  ex.Launch(GridFor(n_ids * dim), kBlock, 0, EmbeddingForwardBody<T>{weight, dim, ids, n_ids, out});
 }
 
 template <typename Exec, typename T>

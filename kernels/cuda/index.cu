@@ -1,7 +1,6 @@
 // Index launchers: the plans in index_body.h run on the GPU.
-#include "kernels/cuda/index.h"
-
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/index.h"
 #include "kernels/cuda/index_body.h"
 
 namespace mt::kernels::cuda {

@@ -54,8 +54,8 @@ struct OneHotBody {
 
 // {position, value} of the first id outside [0, limit), or {-1, 0}.
 template <typename Exec>
-void FindIndexOutsideImpl(Exec& ex, const int64_t* ids, int64_t n, int64_t limit,
-                          int64_t* position, int64_t* value) {
+void FindIndexOutsideImpl(Exec& ex, const int64_t* ids, int64_t n, int64_t limit, int64_t* position,
+                          int64_t* value) {
   *position = -1;
   *value = 0;
   if (n <= 0) return;

@@ -1,8 +1,7 @@
 // Loss launchers: the plans in loss_body.h run on the GPU.
-#include "kernels/cuda/loss.h"
-
-#include "kernels/cuda/loss_body.h"
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/loss_body.h"
 
 namespace mt::kernels::cuda {
 
@@ -21,12 +20,12 @@ void NllLossBackward(const Context& ctx, const T* grad_out, const int64_t* targe
 }
 
 template void NllLossForward<float>(const Context&, const float*, const int64_t*, int64_t, int64_t,
-  float*);
+                                    float*);
 template void NllLossForward<double>(const Context&, const double*, const int64_t*, int64_t,
-  int64_t, double*);
+                                     int64_t, double*);
 template void NllLossBackward<float>(const Context&, const float*, const int64_t*, int64_t, int64_t,
-  float*);
+                                     float*);
 template void NllLossBackward<double>(const Context&, const double*, const int64_t*, int64_t,
-  int64_t, double*);
+                                      int64_t, double*);
 
 }  // namespace mt::kernels::cuda

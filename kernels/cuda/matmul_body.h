@@ -31,10 +31,10 @@ inline int64_t LeadingDim(int64_t ld, int64_t rows, int64_t cols) {
 // (stride 0 broadcasts), op(A): (m, k) stored (m, k) or (k, m) when trans_a; likewise B.
 // beta == 0 does not read C.
 template <typename Exec, typename T>
-void RowMajorBatchedGemm(Exec& ex, int64_t batch, bool trans_a, bool trans_b, int64_t m,
-                         int64_t n, int64_t k, T alpha, const T* a, int64_t stride_a, int64_t lda,
-                         const T* b, int64_t stride_b, int64_t ldb, T beta, T* c,
-                         int64_t stride_c, int64_t ldc) {
+void RowMajorBatchedGemm(Exec& ex, int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                         int64_t k, T alpha, const T* a, int64_t stride_a, int64_t lda, const T* b,
+                         int64_t stride_b, int64_t ldb, T beta, T* c, int64_t stride_c,
+                         int64_t ldc) {
   if (batch <= 0 || m <= 0 || n <= 0) return;
   const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
   const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;

@@ -1,8 +1,7 @@
 // Optim launchers: the plans in optim_body.h run on the GPU.
-#include "kernels/cuda/optim.h"
-
-#include "kernels/cuda/optim_body.h"
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/optim.h"
+#include "kernels/cuda/optim_body.h"
 
 namespace mt::kernels::cuda {
 
@@ -21,12 +20,12 @@ void AdamStep(const Context& ctx, int64_t n, T* param, const T* grad, T* m, T* v
 }
 
 template void SgdStep<float>(const Context&, int64_t, float*, const float*, float*, float, float,
-  float, bool);
+                             float, bool);
 template void SgdStep<double>(const Context&, int64_t, double*, const double*, double*, double,
-  double, double, bool);
+                              double, double, bool);
 template void AdamStep<float>(const Context&, int64_t, float*, const float*, float*, float*, float,
-  float, float, float, float, int64_t);
+                              float, float, float, float, int64_t);
 template void AdamStep<double>(const Context&, int64_t, double*, const double*, double*, double*,
-  double, double, double, double, double, int64_t);
+                               double, double, double, double, double, int64_t);
 
 }  // namespace mt::kernels::cuda

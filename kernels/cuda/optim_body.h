@@ -71,9 +71,9 @@ void AdamStepImpl(Exec& ex, int64_t n, T* param, const T* grad, T* m, T* v, T lr
   const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
   const T step_size = static_cast<T>(lr / bc1);
   const T sqrt_bc2 = static_cast<T>(std::sqrt(bc2));
-  ex.Launch(GridFor(n), kBlock, 0,
-            AdamStepBody<T>{n, param, grad, m, v, beta1, beta2, eps, weight_decay, step_size,
-                            sqrt_bc2});
+  ex.Launch(
+      GridFor(n), kBlock, 0,
+      AdamStepBody<T>{n, param, grad, m, v, beta1, beta2, eps, weight_decay, step_size, sqrt_bc2});
 }
 
 }  // namespace mt::kernels::cuda

@@ -1,8 +1,7 @@
 // Random launchers: the plans in random_body.h run on the GPU.
-#include "kernels/cuda/random.h"
-
-#include "kernels/cuda/random_body.h"
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/random.h"
+#include "kernels/cuda/random_body.h"
 
 namespace mt::kernels::cuda {
 
@@ -15,6 +14,6 @@ void DropoutMask(const Context& ctx, std::mt19937_64& engine, int64_t n, double 
 
 template void DropoutMask<float>(const Context&, std::mt19937_64&, int64_t, double, double, float*);
 template void DropoutMask<double>(const Context&, std::mt19937_64&, int64_t, double, double,
-  double*);
+                                  double*);
 
 }  // namespace mt::kernels::cuda

@@ -22,7 +22,8 @@ struct DropoutMaskBody {
   template <typename Thread>
   MT_BODY void operator()(const Thread& t) const {
     for (int64_t i = GlobalThread(t); i < n; i += GlobalStride(t)) {
-      mask[i] = static_cast<T>(DropoutUniform01(key, static_cast<uint64_t>(i)) < keep ? scale : 0.0);
+      mask[i] =
+          static_cast<T>(DropoutUniform01(key, static_cast<uint64_t>(i)) < keep ? scale : 0.0);
     }
   }
 };

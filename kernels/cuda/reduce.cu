@@ -1,8 +1,7 @@
 // Reduce launchers: the plans in reduce_body.h run on the GPU.
-#include "kernels/cuda/reduce.h"
-
-#include "kernels/cuda/reduce_body.h"
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/reduce.h"
+#include "kernels/cuda/reduce_body.h"
 
 namespace mt::kernels::cuda {
 
@@ -29,12 +28,12 @@ void MaxDimBackward(const Context& ctx, const T* grad_out, const int64_t* argmax
 template void SumDim<float>(const Context&, const float*, int64_t, int64_t, int64_t, float*);
 template void SumDim<double>(const Context&, const double*, int64_t, int64_t, int64_t, double*);
 template void MaxDim<float>(const Context&, const float*, int64_t, int64_t, int64_t, float*,
-  int64_t*);
+                            int64_t*);
 template void MaxDim<double>(const Context&, const double*, int64_t, int64_t, int64_t, double*,
-  int64_t*);
+                             int64_t*);
 template void MaxDimBackward<float>(const Context&, const float*, const int64_t*, int64_t, int64_t,
-  int64_t, float*);
+                                    int64_t, float*);
 template void MaxDimBackward<double>(const Context&, const double*, const int64_t*, int64_t,
-  int64_t, int64_t, double*);
+                                     int64_t, int64_t, double*);
 
 }  // namespace mt::kernels::cuda

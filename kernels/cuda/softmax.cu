@@ -1,8 +1,7 @@
 // Softmax launchers: the plans in softmax_body.h run on the GPU.
-#include "kernels/cuda/softmax.h"
-
-#include "kernels/cuda/softmax_body.h"
 #include "kernels/cuda/device_exec.cuh"
+#include "kernels/cuda/softmax.h"
+#include "kernels/cuda/softmax_body.h"
 
 namespace mt::kernels::cuda {
 
@@ -21,12 +20,12 @@ void SoftmaxBackward(const Context& ctx, bool log, const T* out, const T* grad_o
 }
 
 template void SoftmaxForward<float>(const Context&, bool, const float*, int64_t, int64_t, int64_t,
-  float*);
+                                    float*);
 template void SoftmaxForward<double>(const Context&, bool, const double*, int64_t, int64_t, int64_t,
-  double*);
+                                     double*);
 template void SoftmaxBackward<float>(const Context&, bool, const float*, const float*, int64_t,
-  int64_t, int64_t, float*);
+                                     int64_t, int64_t, float*);
 template void SoftmaxBackward<double>(const Context&, bool, const double*, const double*, int64_t,
-  int64_t, int64_t, double*);
+                                      int64_t, int64_t, double*);
 
 }  // namespace mt::kernels::cuda

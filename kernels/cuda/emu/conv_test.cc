@@ -1,7 +1,5 @@
 // Convolution plans (im2col, GEMM, col2im gather, bias fusion, chunking), emulated, against the
 // reference's sums straight from the definition.
-#include "kernels/cuda/conv_body.h"
-
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/cuda/conv_body.h"
 #include "kernels/cuda/emu/test_util.h"
 #include "kernels/reference/reference.h"
 
@@ -59,8 +58,8 @@ template <typename T>
 void CheckConv(const Conv2dShape& s, bool with_bias, int64_t scratch_limit, std::mt19937_64& rng) {
   const std::string what = "N=" + std::to_string(s.batch) + " C=" + std::to_string(s.in_channels) +
                            " " + std::to_string(s.in_h) + "x" + std::to_string(s.in_w) +
-                           " O=" + std::to_string(s.out_channels) + " k=" +
-                           std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) +
+                           " O=" + std::to_string(s.out_channels) +
+                           " k=" + std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) +
                            " limit=" + std::to_string(scratch_limit);
   const int64_t oh = s.out_h(), ow = s.out_w();
   auto in = RandomVector<T>(s.batch * s.in_channels * s.in_h * s.in_w, rng);
@@ -82,8 +81,8 @@ void CheckConv(const Conv2dShape& s, bool with_bias, int64_t scratch_limit, std:
                  what + " grad input");
 
   std::vector<T> gw(w.size()), gb(s.out_channels);
-  Conv2dBackwardWeightImpl(ex, s, g.data(), in.data(), gw.data(),
-                           with_bias ? gb.data() : nullptr, scratch_limit);
+  Conv2dBackwardWeightImpl(ex, s, g.data(), in.data(), gw.data(), with_bias ? gb.data() : nullptr,
+                           scratch_limit);
   ExpectDotClose(gw, r.grad_weight, r.grad_weight_mag, s.batch * oh * ow, what + " grad weight");
   if (with_bias) {
     ExpectAllClose(gb, r.grad_bias, 4 * Eps<T>(), 4 * Eps<T>() * std::sqrt(double(g.size())),
@@ -114,6 +113,26 @@ TYPED_TEST(ConvEmuTest, ChunkedBatchesGiveTheSameResult) {
   EXPECT_EQ(ImagesPerChunk<T>(5, 18, 36, 2 * per_image), 2);
   CheckConv<T>(s, true, 2 * per_image, rng);
   CheckConv<T>(s, true, 1, rng);  // one image per chunk
+}
+
+TYPED_TEST(ConvEmuTest, FusedBiasReluEqualsReluOfTheForward) {
+  using T = TypeParam;
+  std::mt19937_64 rng(18);
+  const Conv2dShape s = Shape(3, 2, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1);
+  auto in = RandomVector<T>(3 * 2 * 49, rng);
+  auto w = RandomVector<T>(4 * 2 * 9, rng);
+  auto bias = RandomVector<T>(4, rng);
+  std::vector<T> plain(3 * 4 * 49), fused(plain.size());
+  EmuExec ex;
+  Conv2dForwardImpl(ex, s, in.data(), w.data(), bias.data(), plain.data());
+  Conv2dForwardImpl(ex, s, in.data(), w.data(), bias.data(), fused.data(), kConvScratchBytes,
+                    /*relu=*/true);
+  int64_t negatives = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    negatives += plain[i] < T(0);
+    EXPECT_EQ(fused[i], plain[i] < T(0) ? T(0) : plain[i]);
+  }
+  EXPECT_GT(negatives, 0) << "the test should exercise the clamp";
 }
 
 TYPED_TEST(ConvEmuTest, EmptyBatchZeroesTheWeightGradient) {

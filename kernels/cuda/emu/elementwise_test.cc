@@ -1,6 +1,4 @@
 // Elementwise kernel bodies and launch plans, run by the emulator against kernels/reference.
-#include "kernels/cuda/elementwise_body.h"
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/cuda/elementwise_body.h"
 #include "kernels/cuda/emu/test_util.h"
 #include "kernels/reference/reference.h"
 
@@ -70,9 +69,9 @@ TYPED_TEST(ElementwiseEmuTest, UnaryOnATransposedViewMatchesReference) {
   const std::vector<int64_t> base = {7, 5, 11};  // buffer (7, 5, 11), viewed as (11, 7, 5)
   auto data = RandomVector<T>(Product(base), rng, 0.1, 3.0);
   const std::vector<int64_t> shape = {11, 7, 5}, strides = {1, 55, 11};
-  for (UnaryOp op : {UnaryOp::kCopy, UnaryOp::kNeg, UnaryOp::kExp, UnaryOp::kLog,
-                     UnaryOp::kRelu, UnaryOp::kSigmoid, UnaryOp::kSoftplus, UnaryOp::kTanh,
-                     UnaryOp::kSqrt, UnaryOp::kAbs}) {
+  for (UnaryOp op :
+       {UnaryOp::kCopy, UnaryOp::kNeg, UnaryOp::kExp, UnaryOp::kLog, UnaryOp::kRelu,
+        UnaryOp::kSigmoid, UnaryOp::kSoftplus, UnaryOp::kTanh, UnaryOp::kSqrt, UnaryOp::kAbs}) {
     // Signed inputs for the ops defined everywhere.
     std::vector<T> in = data;
     if (op != UnaryOp::kLog && op != UnaryOp::kSqrt) {
@@ -82,7 +81,8 @@ TYPED_TEST(ElementwiseEmuTest, UnaryOnATransposedViewMatchesReference) {
     EmuExec ex;
     UnaryImpl(ex, op, 3, shape.data(), in.data(), strides.data(), out.data());
     std::vector<double> want;
-    for (double x : ref::StridedGather(shape, in.data(), strides)) want.push_back(ref::Unary(op, x));
+    for (double x : ref::StridedGather(shape, in.data(), strides))
+      want.push_back(ref::Unary(op, x));
     ExpectAllClose(out, want, 8 * Eps<T>(), 8 * Eps<T>(), "unary op " + std::to_string(int(op)));
   }
 }
@@ -108,9 +108,9 @@ TYPED_TEST(ElementwiseEmuTest, BinaryWithBroadcastingMatchesReference) {
   auto b = RandomVector<T>(6, rng, 0.5, 2.0);
   b[2] = a[2 * 9];  // one exact tie for the comparisons
   const std::vector<int64_t> a_strides = ContiguousStrides(shape), b_strides = {0, 1, 0};
-  for (BinaryOp op : {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv,
-                      BinaryOp::kLt, BinaryOp::kEq, BinaryOp::kGt, BinaryOp::kMaximum,
-                      BinaryOp::kReluBackward, BinaryOp::kPow}) {
+  for (BinaryOp op : {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv, BinaryOp::kLt,
+                      BinaryOp::kEq, BinaryOp::kGt, BinaryOp::kMaximum, BinaryOp::kReluBackward,
+                      BinaryOp::kPow}) {
     std::vector<T> out(Product(shape));
     EmuExec ex;
     BinaryImpl(ex, op, 3, shape.data(), a.data(), a_strides.data(), b.data(), b_strides.data(),
@@ -134,8 +134,9 @@ TYPED_TEST(ElementwiseEmuTest, GridStrideLoopsCoverMoreElementsThanThreads) {
   std::vector<T> in(1000), copy(1000);
   for (int i = 0; i < 1000; ++i) in[i] = T(i);
   const int64_t* strides[1] = {nullptr};
-  ex.Launch(Grid{2, 1}, 64, 0,
-            UnaryOpBody<T>{MakeStrided<1>(1, shape, strides), UnaryOp::kNeg, in.data(), copy.data()});
+  ex.Launch(
+      Grid{2, 1}, 64, 0,
+      UnaryOpBody<T>{MakeStrided<1>(1, shape, strides), UnaryOp::kNeg, in.data(), copy.data()});
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(copy[i], T(-i));
 }
 

@@ -1,11 +1,10 @@
 // Embedding bodies, emulated; the backward must equal a serial scatter-add bit for bit.
-#include "kernels/cuda/embedding_body.h"
-
 #include <cstdint>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/cuda/embedding_body.h"
 #include "kernels/cuda/emu/test_util.h"
 #include "kernels/reference/reference.h"
 

@@ -78,8 +78,8 @@ class EmuExec {
     for (int64_t by = 0; by < grid.y; ++by) {
       for (int64_t bx = 0; bx < grid.x; ++bx) {
         // Exactly shared_bytes, so ASan flags a body that reads past its shared allocation.
-        std::unique_ptr<unsigned char[]> shared(new unsigned char[shared_bytes > 0 ? shared_bytes
-                                                                                    : 1]);
+        std::unique_ptr<unsigned char[]> shared(
+            new unsigned char[shared_bytes > 0 ? shared_bytes : 1]);
         Barrier barrier(block);
         std::vector<std::thread> threads;
         threads.reserve(block);

@@ -1,11 +1,10 @@
 // Index-check and one-hot bodies, emulated.
-#include "kernels/cuda/index_body.h"
-
 #include <cstdint>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "kernels/cuda/emu/test_util.h"
+#include "kernels/cuda/index_body.h"
 #include "kernels/reference/reference.h"
 
 namespace mt::kernels::cuda::emu {

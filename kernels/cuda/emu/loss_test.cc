@@ -1,6 +1,4 @@
 // NLL loss bodies, emulated.
-#include "kernels/cuda/loss_body.h"
-
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -8,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cuda/emu/test_util.h"
+#include "kernels/cuda/loss_body.h"
 #include "kernels/reference/reference.h"
 
 namespace mt::kernels::cuda::emu {

@@ -1,7 +1,5 @@
 // Batched GEMM: the row-major -> cuBLAS column-major mapping, run by an emulated cuBLAS that
 // follows cuBLAS's definition, against the reference.
-#include "kernels/cuda/matmul_body.h"
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cuda/emu/test_util.h"
+#include "kernels/cuda/matmul_body.h"
 #include "kernels/reference/reference.h"
 
 namespace mt::kernels::cuda::emu {
@@ -41,8 +40,8 @@ TYPED_TEST(MatmulEmuTest, EveryTransposeBroadcastAndBetaMatchesReference) {
           for (auto& x : c) x = beta == 0 ? std::numeric_limits<T>::quiet_NaN() : T(0.25);
           const std::vector<T> before = c;
           EmuExec ex;
-          BatchedGemmImpl(ex, batch, ta, tb, m, n, k, a.data(), sa, lda, b.data(), sb, ldb,
-                          T(beta), c.data(), sc, ldc);
+          BatchedGemmImpl(ex, batch, ta, tb, m, n, k, a.data(), sa, lda, b.data(), sb, ldb, T(beta),
+                          c.data(), sc, ldc);
           EXPECT_EQ(ex.gemms, 1) << "one strided-batched call for the whole batch";
           const std::string what = "ta=" + std::to_string(ta) + " tb=" + std::to_string(tb) +
                                    " bcast=" + std::to_string(broadcast_b) +
@@ -82,8 +81,8 @@ TEST(MatmulEmuTest, EmptyProductsLaunchNothingAndHugeOnesAreRefused) {
   double c = 1;
   BatchedGemmImpl(ex, 1, false, false, 0, 1, 1, &c, 0, 1, &c, 0, 1, 0.0, &c, 0, 1);
   EXPECT_EQ(ex.gemms, 0);
-  EXPECT_THROW(BatchedGemmImpl(ex, 1, false, false, int64_t{1} << 32, 1, 1, &c, 0, 1, &c, 0, 1,
-                               0.0, &c, 0, 1),
+  EXPECT_THROW(BatchedGemmImpl(ex, 1, false, false, int64_t{1} << 32, 1, 1, &c, 0, 1, &c, 0, 1, 0.0,
+                               &c, 0, 1),
                std::invalid_argument);
 }
 

@@ -1,12 +1,11 @@
 // Optimiser bodies, emulated, against the double reference.
-#include "kernels/cuda/optim_body.h"
-
 #include <cstdint>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "kernels/cuda/emu/test_util.h"
+#include "kernels/cuda/optim_body.h"
 #include "kernels/reference/reference.h"
 
 namespace mt::kernels::cuda::emu {
@@ -49,8 +48,8 @@ TYPED_TEST(OptimEmuTest, AdamMatchesReference) {
   for (int64_t step = 1; step <= 4; ++step) {
     auto g = RandomVector<T>(n, rng);
     std::vector<double> rg(g.begin(), g.end());
-    AdamStepImpl(ex, n, p.data(), g.data(), m.data(), v.data(), T(1e-3), T(0.9), T(0.999),
-                 T(1e-8), T(0.01), step);
+    AdamStepImpl(ex, n, p.data(), g.data(), m.data(), v.data(), T(1e-3), T(0.9), T(0.999), T(1e-8),
+                 T(0.01), step);
     ref::AdamStep(rp, rg, rm, rv, 1e-3, 0.9, 0.999, 1e-8, 0.01, step);
   }
   ExpectAllClose(p, rp, 64 * Eps<T>(), 64 * Eps<T>() * 1e-3, "adam");

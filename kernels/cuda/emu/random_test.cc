@@ -1,14 +1,14 @@
 // Dropout-mask body, emulated: the same mask as the CPU kernel and the reference for the same
 // engine state, and the same stream position afterwards.
-#include "kernels/cuda/random_body.h"
+#include "kernels/cpu/random.h"
 
 #include <cstdint>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "kernels/cpu/random.h"
 #include "kernels/cuda/emu/test_util.h"
+#include "kernels/cuda/random_body.h"
 #include "kernels/reference/reference.h"
 
 namespace mt::kernels::cuda::emu {

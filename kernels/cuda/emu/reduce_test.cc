@@ -1,6 +1,4 @@
 // Reduction bodies (both plans: block per output and thread per output), emulated.
-#include "kernels/cuda/reduce_body.h"
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cuda/emu/test_util.h"
+#include "kernels/cuda/reduce_body.h"
 #include "kernels/reference/reference.h"
 
 namespace mt::kernels::cuda::emu {

@@ -1,6 +1,4 @@
 // Softmax bodies (row and column plans), forward and backward, emulated.
-#include "kernels/cuda/softmax_body.h"
-
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -8,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/cuda/emu/test_util.h"
+#include "kernels/cuda/softmax_body.h"
 #include "kernels/reference/reference.h"
 
 namespace mt::kernels::cuda::emu {
@@ -38,8 +37,8 @@ TYPED_TEST(SoftmaxEmuTest, ForwardAndBackwardMatchReference) {
       std::vector<T> y(size), gi(size);
       EmuExec ex;
       SoftmaxForwardImpl(ex, log, x.data(), d.outer, d.n, d.inner, y.data());
-      const auto want = log ? ref::LogSoftmax(x, d.outer, d.n, d.inner)
-                            : ref::Softmax(x, d.outer, d.n, d.inner);
+      const auto want =
+          log ? ref::LogSoftmax(x, d.outer, d.n, d.inner) : ref::Softmax(x, d.outer, d.n, d.inner);
       const double tol = 16 * Eps<T>() * std::sqrt(double(d.n));
       ExpectAllClose(y, want, tol, log ? tol * 20 : tol, what);
       SoftmaxBackwardImpl(ex, log, y.data(), g.data(), d.outer, d.n, d.inner, gi.data());
