@@ -7,6 +7,9 @@
 #include "engine/cuda/runtime.h"
 #include "engine/device_scope.h"
 #include "engine/error.h"
+#ifdef MT_WITH_CUDA
+#include "kernels/cuda/scratch.h"
+#endif
 
 namespace mt {
 namespace {
@@ -50,6 +53,11 @@ class CudaAllocator : public Allocator {
     for (auto& pool : pools_) (void)pool->EmptyCache();
   }
 
+  // A block of any GPU's pool (each pool ignores pointers it does not own).
+  void FreeAnywhere(void* ptr) {
+    for (auto& pool : pools_) pool->Free(ptr);
+  }
+
   cuda::DevicePool* pool(int index) {
     return index >= 0 && index < static_cast<int>(pools_.size()) ? pools_[index].get() : nullptr;
   }
@@ -58,9 +66,38 @@ class CudaAllocator : public Allocator {
   std::vector<std::unique_ptr<cuda::DevicePool>> pools_;
 };
 
+#ifdef MT_WITH_CUDA
+// The CUDA kernels' temporaries (im2col columns, transposes, read-back slots) from the same
+// pools as tensors: one cache per GPU, so that an out-of-memory retry releases all of it.
+class PoolScratch : public kernels::cuda::ScratchAllocator {
+ public:
+  explicit PoolScratch(CudaAllocator* tensors) : tensors_(tensors) {}
+  void* Allocate(size_t bytes, void* stream) override {
+    absl::StatusOr<int> device = cuda::CurrentDevice();
+    ThrowIfError(device.status());
+    cuda::DevicePool* pool = tensors_->pool(*device);
+    MT_CHECK(pool != nullptr, "no memory pool for cuda:", *device);
+    absl::StatusOr<void*> p = pool->Allocate(bytes, stream);
+    ThrowIfError(p.status());
+    return *p;
+  }
+  // Kernels free on the stream they allocated on, which is where the pool returns the block.
+  void Free(void* ptr, void* /*stream*/) override { tensors_->FreeAnywhere(ptr); }
+
+ private:
+  CudaAllocator* tensors_;
+};
+#endif  // MT_WITH_CUDA
+
 CudaAllocator* TheAllocator() {
-  static CudaAllocator* a =
-      cuda::GpuCount() > 0 ? new CudaAllocator(cuda::GpuCount()) : nullptr;  // never destroyed
+  static CudaAllocator* a = [] {
+    CudaAllocator* made =
+        cuda::GpuCount() > 0 ? new CudaAllocator(cuda::GpuCount()) : nullptr;  // never destroyed
+#ifdef MT_WITH_CUDA
+    if (made != nullptr) kernels::cuda::SetScratchAllocator(new PoolScratch(made));
+#endif
+    return made;
+  }();
   return a;
 }
 

@@ -2,7 +2,8 @@
 // stream-aware caching pool per GPU, engine/cuda/device_pool.h) and reusable pinned host
 // buffers for fast asynchronous uploads. Installed for Device::Type::kCUDA only when this build
 // has CUDA and the machine has a GPU, so that AvailableDevices() lists cuda:0 exactly when
-// tensors can live there.
+// tensors can live there. In builds with the CUDA kernels, their scratch memory
+// (kernels/cuda/scratch.h) comes from the same pools, so one out-of-memory retry frees it all.
 #ifndef MT_ENGINE_CUDA_MEMORY_H_
 #define MT_ENGINE_CUDA_MEMORY_H_
 

@@ -35,7 +35,8 @@ limit=$((64 * 1024 * 1024))
 
 # Tests whose GPU cases skip here and run there, then the two programs.
 tests=(//tests/backend_ops:backend_ops_test //tests/backend_ops:device_ops_test
-       //engine/cuda:runtime_test //engine/cuda:device_pool_test //engine/train:device_run_test)
+       //engine/cuda:runtime_test //engine/cuda:device_pool_test //engine/train:device_run_test
+       //third_party/cuda:nvcc_smoke_test //kernels/cuda:gpu_kernels_test)
 programs=(//engine/train:mt-train //bench:mt-bench)
 if ! grep -q "CUDA_AVAILABLE = True" "$(bazel info output_base 2>/dev/null)/external/local_cuda/defs.bzl" 2>/dev/null; then
   echo "gpu_bundle.sh: note: @local_cuda says this build has no CUDA; the bundle will only skip GPU work" >&2
@@ -49,9 +50,11 @@ bin_of() {  # //pkg:name -> bazel-bin/pkg/name
   local t=${1#//}
   echo "bazel-bin/${t%%:*}/${t##*:}"
 }
+built=()
 for t in "${tests[@]}" "${programs[@]}" "${extra[@]}"; do
   b=$(bin_of "$t")
   [ -x "$b" ] || { echo "gpu_bundle.sh: $t built no executable at $b" >&2; exit 1; }
+  built+=("$b")
   cp -L "$b" "$out/bin/"
   chmod u+w "$out/bin/$(basename "$b")"
 done
@@ -62,7 +65,9 @@ for t in "${tests[@]}" "${extra[@]}"; do
   case "$b" in *_test) echo "$b" >> "$out/TESTS" ;; esac
 done
 
-# Shared libraries: everything ldd resolves outside glibc's own set and the CUDA libraries.
+# Shared libraries: everything ldd resolves outside glibc's own set and the CUDA libraries,
+# asked of the binaries where Bazel left them (test binaries find the project's own libraries,
+# e.g. libengine_Slibengine.so, through a relative rpath into bazel-bin/_solib_k8).
 is_glibc() {
   case "$1" in
     libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|linux-vdso*|libresolv.so*) return 0 ;;
@@ -80,7 +85,7 @@ is_runtime() {
   return 1
 }
 : > "$out/CUDA_LIBS"
-for b in "$out"/bin/*; do
+for b in "${built[@]}"; do
   ldd "$b" | while read -r name arrow path rest; do
     [ "$arrow" = "=>" ] || continue
     if is_glibc "$name"; then continue; fi

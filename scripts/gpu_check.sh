@@ -90,7 +90,7 @@ if [ -f "$bundle/CUDA_LIBS" ]; then
     for r in $(for x in $roots; do echo "$x/nvidia" "$x/torch/lib"; done) /usr/local/cuda/lib64 \
              /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
       [ -d "$r" ] || continue
-      found=$(find "$r" -maxdepth 4 -name "$lib" \( -type f -o -type l \) 2>/dev/null | sort | head -1)
+      found=$(find -H "$r" -maxdepth 4 -name "$lib" \( -type f -o -type l \) 2>/dev/null | sort | head -1)
       [ -n "$found" ] && break
     done
     if [ -n "$found" ]; then

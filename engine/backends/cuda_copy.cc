@@ -5,8 +5,8 @@
 // Ordering: the copy is queued on the calling thread's stream for the GPU side (ctx.stream), so
 // it runs after the kernels queued before it and before those queued after it, without a
 // synchronisation. A copy to host memory is different: the caller reads the bytes as soon as
-// this returns (ToVector, item()), so it waits for the stream. That wait is the one
-// synchronisation a training step has (reading the loss).
+// this returns (ToVector, item()), so it waits for the stream: in a training step, when the
+// loss is read.
 #include "absl/strings/str_cat.h"
 #include "engine/cuda/runtime.h"
 #include "engine/dispatch.h"

@@ -107,6 +107,13 @@ absl::Status SetDevice(int index) {
   return ToStatus("cudaSetDevice", cudaSetDevice(index));
 }
 
+absl::StatusOr<int> CurrentDevice() {
+  if (GpuCount() == 0) return absl::FailedPreconditionError(NoGpuReason());
+  int index = 0;
+  if (cudaError_t e = cudaGetDevice(&index); e != cudaSuccess) return ToStatus("cudaGetDevice", e);
+  return index;
+}
+
 absl::StatusOr<void*> Malloc(int index, size_t nbytes) {
   void* p = nullptr;
   absl::Status s = OnDevice(index, [&] {
@@ -205,6 +212,7 @@ std::string NoGpuReason() { return kNoCuda; }
 absl::StatusOr<GpuProperties> Properties(int) { return NoCuda(); }
 absl::StatusOr<GpuMemoryInfo> MemoryInfo(int) { return NoCuda(); }
 absl::Status SetDevice(int) { return NoCuda(); }
+absl::StatusOr<int> CurrentDevice() { return NoCuda(); }
 absl::StatusOr<void*> Malloc(int, size_t) { return NoCuda(); }
 absl::Status Free(int, void*) { return NoCuda(); }
 absl::StatusOr<void*> HostAllocPinned(size_t) { return NoCuda(); }

@@ -51,6 +51,7 @@ absl::Status CheckIndex(int index);
 
 // The calling thread's current device (kernels launch there).
 absl::Status SetDevice(int index);
+absl::StatusOr<int> CurrentDevice();
 
 // Device memory on GPU `index` (the calling thread's current device is left unchanged).
 // ResourceExhausted when the device is full.

@@ -3,8 +3,9 @@
 //   - the thread's device scope (a stream of the job's own on a GPU, device_scope.h);
 //   - the model (and any optimiser state already there, e.g. after a resume) moved to the device;
 //   - each batch uploaded from a pinned staging buffer, asynchronously on the job's stream;
-//   - the correct-prediction count kept on the device, so that the one synchronisation per step
-//     is reading the loss; the count is read once per epoch.
+//   - the correct-prediction count kept on the device and read once per epoch, so that a step
+//     waits for the device only to read its loss (and inside NllLoss, whose target-range check
+//     reads one value back).
 // On a device without streams (the tests' fake device) uploads are plain To() copies.
 #ifndef MT_ENGINE_TRAIN_DEVICE_RUN_H_
 #define MT_ENGINE_TRAIN_DEVICE_RUN_H_
