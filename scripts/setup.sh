@@ -19,6 +19,8 @@ PACKAGES=(
   libpng-dev               # activation pictures
   libstb-dev               # mt-client --image: stb_image (PNG/JPEG) and stb_image_resize
   libgloo-dev              # Gloo collectives (TCP) for data-parallel training (engine/dist)
+  openmpi-bin              # launches data-parallel workers under mpirun (engine/train:mt_train_launchers_test)
+  slurm-wlm                # srun: engine/train:mt_train_launchers_test starts a one-node cluster (auth/none)
   iproute2                 # tests/server:peers_test makes two network namespaces (ip netns)
   nlohmann-json3-dev       # safetensors headers (JSON) in checkpoints and exports
   clang libclang-rt-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan targets (fuzz/)
