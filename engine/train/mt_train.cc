@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -183,7 +184,16 @@ int main(int argc, char** argv) {
   }
   trainer.set_device(*device);
   const std::string ckpt = UserPath(absl::GetFlag(FLAGS_checkpoint_dir));
-  if (!ckpt.empty() && report) trainer.set_checkpoint_dir(ckpt);
+  if (!ckpt.empty() && report) {
+    // Like `mkdir -p`: users name a new folder here as often as an existing one.
+    std::error_code ec;
+    std::filesystem::create_directories(ckpt, ec);
+    if (ec) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--checkpoint_dir: cannot create ", ckpt, ": ", ec.message())));
+    }
+    trainer.set_checkpoint_dir(ckpt);
+  }
   if (!absl::GetFlag(FLAGS_resume).empty() && report) {
     if (absl::Status s = trainer.Restore(UserPath(absl::GetFlag(FLAGS_resume))); !s.ok()) return Fail(s);
     std::printf("Resumed after epoch %lld\n", static_cast<long long>(trainer.completed_epochs()));
