@@ -130,9 +130,9 @@ double MaxAbsDiff(const mt::io::TensorFile& a, const mt::io::TensorFile& b, int*
 constexpr double kTolerance = 1e-6;
 
 TEST(MtTrainWorkers, TwoProcessesMatchOneWithTheGlobalBatch) {
-  const std::string one = Tmp() + "/one", two = Tmp() + "/two", rdv = Tmp() + "/rdv";
-  fs::create_directories(one);
-  fs::create_directories(two);
+  // Nested folders that do not exist yet: mt-train creates --checkpoint_dir like mkdir -p.
+  const std::string one = Tmp() + "/new/one", two = Tmp() + "/new/two", rdv = Tmp() + "/rdv";
+  ASSERT_FALSE(fs::exists(Tmp() + "/new"));
   Child alone = Spawn("alone", Flags(16, 2, one));
   ASSERT_TRUE(alone.Wait(300)) << "a single mt-train hung";
   ASSERT_EQ(alone.exit_code(), 0) << alone.stderr_text();
