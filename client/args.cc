@@ -649,6 +649,12 @@ std::string UsageText() {
       "commands:\n";
   for (const CommandDef& c : Commands()) {
     absl::StrAppend(&s, "  ", c.synopsis, "\n      ", c.summary, "\n");
+    if (c.command == Command::kLogs) {
+      // Parsed before these commands (client/metrics_command.h), listed with them.
+      absl::StrAppend(&s,
+                      "  metrics JOB [--csv]\n      a job's history: losses, accuracies, learning "
+                      "rate and speed per epoch, training loss every few batches\n");
+    }
   }
   absl::StrAppend(
       &s,

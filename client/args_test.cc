@@ -359,7 +359,7 @@ TEST(Usage, TextListsEveryCommandAndTheGlobalFlags) {
         "status JOB", "cancel JOB", "resume JOB [--follow]", "activations JOB --out DIR",
         "predict JOB", "export JOB --out FILE.safetensors", "devices", "--server HOST:PORT",
         "--json", "$MT_SERVER", "delete JOB", "prune (--older-than AGE | --all) [--yes]",
-        "--version"}) {
+        "--version", "metrics JOB [--csv]"}) {
     EXPECT_THAT(u, HasSubstr(c));
   }
   EXPECT_THAT(CommandHelp(Command::kSubmit), HasSubstr("--embedding-dim N"));
