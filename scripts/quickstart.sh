@@ -31,7 +31,12 @@ if ! "$client" devices >/dev/null 2>&1; then
 fi
 
 "$client" devices
-job=$("$client" --json submit mnist --model lenet5 --epochs 3 "$@" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -n1)
+# Three epochs unless the arguments choose (mt-client refuses a flag given twice).
+defaults=(--epochs 3)
+for arg in "$@"; do
+  case "$arg" in --epochs|--epochs=*) defaults=() ;; esac
+done
+job=$("$client" --json submit mnist --model lenet5 "${defaults[@]}" "$@" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -n1)
 [ -n "$job" ] || { echo "quickstart: submit returned no job id" >&2; exit 1; }
 echo "quickstart: submitted $job; following it (Ctrl-C detaches; reattach with: $client logs $job -f)"
 "$client" logs "$job" -f
