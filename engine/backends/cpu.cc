@@ -2,6 +2,7 @@
 // (engine/dispatch.h) to the typed kernels in kernels/cpu/.
 #include <cstring>
 
+#include "engine/backends/dtype_dispatch.h"
 #include "engine/dispatch.h"
 #include "engine/ops_internal.h"
 #include "kernels/cpu/conv.h"
@@ -19,20 +20,8 @@ namespace mt::dispatch {
 namespace {
 
 namespace k = kernels::cpu;
+using backends::DispatchAll;
 using internal::DispatchFloat;
-
-// Calls f(T{}) with T = float, double or int64_t according to dtype.
-template <typename F>
-void DispatchAll(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::kFloat32:
-      return f(float{});
-    case DType::kFloat64:
-      return f(double{});
-    case DType::kInt64:
-      return f(int64_t{});
-  }
-}
 
 void Unary(const Context& ctx, DType dtype, kernels::UnaryOp op, int ndim, const int64_t* shape,
            const void* in, const int64_t* in_strides, void* out) {

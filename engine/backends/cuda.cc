@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/backends/dtype_dispatch.h"
 #include "engine/dispatch.h"
 #include "engine/error.h"
 #include "engine/ops_internal.h"
@@ -25,6 +26,7 @@ namespace mt::dispatch {
 namespace {
 
 namespace k = kernels::cuda;
+using backends::DispatchAll;
 using internal::DispatchFloat;
 
 // Runs a launcher, translating kernel-layer exceptions at the engine boundary.
@@ -38,18 +40,6 @@ decltype(auto) Guard(const char* op, F&& f) {
     throw Error(message);
   } catch (const std::invalid_argument& e) {
     throw Error(std::string(op) + " on the GPU: " + e.what());
-  }
-}
-
-template <typename F>
-void DispatchAll(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::kFloat32:
-      return f(float{});
-    case DType::kFloat64:
-      return f(double{});
-    case DType::kInt64:
-      return f(int64_t{});
   }
 }
 
