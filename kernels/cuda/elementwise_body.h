@@ -51,7 +51,8 @@ struct BinaryOpBody {
   }
 };
 
-// out (numel) = To(double(in strided)); also the strided copy (From == To, bit patterns).
+// out (numel) = To(double(in strided)), as the CPU's Cast. Not the strided copy (CopyOpBody):
+// a round trip through double would not keep 8-byte bit patterns.
 template <typename From, typename To>
 struct CastOpBody {
   Strided<1> walk;
@@ -67,6 +68,7 @@ struct CastOpBody {
   }
 };
 
+// out (numel) = in strided, element by element as the unsigned integer U of the element size.
 template <typename U>
 struct CopyOpBody {
   Strided<1> walk;
