@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -304,6 +305,12 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
     last_validation_.total = static_cast<int64_t>(counts.valid_examples);
     last_validation_.loss =
         counts.valid_examples > 0 ? counts.valid_loss_sum / counts.valid_examples : 0.0;
+    if (last_validation_.confusion.empty() && !counts.confusion.empty()) {
+      // This rank's validation shard was empty; the other ranks' matrices arrived.
+      last_validation_.num_classes =
+          static_cast<int64_t>(std::lround(std::sqrt(counts.confusion.size())));
+      last_validation_.confusion.resize(counts.confusion.size());
+    }
     if (counts.confusion.size() == last_validation_.confusion.size()) {
       for (size_t k = 0; k < counts.confusion.size(); ++k) {
         last_validation_.confusion[k] = static_cast<int64_t>(counts.confusion[k]);
