@@ -184,7 +184,7 @@ absl::StatusOr<TensorFile> DecodeSafetensors(const std::string& bytes, const std
     size_t want = static_cast<size_t>(count) * ElementSize(*dtype);
     if (end < begin || end - begin != want || end > data_size) {
       return absl::DataLossError(absl::StrCat(
-          origin, ": '", name, "' (", ShapeToString(shape), " ", DTypeName(*dtype), ", ", want,
+          origin, ": '", ShortQuote(name), "' (", ShapeToString(shape), " ", DTypeName(*dtype), ", ", want,
           " bytes) has data_offsets [", begin, ", ", end, ") outside or inconsistent with the ",
           data_size, " data bytes"));
     }

@@ -111,6 +111,18 @@ TEST(Safetensors, CorruptFilesGiveClearErrors) {
   EXPECT_FALSE(EncodeSafetensors(dup).ok());
 }
 
+TEST(Safetensors, ALongNameInADamagedEntryIsQuotedOnlyBriefly) {
+  // The file is not ours: its names appear in errors shortened, whichever check refuses it.
+  const std::string name(5000, 'n');
+  absl::StatusOr<TensorFile> f = DecodeSafetensors(
+      WithHeader(R"({")" + name + R"(":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})",
+                 std::string(4, '\0')),
+      "f");
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kDataLoss) << f.status();
+  EXPECT_THAT(std::string(f.status().message()), ::testing::HasSubstr("data_offsets"));
+  EXPECT_LT(f.status().message().size(), 400u) << f.status();
+}
+
 TEST(Safetensors, AtomicWriteReplacesWholeFile) {
   std::string path = TmpPath("atomic.bin");
   ASSERT_TRUE(WriteFileAtomically(path, "first version, longer").ok());

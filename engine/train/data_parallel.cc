@@ -1,5 +1,6 @@
 #include "engine/train/data_parallel.h"
 
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,11 +92,24 @@ absl::StatusOr<std::unique_ptr<DataParallel>> DataParallel::Attach(Trainer* trai
     if (stop > 0) state->agreed = true;
   });
   trainer->SetEpochCountsHook([comm, fail](EpochCounts* c) {
-    double sums[] = {c->loss_sum,       c->batches,       c->train_correct,     c->train_examples,
-                     c->valid_correct,  c->valid_examples, c->samples_per_second};
+    // The last two entries agree on the confusion matrix's size: a rank whose validation shard
+    // is empty (fewer held-out examples than ranks) has none, yet must make the same
+    // all-reduce as the others, with zeros, or the ranks' collectives stop lining up.
+    const double has_confusion = c->confusion.empty() ? 0.0 : 1.0;
+    double sums[] = {c->loss_sum,       c->batches,        c->train_correct,
+                     c->train_examples, c->valid_correct,  c->valid_examples,
+                     c->samples_per_second, static_cast<double>(c->confusion.size()),
+                     has_confusion};
     absl::Status s = comm->AllReduceSum(sums, sizeof(sums) / sizeof(sums[0]));
     if (!s.ok()) fail(s, "end of epoch (metrics)");
-    if (!c->confusion.empty()) {
+    const double size = sums[8] > 0 ? sums[7] / sums[8] : 0.0;
+    if (size != std::floor(size) || (!c->confusion.empty() && size != c->confusion.size())) {
+      fail(absl::InternalError(absl::StrCat("ranks' confusion matrices differ in size (this rank ",
+                                            c->confusion.size(), ", mean ", size, ")")),
+           "end of epoch (confusion matrix)");
+    }
+    if (size > 0) {
+      c->confusion.resize(static_cast<size_t>(size), 0.0);
       s = comm->AllReduceSum(c->confusion.data(), c->confusion.size());
       if (!s.ok()) fail(s, "end of epoch (confusion matrix)");
     }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -191,6 +192,49 @@ TEST(DataParallel, ARankThatLeavesFailsTheOthersRunNamingIt) {
     });
   }
   for (std::thread& t : ranks) t.join();
+}
+
+TEST(DataParallel, ARankWithAnEmptyValidationShardMakesTheSameCollectives) {
+  // One held-out example over two ranks: rank 1's shard is empty, so it has no confusion matrix
+  // of its own, yet it must join the same all-reduces as rank 0 and end with the whole matrix.
+  MnistDataset train(SyntheticDigits(32, 3)), valid(SyntheticDigits(1, 4));
+  const std::string dir = StoreDir("dp_empty_valid_shard");
+  std::vector<EpochMetrics> last(2);
+  std::vector<ValidationReport> reports(2);
+  std::vector<std::thread> ranks;
+  for (int rank = 0; rank < 2; ++rank) {
+    ranks.emplace_back([&, rank] {
+      dist::FileRendezvousStore store(dir);
+      dist::GlooOptions options;
+      options.timeout = std::chrono::seconds(30);
+      auto comm = dist::GlooCommunicator::Create(rank, 2, store, options);
+      ASSERT_TRUE(comm.ok()) << comm.status();
+      models::Lenet5 net(7);
+      TrainConfig config = Config(8);
+      config.epochs = 1;
+      Trainer t(config, &net, &train, &valid);
+      auto dp = DataParallel::Attach(&t, &net, comm->get());
+      ASSERT_TRUE(dp.ok()) << dp.status();
+      absl::StatusOr<TrainResult> r = t.Run();
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_TRUE((*dp)->status().ok()) << (*dp)->status();
+      last[rank] = r->epochs.back();
+      reports[rank] = t.last_validation();
+    });
+  }
+  for (std::thread& t : ranks) t.join();
+  for (int rank = 0; rank < 2; ++rank) {
+    EXPECT_EQ(last[rank].valid_total, 1) << "rank " << rank;
+    EXPECT_EQ(reports[rank].num_classes, 10) << "rank " << rank;
+    ASSERT_EQ(reports[rank].confusion.size(), 100u) << "rank " << rank;
+    EXPECT_EQ(std::accumulate(reports[rank].confusion.begin(), reports[rank].confusion.end(),
+                              int64_t{0}),
+              1)
+        << "rank " << rank;
+  }
+  EXPECT_EQ(reports[0].confusion, reports[1].confusion);
+  EXPECT_EQ(last[0].valid_correct, last[1].valid_correct);
+  EXPECT_EQ(last[0].valid_loss, last[1].valid_loss);
 }
 
 }  // namespace

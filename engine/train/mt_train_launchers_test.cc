@@ -31,18 +31,18 @@
 
 #include "engine/data/mnist_fixture.h"
 #include "engine/io/safetensors.h"
-
-extern char** environ;
+#include "engine/train/mt_train_process_testing.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Tmp() { return std::getenv("TEST_TMPDIR"); }
-
-std::string MtTrain() {
-  return std::string(std::getenv("TEST_SRCDIR")) + "/mt/engine/train/mt-train";
-}
+using mt::train::testing::Child;
+using mt::train::testing::DataDir;
+using mt::train::testing::MaxAbsDiff;
+using mt::train::testing::MtTrain;
+using mt::train::testing::ReadFile;
+using mt::train::testing::Spawn;
+using mt::train::testing::Tmp;
 
 // The first executable `name` on $PATH, or "" when there is none.
 std::string FindOnPath(const std::string& name) {
@@ -56,104 +56,11 @@ std::string FindOnPath(const std::string& name) {
   return "";
 }
 
-// The same tiny synthetic MNIST as mt_train_workers_test.
-const std::string& DataDir() {
-  static const std::string* dir = [] {
-    auto* d = new std::string(Tmp() + "/data");
-    mt::data::testing::WriteMnistIdx(*d, mt::data::testing::SyntheticDigits(96, 5),
-                                     mt::data::testing::SyntheticDigits(30, 6));
-    return d;
-  }();
-  return *dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A child process (argv[0] a path) with stdout and stderr in files.
-struct Child {
-  pid_t pid = -1;
-  std::string out, err;
-  int status = -1;
-
-  // Waits up to timeout_s; false (after SIGKILL of its process group) when it ran longer.
-  bool Wait(int timeout_s) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (waitpid(pid, &status, WNOHANG) == pid) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(-pid, SIGKILL);  // mpirun and the workers it started
-    waitpid(pid, &status, 0);
-    return false;
-  }
-  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-  std::string stdout_text() const { return ReadFile(out); }
-  std::string stderr_text() const { return ReadFile(err); }
-};
-
-// `env`: NAME=VALUE entries set in the child after the caller's SLURM_* variables are cleared.
-Child Spawn(const std::string& name, std::vector<std::string> args,
-            const std::vector<std::string>& env = {}) {
-  Child c;
-  c.out = Tmp() + "/" + name + ".out";
-  c.err = Tmp() + "/" + name + ".err";
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  c.pid = fork();
-  if (c.pid == 0) {
-    setpgid(0, 0);  // its own group, so a hung mpirun is killed with its workers
-    int out = open(c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, 1);
-    dup2(err, 2);
-    // Rank and size must come from mpirun: Slurm's variables (say, CI inside a Slurm
-    // allocation) would win over Open MPI's in mt-train, and would steer mpirun to Slurm.
-    std::vector<std::string> slurm;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "SLURM_", 6) == 0) {
-        const std::string entry = *e;
-        slurm.push_back(entry.substr(0, entry.find('=')));
-      }
-    }
-    for (const std::string& var : slurm) unsetenv(var.c_str());
-    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return c;
-}
-
 std::vector<std::string> Flags(int64_t batch, const std::string& ckpt) {
   return {"--task=mnist",           "--model=lenet5",
           "--epochs=2",             "--batch_size=" + std::to_string(batch),
           "--seed=7",               "--threads=1",
           "--data_dir=" + DataDir(), "--checkpoint_dir=" + ckpt};
-}
-
-double MaxAbsDiff(const mt::io::TensorFile& a, const mt::io::TensorFile& b, int* compared) {
-  double worst = 0;
-  *compared = 0;
-  for (const auto& [name, t] : a.tensors) {
-    // The model's weights (optimiser state, "optim.*", follows from them).
-    if (name.rfind("optim", 0) == 0) continue;
-    absl::StatusOr<mt::Tensor> u = b.Get(name);
-    EXPECT_TRUE(u.ok()) << name;
-    if (!u.ok()) continue;
-    std::vector<double> x = t.ToVector(), y = u->ToVector();
-    EXPECT_EQ(x.size(), y.size()) << name;
-    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      worst = std::max(worst, std::abs(x[i] - y[i]));
-    }
-    ++*compared;
-  }
-  return worst;
 }
 
 size_t Count(const std::string& text, const std::string& what) {

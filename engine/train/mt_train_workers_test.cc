@@ -21,77 +21,23 @@
 
 #include "engine/data/mnist_fixture.h"
 #include "engine/io/safetensors.h"
+#include "engine/train/mt_train_process_testing.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using mt::train::testing::Child;
+using mt::train::testing::DataDir;
+using mt::train::testing::MaxAbsDiff;
+using mt::train::testing::MtTrain;
+using mt::train::testing::ReadFile;
+using mt::train::testing::Tmp;
 
-std::string Tmp() { return std::getenv("TEST_TMPDIR"); }
-
-std::string MtTrain() {
-  return std::string(std::getenv("TEST_SRCDIR")) + "/mt/engine/train/mt-train";
-}
-
-const std::string& DataDir() {
-  static const std::string* dir = [] {
-    auto* d = new std::string(Tmp() + "/data");
-    mt::data::testing::WriteMnistIdx(*d, mt::data::testing::SyntheticDigits(96, 5),
-                                     mt::data::testing::SyntheticDigits(30, 6));
-    return d;
-  }();
-  return *dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A child process with stdout and stderr in files.
-struct Child {
-  pid_t pid = -1;
-  std::string out, err;
-  int status = -1;
-
-  // Waits up to timeout_s; false (after SIGKILL) when it ran longer.
-  bool Wait(int timeout_s) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (waitpid(pid, &status, WNOHANG) == pid) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return false;
-  }
-  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-  std::string stdout_text() const { return ReadFile(out); }
-  std::string stderr_text() const { return ReadFile(err); }
-};
-
+// mt-train with args.
 Child Spawn(const std::string& name, std::vector<std::string> args,
             const std::vector<std::string>& env = {}) {
-  Child c;
-  c.out = Tmp() + "/" + name + ".out";
-  c.err = Tmp() + "/" + name + ".err";
   args.insert(args.begin(), MtTrain());
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  c.pid = fork();
-  if (c.pid == 0) {
-    int out = open(c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, 1);
-    dup2(err, 2);
-    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return c;
+  return mt::train::testing::Spawn(name, std::move(args), env);
 }
 
 std::vector<std::string> Flags(int64_t batch, int64_t epochs, const std::string& ckpt) {
@@ -104,25 +50,6 @@ std::vector<std::string> Flags(int64_t batch, int64_t epochs, const std::string&
 std::vector<std::string> Plus(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
-}
-
-double MaxAbsDiff(const mt::io::TensorFile& a, const mt::io::TensorFile& b, int* compared) {
-  double worst = 0;
-  *compared = 0;
-  for (const auto& [name, t] : a.tensors) {
-    // The model's weights (optimiser state, "optim.*", follows from them).
-    if (name.rfind("optim", 0) == 0) continue;
-    absl::StatusOr<mt::Tensor> u = b.Get(name);
-    EXPECT_TRUE(u.ok()) << name;
-    if (!u.ok()) continue;
-    std::vector<double> x = t.ToVector(), y = u->ToVector();
-    EXPECT_EQ(x.size(), y.size()) << name;
-    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      worst = std::max(worst, std::abs(x[i] - y[i]));
-    }
-    ++*compared;
-  }
-  return worst;
 }
 
 // The figure this test pins (LeNet-5, 2 epochs x 6 steps, SGD momentum): measured 1.5e-8 with

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -93,11 +94,13 @@ ValidationReport Trainer::EvaluateReport(const Dataset& data, int64_t first, int
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t m = std::min(chunk, n - start);
     Batch b = data.Get(idx.data() + start, m);
+    // The labels from the host batch: reading them back after the upload would cost a
+    // device-to-host copy per chunk.
+    const std::vector<int64_t> want = b.target.ToInt64Vector();
     if (device_run_) b = device_run_->Upload(b);
     const Tensor log_probs = model_->Forward(b.input);
     // The same argmax as training accuracy, so ties break the same way.
     const std::vector<int64_t> pred = Argmax(log_probs, 1).ToInt64Vector();
-    const std::vector<int64_t> want = b.target.ToInt64Vector();
     const std::vector<double> lp = log_probs.ToVector();
     const int64_t classes = log_probs.size(1);
     if (r.num_classes == 0) {
@@ -304,6 +307,12 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
     last_validation_.total = static_cast<int64_t>(counts.valid_examples);
     last_validation_.loss =
         counts.valid_examples > 0 ? counts.valid_loss_sum / counts.valid_examples : 0.0;
+    if (last_validation_.confusion.empty() && !counts.confusion.empty()) {
+      // This rank's validation shard was empty; the other ranks' matrices arrived.
+      last_validation_.num_classes =
+          static_cast<int64_t>(std::lround(std::sqrt(counts.confusion.size())));
+      last_validation_.confusion.resize(counts.confusion.size());
+    }
     if (counts.confusion.size() == last_validation_.confusion.size()) {
       for (size_t k = 0; k < counts.confusion.size(); ++k) {
         last_validation_.confusion[k] = static_cast<int64_t>(counts.confusion[k]);
