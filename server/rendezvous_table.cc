@@ -100,6 +100,14 @@ absl::StatusOr<std::vector<std::vector<char>>> RendezvousTable::Get(
     return absl::InvalidArgumentError(absl::StrCat("ask for 1 to ", limits_.max_keys_per_get,
                                                    " rendezvous keys at once, not ", keys.size()));
   }
+  // Checked as Set checks them: the timeout's message quotes the missing keys.
+  for (const std::string& k : keys) {
+    if (k.empty() || k.size() > limits_.max_key_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("rendezvous keys must have 1 to ",
+                                                     limits_.max_key_bytes, " bytes, got ",
+                                                     k.size()));
+    }
+  }
   timeout = std::clamp(timeout, std::chrono::milliseconds(0), limits_.max_wait);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lock(mu_);
@@ -123,9 +131,10 @@ absl::StatusOr<std::vector<std::vector<char>>> RendezvousTable::Get(
         if (!s->values.count(k)) missing.push_back(k);
       }
       if (missing.empty()) break;
-      if (missing.size() > 5) missing.resize(5);
+      const bool more = missing.size() > 5;
+      if (more) missing.resize(5);
       return absl::DeadlineExceededError(absl::StrCat(
-          "rendezvous keys [", absl::StrJoin(missing, ", "), keys.size() > 5 ? ", ..." : "",
+          "rendezvous keys [", absl::StrJoin(missing, ", "), more ? ", ..." : "",
           "] not set within ", timeout.count(), " ms (did every worker start?)"));
     }
   }

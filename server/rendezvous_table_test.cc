@@ -91,6 +91,25 @@ TEST(RendezvousTable, Limits) {
   EXPECT_EQ(t.Set("s", secret, "c", {}).code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(t.Get("s", secret, {}, milliseconds(0)).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // Get bounds its keys as Set does (a timeout's message quotes them).
+  absl::Status long_key = t.Get("s", secret, {"a", std::string(600, 'k')}, milliseconds(0)).status();
+  EXPECT_EQ(long_key.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(long_key.message().size(), 200u) << long_key;
+  EXPECT_EQ(t.Get("s", secret, {"a", ""}, milliseconds(0)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RendezvousTable, TimeoutSaysMoreOnlyWhenMoreThanFiveAreMissing) {
+  RendezvousTable t;
+  const std::string secret = *t.Open("s");
+  ASSERT_TRUE(t.Set("s", secret, "here", {}).ok());
+  auto v = t.Get("s", secret, {"here", "k1", "k2", "k3", "k4", "k5"}, milliseconds(20));
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(v.status().message().find("[k1, k2, k3, k4, k5] not set"), std::string::npos)
+      << v.status();
+  auto w = t.Get("s", secret, {"k1", "k2", "k3", "k4", "k5", "k6"}, milliseconds(20));
+  EXPECT_NE(w.status().message().find("[k1, k2, k3, k4, k5, ...] not set"), std::string::npos)
+      << w.status();
 }
 
 TEST(RendezvousTable, AsAnEngineStore) {

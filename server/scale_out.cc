@@ -179,11 +179,28 @@ absl::Status ScaleOut::StartHosted(const v1::PeerStartWorkersRequest& req) {
                                                    options_.max_hosted_workers,
                                                    " workers per request, not ", req.ranks_size()));
   }
-  for (int rank : req.ranks()) {
+  std::vector<int> ranks(req.ranks().begin(), req.ranks().end());
+  std::sort(ranks.begin(), ranks.end());
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    const int rank = ranks[i];
     if (rank < 1 || rank >= req.world_size()) {
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank, " is outside [1, ",
                                                      req.world_size(), ") (rank 0 is the "
                                                      "coordinator's)"));
+    }
+    // Two workers with one rank would both claim its rendezvous keys.
+    if (i > 0 && ranks[i - 1] == rank) {
+      return absl::InvalidArgumentError(absl::StrCat("rank ", rank, " is listed twice"));
+    }
+  }
+  {
+    // Checked again below (two requests may race); this one spares starting workers whose
+    // logs would overwrite those of the workers already running for the scope.
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = hosted_.find(req.scope());
+    if (it != hosted_.end() && it->second->running() > 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("workers for scope ", ShortQuote(req.scope()), " already run here"));
     }
   }
   // Checked as a local submission would be, but with this machine's data; a peer reads no

@@ -104,6 +104,10 @@ TEST(ScaleOut, APeerChecksRequestsBeforeStartingWorkers) {
   for (int rank = 2; rank < 5; ++rank) r.add_ranks(rank);
   expect_invalid(r, "runs 1 to 2 workers per request, not 4");
   r = Request();
+  r.set_world_size(4);
+  r.add_ranks(1);
+  expect_invalid(r, "rank 1 is listed twice");
+  r = Request();
   r.mutable_spec()->set_task("nope");
   EXPECT_FALSE(s.StartHosted(r).ok());
 

@@ -94,7 +94,13 @@ json InputJson(const ActivationsResult& r) {
   return in;
 }
 
-ApiResponse Ok(const json& body) { return ApiResponse{200, body.dump()}; }
+// Invalid UTF-8 (a client's path or parameter, quoted in an error, or cut by Quoted mid-character)
+// becomes U+FFFD: json's default dump() would throw and the client would get a bare 500.
+std::string Dump(const json& body) {
+  return body.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
+ApiResponse Ok(const json& body) { return ApiResponse{200, Dump(body)}; }
 
 }  // namespace
 
@@ -122,7 +128,7 @@ ApiResponse ErrorResponse(const absl::Status& status) {
   e["error"]["code"] = absl::StatusCodeToString(status.code());
   // StatusCodeToString says "NOT_FOUND"-style names already for the canonical codes.
   e["error"]["message"] = std::string(status.message());
-  return ApiResponse{HttpStatusOf(status.code()), e.dump()};
+  return ApiResponse{HttpStatusOf(status.code()), Dump(e)};
 }
 
 absl::StatusOr<Caller> JsonApi::Authenticate(const std::string& authorization) const {

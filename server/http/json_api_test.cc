@@ -133,6 +133,11 @@ TEST_F(JsonApiTest, RefusesBadParametersWithClearErrors) {
       {"/api/jobs/job-000001/nope", {}, 404, "NOT_FOUND", "a job has /events"},
       {"/api/other", {}, 404, "NOT_FOUND", "no such endpoint '/api/other'"},
       {"/api/jobs", {{"state", "sleeping"}}, 400, "INVALID_ARGUMENT", "invalid state 'sleeping'"},
+      // Bytes that are not UTF-8 are quoted back as U+FFFD, not a failed 500.
+      {"/api/\xff", {}, 404, "NOT_FOUND", "no such endpoint '/api/\xef\xbf\xbd'"},
+      {"/api/jobs", {{"\xc3", "1"}}, 400, "INVALID_ARGUMENT", "unknown query parameter"},
+      {"/api/jobs", {{"state", std::string(39, 'a') + "\xc3\xa9"}}, 400, "INVALID_ARGUMENT",
+       "invalid state"},
   };
   for (const Case& c : cases) {
     auto [status, body] = Get(api, c.path, c.query);
