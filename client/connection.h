@@ -31,6 +31,11 @@ std::string TrimToken(const std::string& text);
 // must be refused before any call.
 bool IsSendableToken(const std::string& token);
 
+// What a failed call to the daemon at `server` tells the user: for the codes a wrong address, a
+// TLS mismatch or an old daemon give, what to check; otherwise the daemon's own message. `tls`:
+// the call went over TLS (--tls-ca given). Every command prints its RPC failures through this.
+std::string RpcErrorText(const grpc::Status& s, const std::string& server, bool tls);
+
 }  // namespace mt::client
 
 #endif  // MT_CLIENT_CONNECTION_H_
