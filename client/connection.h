@@ -10,6 +10,11 @@
 
 namespace mt::client {
 
+// The largest message either side of a channel to the daemon may carry (a job's whole history
+// replayed, a layer's activations): one limit for every command, so that what `mt-client logs`
+// can receive, `mt-client metrics` can too.
+inline constexpr int kMaxMessageBytes = 64 << 20;
+
 struct Connection {
   std::string server;  // HOST:PORT
   std::string ca_pem;  // non-empty: TLS, trusting this CA certificate (PEM)

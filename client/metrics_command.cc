@@ -14,7 +14,6 @@
 namespace mt::client {
 namespace {
 
-constexpr int kMaxMessageBytes = 64 << 20;
 constexpr auto kReplayTimeout = std::chrono::seconds(120);
 
 std::string Number(double v) { return absl::StrFormat("%.17g", v); }

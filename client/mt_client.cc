@@ -56,7 +56,6 @@ using std::chrono::seconds;
 // running batch to finish.
 constexpr seconds kQuickDeadline(30);
 constexpr seconds kSlowDeadline(300);
-constexpr int kMaxMessageBytes = 64 << 20;
 constexpr int64_t kMaxImageBytes = 16 << 20;
 // --tls-ca and --token-file: a CA bundle is a few hundred KiB at most, a token far less.
 constexpr int64_t kMaxSecretFileBytes = 4 << 20;
