@@ -164,6 +164,26 @@ def synthetic_batches(text, batch_size, count, length, vocab, gen):
     return out
 
 
+def model_defaults(model_name, batch_size_flag):
+    """mt's per-model defaults (engine/tasks): (batch size, optimiser, learning rate); a positive
+    --batch_size replaces the batch size. Shared with torch_gpu_bench.py."""
+    defaults = {"lenet5": (64, "sgd", 0.05), "minitorch_mnist": (64, "adam", 2e-3),
+                "kim_cnn": (50, "adam", 5e-4)}
+    batch_size, optimizer_name, lr = defaults[model_name]
+    return (batch_size_flag if batch_size_flag > 0 else batch_size), optimizer_name, lr
+
+
+def make_model(model_name, vocab):
+    model = {"lenet5": Lenet5, "minitorch_mnist": MinitorchMnist}.get(model_name)
+    return model() if model else KimCnn(vocab)
+
+
+def make_optimizer(model, optimizer_name, lr):
+    if optimizer_name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default="lenet5", choices=["lenet5", "minitorch_mnist", "kim_cnn"])
@@ -182,12 +202,7 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     text = a.model == "kim_cnn"
-    # mt's per-model defaults (engine/tasks): batch size, optimiser and learning rate.
-    defaults = {"lenet5": (64, "sgd", 0.05), "minitorch_mnist": (64, "adam", 2e-3),
-                "kim_cnn": (50, "adam", 5e-4)}
-    batch_size, optimizer_name, lr = defaults[a.model]
-    if a.batch_size > 0:
-        batch_size = a.batch_size
+    batch_size, optimizer_name, lr = model_defaults(a.model, a.batch_size)
     train_count = min(a.train_steps + a.warmup, 500)
     infer_count = min(a.infer_batches + a.warmup, 40)
     gen = torch.Generator().manual_seed(1)
@@ -203,12 +218,8 @@ def main():
         train_split, test_split = load_mnist(a.data_dir)
         train = image_batches(train_split, batch_size, train_count)
         infer = image_batches(test_split, a.infer_batch_size, infer_count)
-    model = {"lenet5": Lenet5, "minitorch_mnist": MinitorchMnist}.get(a.model)
-    model = model() if model else KimCnn(vocab)
-    if optimizer_name == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    model = make_model(a.model, vocab)
+    optimizer = make_optimizer(model, optimizer_name, lr)
 
     out = {"impl": "torch", "torch_version": torch.__version__, "model": a.model,
            "threads": torch.get_num_threads(), "data": a.data, "optimizer": optimizer_name}

@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from torch_bench import (KimCnn, Lenet5, MinitorchMnist, image_batches, load_mnist,  # noqa: E402
-                         synthetic_batches)
+from torch_bench import (image_batches, load_mnist, make_model, make_optimizer,  # noqa: E402
+                         model_defaults, synthetic_batches)
 
 
 def main():
@@ -49,11 +49,7 @@ def main():
     torch.backends.cudnn.benchmark = a.cudnn_benchmark
     torch.manual_seed(1)
     text = a.model == "kim_cnn"
-    defaults = {"lenet5": (64, "sgd", 0.05), "minitorch_mnist": (64, "adam", 2e-3),
-                "kim_cnn": (50, "adam", 5e-4)}
-    batch_size, optimizer_name, lr = defaults[a.model]
-    if a.batch_size > 0:
-        batch_size = a.batch_size
+    batch_size, optimizer_name, lr = model_defaults(a.model, a.batch_size)
     train_count = min(a.train_steps + a.warmup, 500)
     infer_count = min(a.infer_batches + a.warmup, 40)
     gen = torch.Generator().manual_seed(1)
@@ -68,12 +64,8 @@ def main():
         infer = image_batches(test_split, a.infer_batch_size, infer_count)
     train = [(x.to(dev), y.to(dev)) for x, y in train]
     infer = [(x.to(dev), y.to(dev)) for x, y in infer]
-    model = {"lenet5": Lenet5, "minitorch_mnist": MinitorchMnist}.get(a.model)
-    model = (model() if model else KimCnn(vocab)).to(dev)
-    if optimizer_name == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    model = make_model(a.model, vocab).to(dev)
+    optimizer = make_optimizer(model, optimizer_name, lr)
 
     out = {"impl": "torch", "torch_version": torch.__version__, "model": a.model,
            "device": str(dev), "gpu": torch.cuda.get_device_name(dev), "data": a.data,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 
 namespace mt::client {
 namespace {
@@ -86,6 +87,26 @@ bool IsSendableToken(const std::string& token) {
     if (ch <= 0x20 || ch >= 0x7f) return false;  // also every byte >= 0x80 (char is signed)
   }
   return true;
+}
+
+std::string RpcErrorText(const grpc::Status& s, const std::string& server, bool tls) {
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return absl::StrCat("cannot reach the mt daemon at ", server,
+                          !tls ? " (is `bazel run //server` running? if it serves TLS, pass "
+                                 "--tls-ca CA.pem)"
+                               : " over TLS (is `bazel run //server` running with --tls_cert, "
+                                 "and is --tls-ca the CA that signed it?)",
+                          s.error_message().empty() ? "" : ": ", s.error_message());
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::StrCat("the mt daemon at ", server, " did not answer in time");
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return absl::StrCat("the mt daemon at ", server,
+                          " does not implement this call: ", s.error_message());
+    default:
+      return s.error_message().empty() ? absl::StrCat("gRPC error ", s.error_code())
+                                       : s.error_message();
+  }
 }
 
 }  // namespace mt::client

@@ -10,6 +10,11 @@
 
 namespace mt::client {
 
+// The largest message either side of a channel to the daemon may carry (a job's whole history
+// replayed, a layer's activations): one limit for every command, so that what `mt-client logs`
+// can receive, `mt-client metrics` can too.
+inline constexpr int kMaxMessageBytes = 64 << 20;
+
 struct Connection {
   std::string server;  // HOST:PORT
   std::string ca_pem;  // non-empty: TLS, trusting this CA certificate (PEM)
@@ -30,6 +35,11 @@ std::string TrimToken(const std::string& text);
 // process on a call whose metadata is illegal, so a token file with, say, two lines or a tab
 // must be refused before any call.
 bool IsSendableToken(const std::string& token);
+
+// What a failed call to the daemon at `server` tells the user: for the codes a wrong address, a
+// TLS mismatch or an old daemon give, what to check; otherwise the daemon's own message. `tls`:
+// the call went over TLS (--tls-ca given). Every command prints its RPC failures through this.
+std::string RpcErrorText(const grpc::Status& s, const std::string& server, bool tls);
 
 }  // namespace mt::client
 

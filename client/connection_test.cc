@@ -31,5 +31,23 @@ TEST(IsSendableTokenTest, PrintableAsciiWithoutSpacesOnly) {
   }
 }
 
+TEST(RpcErrorTextTest, SaysWhatToCheckForTheCodesUsersMeet) {
+  const std::string server = "127.0.0.1:50051";
+  EXPECT_EQ(RpcErrorText(grpc::Status(grpc::StatusCode::UNAVAILABLE, "refused"), server, false),
+            "cannot reach the mt daemon at 127.0.0.1:50051 (is `bazel run //server` running? if "
+            "it serves TLS, pass --tls-ca CA.pem): refused");
+  EXPECT_EQ(RpcErrorText(grpc::Status(grpc::StatusCode::UNAVAILABLE, ""), server, true),
+            "cannot reach the mt daemon at 127.0.0.1:50051 over TLS (is `bazel run //server` "
+            "running with --tls_cert, and is --tls-ca the CA that signed it?)");
+  EXPECT_EQ(RpcErrorText(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "x"), server, false),
+            "the mt daemon at 127.0.0.1:50051 did not answer in time");
+  EXPECT_EQ(RpcErrorText(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no"), server, false),
+            "the mt daemon at 127.0.0.1:50051 does not implement this call: no");
+  EXPECT_EQ(RpcErrorText(grpc::Status(grpc::StatusCode::NOT_FOUND, "no job 7"), server, false),
+            "no job 7");
+  EXPECT_EQ(RpcErrorText(grpc::Status(grpc::StatusCode::INTERNAL, ""), server, false),
+            "gRPC error 13");
+}
+
 }  // namespace
 }  // namespace mt::client

@@ -14,7 +14,6 @@
 namespace mt::client {
 namespace {
 
-constexpr int kMaxMessageBytes = 64 << 20;
 constexpr auto kReplayTimeout = std::chrono::seconds(120);
 
 std::string Number(double v) { return absl::StrFormat("%.17g", v); }
@@ -174,14 +173,7 @@ int RunMetrics(const Args& args, const Connection& connection, bool csv) {
   v1::JobEvent event;
   while (reader->Read(&event)) series.Add(event);
   grpc::Status s = reader->Finish();
-  if (!s.ok()) {
-    if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      return Fail(absl::StrCat("cannot reach the mt daemon at ", args.server,
-                               s.error_message().empty() ? "" : ": ", s.error_message()));
-    }
-    return Fail(s.error_message().empty() ? absl::StrCat("gRPC error ", s.error_code())
-                                          : s.error_message());
-  }
+  if (!s.ok()) return Fail(RpcErrorText(s, args.server, !args.tls_ca.empty()));
   const std::string text = args.json ? MetricsJson(args.job_id, series)
                            : csv     ? MetricsCsv(series)
                                      : MetricsTables(args.job_id, series);

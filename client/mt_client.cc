@@ -56,7 +56,6 @@ using std::chrono::seconds;
 // running batch to finish.
 constexpr seconds kQuickDeadline(30);
 constexpr seconds kSlowDeadline(300);
-constexpr int kMaxMessageBytes = 64 << 20;
 constexpr int64_t kMaxImageBytes = 16 << 20;
 // --tls-ca and --token-file: a CA bundle is a few hundred KiB at most, a token far less.
 constexpr int64_t kMaxSecretFileBytes = 4 << 20;
@@ -291,24 +290,7 @@ class Client {
 
  private:
   std::string RpcError(const grpc::Status& s) const {
-    switch (s.error_code()) {
-      case grpc::StatusCode::UNAVAILABLE:
-        return absl::StrCat("cannot reach the mt daemon at ", args_.server,
-                            args_.tls_ca.empty()
-                                ? " (is `bazel run //server` running? if it serves TLS, pass "
-                                  "--tls-ca CA.pem)"
-                                : " over TLS (is `bazel run //server` running with --tls_cert, "
-                                  "and is --tls-ca the CA that signed it?)",
-                            s.error_message().empty() ? "" : ": ", s.error_message());
-      case grpc::StatusCode::DEADLINE_EXCEEDED:
-        return absl::StrCat("the mt daemon at ", args_.server, " did not answer in time");
-      case grpc::StatusCode::UNIMPLEMENTED:
-        return absl::StrCat("the mt daemon at ", args_.server,
-                            " does not implement this call: ", s.error_message());
-      default:
-        return s.error_message().empty() ? absl::StrCat("gRPC error ", s.error_code())
-                                         : s.error_message();
-    }
+    return mt::client::RpcErrorText(s, args_.server, !args_.tls_ca.empty());
   }
 
   static void SetDeadline(grpc::ClientContext* context, seconds timeout) {
