@@ -17,6 +17,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/omp_wait.h"
 #include "engine/autograd.h"
 #include "engine/device_scope.h"
 #include "engine/nn.h"
@@ -253,6 +254,8 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The same default as mt-train and the daemon (the contention rows run it at its defaults).
+  mt::EnsurePassiveOpenMpWait(argv);
   absl::ParseCommandLine(argc, argv);
   return Run();
 }
