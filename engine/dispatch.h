@@ -131,6 +131,28 @@ struct Conv2dBackwardWeightKernel {
   using Fn = void (*)(const Context&, DType, const kernels::Conv2dShape&, const void* grad_out,
                       const void* input, void* grad_weight, void* grad_bias);
 };
+// Non-overlapping 2-D pooling over (planes, in_h, in_w) (see kernels/cpu/pool.h). A device
+// without these kernels pools through Tile + Max/Mean instead (engine/ops_nn.cc).
+struct MaxPool2dForwardKernel {
+  static constexpr const char* kName = "MaxPool2dForward";
+  using Fn = void (*)(const Context&, DType, const kernels::Pool2dShape&, const void* in,
+                      void* out, int64_t* argmax);
+};
+struct MaxPool2dBackwardKernel {
+  static constexpr const char* kName = "MaxPool2dBackward";
+  using Fn = void (*)(const Context&, DType, const kernels::Pool2dShape&, const void* grad_out,
+                      const int64_t* argmax, void* grad_in);
+};
+struct AvgPool2dForwardKernel {
+  static constexpr const char* kName = "AvgPool2dForward";
+  using Fn = void (*)(const Context&, DType, const kernels::Pool2dShape&, const void* in,
+                      void* out);
+};
+struct AvgPool2dBackwardKernel {
+  static constexpr const char* kName = "AvgPool2dBackward";
+  using Fn = void (*)(const Context&, DType, const kernels::Pool2dShape&, const void* grad_out,
+                      void* grad_in);
+};
 // (Log-)softmax over n of (outer, n, inner).
 struct SoftmaxForwardKernel {
   static constexpr const char* kName = "SoftmaxForward";

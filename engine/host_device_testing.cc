@@ -32,6 +32,8 @@ void AllKernels(bool install) {
                  CopyIntoSliceKernel, DeviceCopyKernel, SumDimKernel, MaxDimKernel,
                  MaxDimBackwardKernel, IndexCheckKernel, OneHotKernel, BatchedGemmKernel,
                  Conv2dForwardKernel, Conv2dBackwardInputKernel, Conv2dBackwardWeightKernel,
+                 MaxPool2dForwardKernel, MaxPool2dBackwardKernel, AvgPool2dForwardKernel,
+                 AvgPool2dBackwardKernel,
                  SoftmaxForwardKernel, SoftmaxBackwardKernel, DropoutMaskKernel,
                  NllLossForwardKernel, NllLossBackwardKernel, EmbeddingForwardKernel,
                  EmbeddingBackwardKernel, SgdStepKernel, AdamStepKernel>(install);

@@ -94,25 +94,99 @@ Tensor Conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias,
   return Squeeze(Conv2d(Unsqueeze(input, 2), Unsqueeze(weight, 2), bias, o2), 2);
 }
 
-Tensor Tile(const Tensor& input, int64_t kh, int64_t kw) {
-  MT_CHECK(input.dim() == 4, "Tile: input must be (B, C, H, W), got ",
+namespace {
+// The (B, C, H, W) input's pooling geometry, checked: the kernel must divide H and W.
+kernels::Pool2dShape PoolShape(const Tensor& input, int64_t kh, int64_t kw, const char* op) {
+  MT_CHECK(input.dim() == 4, op, ": input must be (B, C, H, W), got ",
            ShapeToString(input.shape()));
-  MT_CHECK(kh >= 1 && kw >= 1, "Tile: kernel sizes must be >= 1, got (", kh, ", ", kw, ")");
-  const int64_t b = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
+  MT_CHECK(kh >= 1 && kw >= 1, op, ": kernel sizes must be >= 1, got (", kh, ", ", kw, ")");
+  const int64_t h = input.size(2), w = input.size(3);
   MT_CHECK(h % kh == 0 && w % kw == 0, "Tile/pooling: a ", kh, "x", kw,
            " kernel must divide the input's height and width, but the input is ", h, "x", w,
            " (shape ", ShapeToString(input.shape()), ")");
+  kernels::Pool2dShape s;
+  s.planes = input.size(0) * input.size(1);
+  s.in_h = h;
+  s.in_w = w;
+  s.kernel_h = kh;
+  s.kernel_w = kw;
+  return s;
+}
+
+Shape PooledShape(const Tensor& input, const kernels::Pool2dShape& s) {
+  return {input.size(0), input.size(1), s.out_h(), s.out_w()};
+}
+
+// Pooling through a device's dedicated kernels: one pass over the input, no tiled copy.
+bool HasPoolKernels(Device device, bool max) {
+  return max ? dispatch::Find<dispatch::MaxPool2dForwardKernel>(device.type) != nullptr &&
+                   dispatch::Find<dispatch::MaxPool2dBackwardKernel>(device.type) != nullptr
+             : dispatch::Find<dispatch::AvgPool2dForwardKernel>(device.type) != nullptr &&
+                   dispatch::Find<dispatch::AvgPool2dBackwardKernel>(device.type) != nullptr;
+}
+}  // namespace
+
+Tensor Tile(const Tensor& input, int64_t kh, int64_t kw) {
+  const kernels::Pool2dShape s = PoolShape(input, kh, kw, "Tile");
+  const int64_t b = input.size(0), c = input.size(1), h = s.in_h, w = s.in_w;
   Tensor x = Reshape(input, {b, c, h / kh, kh, w / kw, kw});
   x = Contiguous(Permute(x, {0, 1, 2, 4, 3, 5}));
   return View(x, {b, c, h / kh, w / kw, kh * kw});
 }
 
 Tensor AvgPool2d(const Tensor& input, int64_t kh, int64_t kw) {
-  return Mean(Tile(input, kh, kw), 4, /*keepdim=*/false);
+  const kernels::Pool2dShape s = PoolShape(input, kh, kw, "AvgPool2d");
+  const Device device = input.device();
+  // A device without pooling kernels composes MiniTorch's way: Mean over Tile's window dim.
+  if (!HasPoolKernels(device, /*max=*/false)) return Mean(Tile(input, kh, kw), 4, false);
+  CheckFloating(input, "AvgPool2d");
+  Tensor in_d = Dense(input);
+  Tensor out = Tensor::Empty(PooledShape(input, s), input.dtype(), device);
+  if (out.numel() > 0) {
+    dispatch::Run<dispatch::AvgPool2dForwardKernel>(device, input.dtype(), s, in_d.raw_data(),
+                                                    out.raw_data());
+  }
+  return autograd::Record(
+      out, {input}, "AvgPool2d",
+      [=, in_shape = input.shape(), dtype = input.dtype()](const Tensor& g) {
+        Tensor gd = Dense(g);
+        Tensor gin = Tensor::Empty(in_shape, dtype, device);
+        if (gin.numel() > 0) {
+          dispatch::Run<dispatch::AvgPool2dBackwardKernel>(device, dtype, s, gd.raw_data(),
+                                                           gin.raw_data());
+        }
+        return std::vector<Tensor>{gin};
+      });
 }
 
 Tensor MaxPool2d(const Tensor& input, int64_t kh, int64_t kw) {
-  return Max(Tile(input, kh, kw), 4, /*keepdim=*/false);
+  const kernels::Pool2dShape s = PoolShape(input, kh, kw, "MaxPool2d");
+  const Device device = input.device();
+  if (!HasPoolKernels(device, /*max=*/true)) return Max(Tile(input, kh, kw), 4, false);
+  CheckFloating(input, "MaxPool2d");
+  Tensor in_d = Dense(input);
+  const Shape out_shape = PooledShape(input, s);
+  Tensor out = Tensor::Empty(out_shape, input.dtype(), device);
+  // Window taps of the maxima, kept for the backward pass only when one will run.
+  const bool need_grad = GradEnabled() && autograd::NeedsGrad(input);
+  Tensor taps = need_grad ? Tensor::Empty(out_shape, DType::kInt64, device) : Tensor();
+  if (out.numel() > 0) {
+    dispatch::Run<dispatch::MaxPool2dForwardKernel>(
+        device, input.dtype(), s, in_d.raw_data(), out.raw_data(),
+        need_grad ? taps.data<int64_t>() : nullptr);
+  }
+  if (!need_grad) return out;
+  return autograd::Record(
+      out, {input}, "MaxPool2d",
+      [=, in_shape = input.shape(), dtype = input.dtype()](const Tensor& g) {
+        Tensor gd = Dense(g);
+        Tensor gin = Tensor::Empty(in_shape, dtype, device);
+        if (gin.numel() > 0) {
+          dispatch::Run<dispatch::MaxPool2dBackwardKernel>(device, dtype, s, gd.raw_data(),
+                                                           taps.data<int64_t>(), gin.raw_data());
+        }
+        return std::vector<Tensor>{gin};
+      });
 }
 
 namespace {

@@ -45,6 +45,16 @@ struct Conv2dShape {
   int64_t out_w() const { return (in_w + pad_left + pad_right - kernel_w) / stride_w + 1; }
 };
 
+// Non-overlapping 2-D pooling geometry: `planes` (batch * channels) planes of in_h x in_w, a
+// kernel_h x kernel_w window moved by its own size; the kernel divides the plane.
+struct Pool2dShape {
+  int64_t planes = 0;
+  int64_t in_h = 0, in_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t out_h() const { return in_h / kernel_h; }
+  int64_t out_w() const { return in_w / kernel_w; }
+};
+
 }  // namespace mt::kernels
 
 #endif  // MT_KERNELS_OP_PARAMS_H_

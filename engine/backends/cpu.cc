@@ -12,6 +12,7 @@
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/optim.h"
+#include "kernels/cpu/pool.h"
 #include "kernels/cpu/random.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/softmax.h"
@@ -143,6 +144,39 @@ void Conv2dBackwardWeight(const Context& ctx, DType dtype, const kernels::Conv2d
   });
 }
 
+void MaxPool2dForward(const Context& ctx, DType dtype, const kernels::Pool2dShape& s,
+                      const void* in, void* out, int64_t* argmax) {
+  DispatchFloat(dtype, "MaxPool2d", [&](auto t) {
+    using T = decltype(t);
+    k::MaxPool2dForward<T>(ctx, s, static_cast<const T*>(in), static_cast<T*>(out), argmax);
+  });
+}
+
+void MaxPool2dBackward(const Context& ctx, DType dtype, const kernels::Pool2dShape& s,
+                       const void* grad_out, const int64_t* argmax, void* grad_in) {
+  DispatchFloat(dtype, "MaxPool2dBackward", [&](auto t) {
+    using T = decltype(t);
+    k::MaxPool2dBackward<T>(ctx, s, static_cast<const T*>(grad_out), argmax,
+                            static_cast<T*>(grad_in));
+  });
+}
+
+void AvgPool2dForward(const Context& ctx, DType dtype, const kernels::Pool2dShape& s,
+                      const void* in, void* out) {
+  DispatchFloat(dtype, "AvgPool2d", [&](auto t) {
+    using T = decltype(t);
+    k::AvgPool2dForward<T>(ctx, s, static_cast<const T*>(in), static_cast<T*>(out));
+  });
+}
+
+void AvgPool2dBackward(const Context& ctx, DType dtype, const kernels::Pool2dShape& s,
+                       const void* grad_out, void* grad_in) {
+  DispatchFloat(dtype, "AvgPool2dBackward", [&](auto t) {
+    using T = decltype(t);
+    k::AvgPool2dBackward<T>(ctx, s, static_cast<const T*>(grad_out), static_cast<T*>(grad_in));
+  });
+}
+
 void SoftmaxForward(const Context& ctx, DType dtype, bool log, const void* in, int64_t outer,
                     int64_t n, int64_t inner, void* out) {
   DispatchFloat(dtype, log ? "LogSoftmax" : "Softmax", [&](auto t) {
@@ -258,6 +292,10 @@ void RegisterCpuKernels() {
   set(Conv2dForwardKernel{}, &Conv2dForward);
   set(Conv2dBackwardInputKernel{}, &Conv2dBackwardInput);
   set(Conv2dBackwardWeightKernel{}, &Conv2dBackwardWeight);
+  set(MaxPool2dForwardKernel{}, &MaxPool2dForward);
+  set(MaxPool2dBackwardKernel{}, &MaxPool2dBackward);
+  set(AvgPool2dForwardKernel{}, &AvgPool2dForward);
+  set(AvgPool2dBackwardKernel{}, &AvgPool2dBackward);
   set(SoftmaxForwardKernel{}, &SoftmaxForward);
   set(SoftmaxBackwardKernel{}, &SoftmaxBackward);
   set(DropoutMaskKernel{}, &DropoutMask);

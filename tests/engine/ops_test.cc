@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "engine/autograd.h"
 
@@ -108,6 +109,35 @@ TEST(Pooling, AvgAndMaxWindows) {
   EXPECT_EQ(V(AvgPool2d(Grid4x4(), 4, 4)), (std::vector<double>{8.5}));
   EXPECT_EQ(V(MaxPool2d(Grid4x4(), 1, 2)),
             (std::vector<double>{2, 4, 6, 8, 10, 12, 14, 16}));
+}
+
+// The dedicated pooling kernels against MiniTorch's composition (Tile, then Max / Mean over the
+// window dim), which devices without them still use: same values and gradients, bit for bit,
+// ties (small integers) included, in float and double.
+TEST(Pooling, KernelsMatchTheTileComposition) {
+  Generator gen(3);
+  std::mt19937_64 rng(3);
+  for (DType dt : {DType::kFloat32, DType::kFloat64}) {
+    for (auto [kh, kw] : {std::pair<int64_t, int64_t>{2, 2}, {4, 4}, {1, 3}, {3, 2}}) {
+      const Shape shape = {3, 2, kh * 3, kw * 2};
+      std::vector<double> values(3 * 2 * kh * 3 * kw * 2);
+      for (double& v : values) v = static_cast<double>(static_cast<int>(rng() % 7) - 3);
+      Tensor x = Tensor::FromVector(values, shape, dt);
+      for (bool max : {true, false}) {
+        Tensor a = x.Detach(), b = x.Detach();
+        a.set_requires_grad(true);
+        b.set_requires_grad(true);
+        Tensor pooled = max ? MaxPool2d(a, kh, kw) : AvgPool2d(a, kh, kw);
+        Tensor composed = max ? Max(Tile(b, kh, kw), 4, false) : Mean(Tile(b, kh, kw), 4, false);
+        ASSERT_EQ(pooled.shape(), composed.shape());
+        EXPECT_EQ(V(pooled), V(composed)) << (max ? "max " : "avg ") << kh << "x" << kw;
+        Tensor w = RandUniform(pooled.shape(), -1, 1, gen, dt);
+        Sum(pooled * w).Backward();
+        Sum(composed * w).Backward();
+        EXPECT_EQ(V(a.grad()), V(b.grad())) << (max ? "max " : "avg ") << kh << "x" << kw;
+      }
+    }
+  }
 }
 
 TEST(Pooling, SizesMustDivide) {

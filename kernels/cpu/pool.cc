@@ -1,0 +1,167 @@
+#include "kernels/cpu/pool.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+namespace mt::kernels::cpu {
+namespace {
+
+// Below this many input elements per call a parallel region costs more than it saves.
+constexpr int64_t kMinParallelElements = int64_t{1} << 15;
+
+bool UseThreads(const Context& ctx, const Pool2dShape& s) {
+  return ctx.threads > 1 && !omp_in_parallel() && s.planes > 1 &&
+         s.planes * s.in_h * s.in_w >= kMinParallelElements;
+}
+
+// MaxDim's order: a larger value, or the first NaN, replaces the running maximum.
+template <typename T>
+bool Beats(T v, T best) {
+  return v > best || (v != v && best == best);
+}
+
+// One plane; KH/KW > 0 fix the window at compile time (the 2x2 of LeNet-5), 0 reads s.
+template <int KH, int KW, typename T>
+void MaxPlane(const Pool2dShape& s, const T* in, T* out, int64_t* argmax) {
+  const int64_t kh = KH > 0 ? KH : s.kernel_h, kw = KW > 0 ? KW : s.kernel_w;
+  const int64_t oh = s.out_h(), ow = s.out_w(), w = s.in_w;
+  for (int64_t y = 0; y < oh; ++y) {
+    const T* rows = in + y * kh * w;
+    for (int64_t x = 0; x < ow; ++x) {
+      const T* win = rows + x * kw;
+      T best = win[0];
+      int64_t arg = 0;
+      for (int64_t i = 0; i < kh; ++i) {
+        for (int64_t j = 0; j < kw; ++j) {
+          const T v = win[i * w + j];
+          if (Beats(v, best)) {
+            best = v;
+            arg = i * kw + j;
+          }
+        }
+      }
+      out[y * ow + x] = best;
+      if (argmax != nullptr) argmax[y * ow + x] = arg;
+    }
+  }
+}
+
+template <int KH, int KW, typename T>
+void MaxBackwardPlane(const Pool2dShape& s, const T* grad_out, const int64_t* argmax, T* grad_in) {
+  const int64_t kh = KH > 0 ? KH : s.kernel_h, kw = KW > 0 ? KW : s.kernel_w;
+  const int64_t oh = s.out_h(), ow = s.out_w(), w = s.in_w;
+  // Rows past oh * kh (none: the kernel divides the plane) would stay zero.
+  std::fill(grad_in, grad_in + s.in_h * w, T(0));
+  for (int64_t y = 0; y < oh; ++y) {
+    T* rows = grad_in + y * kh * w;
+    for (int64_t x = 0; x < ow; ++x) {
+      const int64_t a = argmax[y * ow + x];
+      const int64_t i = a / kw, j = a - i * kw;
+      rows[i * w + x * kw + j] = grad_out[y * ow + x];
+    }
+  }
+}
+
+template <typename T>
+void AvgPlane(const Pool2dShape& s, const T* in, T* out) {
+  const int64_t kh = s.kernel_h, kw = s.kernel_w;
+  const int64_t oh = s.out_h(), ow = s.out_w(), w = s.in_w;
+  const T taps = static_cast<T>(kh * kw);
+  for (int64_t y = 0; y < oh; ++y) {
+    const T* rows = in + y * kh * w;
+    for (int64_t x = 0; x < ow; ++x) {
+      const T* win = rows + x * kw;
+      double sum = 0;
+      for (int64_t i = 0; i < kh; ++i) {
+        for (int64_t j = 0; j < kw; ++j) sum += win[i * w + j];
+      }
+      out[y * ow + x] = static_cast<T>(sum) / taps;  // as Mean: the T sum over T(n)
+    }
+  }
+}
+
+template <typename T>
+void AvgBackwardPlane(const Pool2dShape& s, const T* grad_out, T* grad_in) {
+  const int64_t kh = s.kernel_h, kw = s.kernel_w;
+  const int64_t oh = s.out_h(), ow = s.out_w(), w = s.in_w;
+  const T taps = static_cast<T>(kh * kw);
+  for (int64_t y = 0; y < oh; ++y) {
+    for (int64_t i = 0; i < kh; ++i) {
+      T* row = grad_in + (y * kh + i) * w;
+      for (int64_t x = 0; x < ow; ++x) {
+        const T g = grad_out[y * ow + x] / taps;
+        for (int64_t j = 0; j < kw; ++j) row[x * kw + j] = g;
+      }
+    }
+  }
+}
+
+bool Empty(const Pool2dShape& s) { return s.planes <= 0 || s.in_h <= 0 || s.in_w <= 0; }
+
+}  // namespace
+
+template <typename T>
+void MaxPool2dForward(const Context& ctx, const Pool2dShape& s, const T* in, T* out,
+                      int64_t* argmax) {
+  if (Empty(s) || s.out_h() <= 0 || s.out_w() <= 0) return;
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h() * s.out_w();
+  const bool two_by_two = s.kernel_h == 2 && s.kernel_w == 2;
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (UseThreads(ctx, s))
+  for (int64_t p = 0; p < s.planes; ++p) {
+    int64_t* a = argmax != nullptr ? argmax + p * out_plane : nullptr;
+    if (two_by_two) {
+      MaxPlane<2, 2>(s, in + p * in_plane, out + p * out_plane, a);
+    } else {
+      MaxPlane<0, 0>(s, in + p * in_plane, out + p * out_plane, a);
+    }
+  }
+}
+
+template <typename T>
+void MaxPool2dBackward(const Context& ctx, const Pool2dShape& s, const T* grad_out,
+                       const int64_t* argmax, T* grad_in) {
+  if (Empty(s)) return;
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h() * s.out_w();
+  const bool two_by_two = s.kernel_h == 2 && s.kernel_w == 2;
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (UseThreads(ctx, s))
+  for (int64_t p = 0; p < s.planes; ++p) {
+    if (two_by_two) {
+      MaxBackwardPlane<2, 2>(s, grad_out + p * out_plane, argmax + p * out_plane,
+                             grad_in + p * in_plane);
+    } else {
+      MaxBackwardPlane<0, 0>(s, grad_out + p * out_plane, argmax + p * out_plane,
+                             grad_in + p * in_plane);
+    }
+  }
+}
+
+template <typename T>
+void AvgPool2dForward(const Context& ctx, const Pool2dShape& s, const T* in, T* out) {
+  if (Empty(s) || s.out_h() <= 0 || s.out_w() <= 0) return;
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h() * s.out_w();
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (UseThreads(ctx, s))
+  for (int64_t p = 0; p < s.planes; ++p) AvgPlane(s, in + p * in_plane, out + p * out_plane);
+}
+
+template <typename T>
+void AvgPool2dBackward(const Context& ctx, const Pool2dShape& s, const T* grad_out, T* grad_in) {
+  if (Empty(s)) return;
+  const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h() * s.out_w();
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (UseThreads(ctx, s))
+  for (int64_t p = 0; p < s.planes; ++p) {
+    AvgBackwardPlane(s, grad_out + p * out_plane, grad_in + p * in_plane);
+  }
+}
+
+#define MT_INSTANTIATE(T)                                                                       \
+  template void MaxPool2dForward<T>(const Context&, const Pool2dShape&, const T*, T*, int64_t*); \
+  template void MaxPool2dBackward<T>(const Context&, const Pool2dShape&, const T*,              \
+                                     const int64_t*, T*);                                       \
+  template void AvgPool2dForward<T>(const Context&, const Pool2dShape&, const T*, T*);          \
+  template void AvgPool2dBackward<T>(const Context&, const Pool2dShape&, const T*, T*);
+MT_INSTANTIATE(float)
+MT_INSTANTIATE(double)
+#undef MT_INSTANTIATE
+
+}  // namespace mt::kernels::cpu
