@@ -126,20 +126,26 @@ void PackBSliver(bool trans_b, const T* b, int64_t ldb, int64_t pc, int64_t kc, 
 }
 
 // C[0:mr, 0:nc] = beta * C + A_sliver * B_sliver over kc, with beta == 0 never reading C.
+// Row p of the B sliver starts at bp + p * ldbp: kNr for packed B, ldb when the micro-kernel
+// reads a full-width sliver of row-major B in place.
 // The fixed-size loops below are what GCC turns into 12 register-resident FMA accumulators;
 // keep the tile a local array of compile-time shape or that stops happening.
-template <typename T>
-void MicroKernel(int64_t kc, const T* __restrict ap, const T* __restrict bp, int mr, int nr,
-                 T beta, T* __restrict c, int64_t ldc) {
+// kInPlace compiles the packed case with its stride a constant (the hot loop must stay free of
+// the extra address arithmetic).
+template <bool kInPlace, typename T>
+void MicroKernel(int64_t kc, const T* __restrict ap, const T* __restrict bp, int64_t ldbp, int mr,
+                 int nr, T beta, T* __restrict c, int64_t ldc) {
   constexpr int kMr = Blocking<T>::kMr;
   constexpr int kNr = Blocking<T>::kNr;
+  const int64_t stride = kInPlace ? ldbp : kNr;
   T acc[kMr][kNr] = {};
   for (int64_t p = 0; p < kc; ++p) {
+    const T* __restrict brow = bp + p * stride;
 #pragma GCC unroll 6
     for (int i = 0; i < kMr; ++i) {
       const T ai = ap[p * kMr + i];
 #pragma omp simd
-      for (int j = 0; j < kNr; ++j) acc[i][j] += ai * bp[p * kNr + j];
+      for (int j = 0; j < kNr; ++j) acc[i][j] += ai * brow[j];
     }
   }
   if (mr == kMr && nr == kNr) {
@@ -280,6 +286,11 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
   const int64_t k_round =
       std::min(k, std::max<int64_t>(1, kPackedBBudget / (nc_max * B::kKc)) * B::kKc);
   T* packed_b = Scratch<T>(0, k_round * nc_max);
+  // Few rows of C (a conv's output channels times a sample's pixels): each element of B is used
+  // by at most two blocks of A, so packing B would copy it once to read it about once. The
+  // micro-kernel then reads full-width slivers of row-major B in place; only a ragged last
+  // sliver is packed (zero-padded).
+  const bool direct_b = !trans_b && row_blocks <= 2;
 
   // An exception must not leave an OpenMP region (the process would abort). A thread whose
   // packed-A buffer cannot be allocated skips its tasks and the failure is rethrown after the
@@ -316,6 +327,7 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
           const int64_t q = qs / slivers, s = qs % slivers;
           const int64_t pc = k0 + q * B::kKc, kc = std::min(B::kKc, k - pc);
           const int nr = static_cast<int>(std::min<int64_t>(B::kNr, nc - s * B::kNr));
+          if (direct_b && nr == B::kNr) continue;
           PackBSliver(trans_b, b, ldb, pc, kc, jc + s * B::kNr, nr,
                       packed_b + q * B::kKc * nc_pad + s * B::kNr * kc);
         }
@@ -337,10 +349,18 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
             for (int64_t s = s0; s < s1; ++s) {
               const int64_t j = jc + s * B::kNr;
               const int nr = static_cast<int>(std::min<int64_t>(B::kNr, n - j));
+              const bool in_place = direct_b && nr == B::kNr;
+              const T* bp = in_place ? b + pc * ldb + j : packed_b_block + s * B::kNr * kc;
+              const int64_t ldbp = in_place ? ldb : B::kNr;
               for (int64_t ir = 0; ir < mc; ir += B::kMr) {
                 const int mr = static_cast<int>(std::min<int64_t>(B::kMr, mc - ir));
-                MicroKernel(kc, packed_a + ir * kc, packed_b_block + s * B::kNr * kc, mr, nr,
-                            beta_now, c + (ic + ir) * ldc + j, ldc);
+                if (in_place) {
+                  MicroKernel<true>(kc, packed_a + ir * kc, bp, ldbp, mr, nr, beta_now,
+                                    c + (ic + ir) * ldc + j, ldc);
+                } else {
+                  MicroKernel<false>(kc, packed_a + ir * kc, bp, ldbp, mr, nr, beta_now,
+                                     c + (ic + ir) * ldc + j, ldc);
+                }
               }
             }
           }
