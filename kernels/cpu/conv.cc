@@ -170,6 +170,8 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t in_size = s.in_channels * s.in_h * s.in_w;
+  // The weights are packed once for every sample's product.
+  const PackedA<T> packed_w(false, s.out_channels, ckk, T(1), weight, ckk);
   bool out_of_memory = false;
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
@@ -177,8 +179,7 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
       const SampleColumns<T> cols(s, input + b * in_size);
       T* o = out + b * s.out_channels * ohw;
       // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
-      Gemm<T>(ctx, false, false, s.out_channels, ohw, ckk, T(1), weight, ckk, cols.data(), ohw,
-              T(0), o, ohw);
+      GemmPackedA<T>(ctx, packed_w, ohw, false, cols.data(), ohw, T(0), o, ohw);
       if (bias != nullptr) {
         for (int64_t oc = 0; oc < s.out_channels; ++oc) {
           T* row = o + oc * ohw;
@@ -206,6 +207,7 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const bool pointwise = IsPointwise(s);
+  const PackedA<T> packed_wt(true, ckk, s.out_channels, T(1), weight, ckk);  // W^T, once
   bool out_of_memory = false;
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
@@ -214,14 +216,12 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
       T* gi = grad_input + b * in_size;
       // cols (ckk, ohw) = W^T (ckk, O) * grad_out (O, ohw), then scattered back onto the pixels.
       if (pointwise) {
-        Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), gi,
-                ohw);
+        GemmPackedA<T>(ctx, packed_wt, ohw, false, g, ohw, T(0), gi, ohw);
         return;
       }
       ColumnScratch<T> scratch(ckk * ohw);
       T* cols = scratch.data();
-      Gemm<T>(ctx, true, false, ckk, ohw, s.out_channels, T(1), weight, ckk, g, ohw, T(0), cols,
-              ohw);
+      GemmPackedA<T>(ctx, packed_wt, ohw, false, g, ohw, T(0), cols, ohw);
       std::fill(gi, gi + in_size, T(0));
       Col2Im(s, cols, gi);
     });

@@ -5,6 +5,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <new>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace mt::kernels::cpu {
 namespace {
@@ -97,6 +103,32 @@ void PackA(bool trans_a, const T* a, int64_t lda, int64_t ic, int64_t mc, int64_
   }
 }
 
+#if defined(__AVX2__)
+// dst[p * 16 + r] = rows[r][p] for r, p < 8: an 8x8 transpose in registers, so the transposed
+// pack below writes whole vectors instead of one float per 64-byte row of the sliver.
+inline void Transpose8x8Into(const float* const rows[8], float* dst) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows[i]);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  // r[q] holds column q of rows 0-3 (low lane) and column q + 4 (high lane); r[q + 4] the same
+  // for rows 4-7.
+  for (int q = 0; q < 4; ++q) {
+    const __m256 lo = r[q], hi = r[q + 4];
+    _mm256_storeu_ps(dst + q * 16, _mm256_permute2f128_ps(lo, hi, 0x20));
+    _mm256_storeu_ps(dst + (q + 4) * 16, _mm256_permute2f128_ps(lo, hi, 0x31));
+  }
+}
+#endif
+
 // Packs one kNr-column sliver of op(B)[pc : pc + kc, j0 : j0 + nr] row by row
 // (dst[p * kNr + j]), zero beyond nr.
 template <typename T>
@@ -114,14 +146,36 @@ void PackBSliver(bool trans_b, const T* b, int64_t ldb, int64_t pc, int64_t kc, 
         std::fill(d + nr, d + kNr, T(0));
       }
     }
-  } else {
-    for (int j = 0; j < nr; ++j) {
-      const T* src = b + (j0 + j) * ldb + pc;
-      for (int64_t p = 0; p < kc; ++p) dst[p * kNr + j] = src[p];
+    return;
+  }
+  // Transposed: column j of the sliver is row j0 + j of B.
+  int64_t p_done = 0;
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<T, float> && kNr == 16) {
+    static const float kZeros[8] = {};
+    const int64_t p_blocks = kc / 8 * 8;
+    for (int jb = 0; jb < kNr; jb += 8) {
+      const float* rows[8];  // null: a column past nr, which packs as zeros
+      for (int r = 0; r < 8; ++r) rows[r] = jb + r < nr ? b + (j0 + jb + r) * ldb + pc : nullptr;
+      if (jb >= nr) {
+        for (int64_t p = 0; p < kc; ++p) std::fill(dst + p * kNr + jb, dst + p * kNr + jb + 8, 0.f);
+        continue;
+      }
+      for (int64_t p0 = 0; p0 < p_blocks; p0 += 8) {
+        const float* block_rows[8];
+        for (int r = 0; r < 8; ++r) block_rows[r] = rows[r] != nullptr ? rows[r] + p0 : kZeros;
+        Transpose8x8Into(block_rows, dst + p0 * kNr + jb);
+      }
     }
-    for (int j = nr; j < kNr; ++j) {
-      for (int64_t p = 0; p < kc; ++p) dst[p * kNr + j] = T(0);
-    }
+    p_done = p_blocks;
+  }
+#endif
+  for (int j = 0; j < nr; ++j) {
+    const T* src = b + (j0 + j) * ldb + pc;
+    for (int64_t p = p_done; p < kc; ++p) dst[p * kNr + j] = src[p];
+  }
+  for (int j = nr; j < kNr; ++j) {
+    for (int64_t p = p_done; p < kc; ++p) dst[p * kNr + j] = T(0);
   }
 }
 
@@ -261,10 +315,19 @@ void Gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
 
 // Each element of C is accumulated by exactly one task, over k in the same order whatever the
 // thread count, so the result does not depend on how the work is split.
+// Where block (row block ic / kMc, k block from pc) of a whole packed op(A) starts: row blocks
+// one after another, each its full k; within one, k blocks of mc_pad x kc (see PackedA).
+int64_t PackedABlockOffset(int64_t ic, int64_t mc, int64_t pc, int64_t k, int mr) {
+  const int64_t mc_pad = CeilDiv(mc, mr) * mr;
+  return ic * k + pc * mc_pad;
+}
+
+// prepacked: all of alpha * op(A) packed by PackWholeA (then a, lda and trans_a are unused), or
+// null to pack block by block here.
 template <typename T>
 void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
               T alpha, const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c,
-              int64_t ldc) {
+              int64_t ldc, const T* prepacked = nullptr) {
   using B = Blocking<T>;
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
@@ -299,11 +362,13 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     T* packed_a = nullptr;
-    try {
-      packed_a = Scratch<T>(1, B::kMc * std::min(k, B::kKc));
-    } catch (const std::bad_alloc&) {
+    if (prepacked == nullptr) {
+      try {
+        packed_a = Scratch<T>(1, B::kMc * std::min(k, B::kKc));
+      } catch (const std::bad_alloc&) {
 #pragma omp atomic write
-      out_of_memory = true;
+        out_of_memory = true;
+      }
     }
     for (int64_t jc = 0; jc < n; jc += B::kNc) {
       const int64_t nc = std::min(B::kNc, n - jc);
@@ -338,13 +403,18 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
           const int64_t mc = std::min(B::kMc, m - ic);
           const int64_t s0 = (task % groups) * slivers_per_group;
           const int64_t s1 = std::min(slivers, s0 + slivers_per_group);
-          if (packed_a == nullptr) continue;  // out of memory: reported after the region
+          // Out of memory: reported after the region.
+          if (packed_a == nullptr && prepacked == nullptr) continue;
           // k blocks in ascending order: every element of C sums over k in the same order
           // whatever the split, so results do not depend on the thread count.
           for (int64_t q = 0; q < k_blocks; ++q) {
             const int64_t pc = k0 + q * B::kKc, kc = std::min(B::kKc, k - pc);
             const T beta_now = pc == 0 ? beta : T(1);
-            PackA(trans_a, a, lda, ic, mc, pc, kc, alpha, packed_a);
+            const T* block_a = prepacked + PackedABlockOffset(ic, mc, pc, k, B::kMr);
+            if (prepacked == nullptr) {
+              PackA(trans_a, a, lda, ic, mc, pc, kc, alpha, packed_a);
+              block_a = packed_a;
+            }
             const T* packed_b_block = packed_b + q * B::kKc * nc_pad;
             for (int64_t s = s0; s < s1; ++s) {
               const int64_t j = jc + s * B::kNr;
@@ -355,10 +425,10 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
               for (int64_t ir = 0; ir < mc; ir += B::kMr) {
                 const int mr = static_cast<int>(std::min<int64_t>(B::kMr, mc - ir));
                 if (in_place) {
-                  MicroKernel<true>(kc, packed_a + ir * kc, bp, ldbp, mr, nr, beta_now,
+                  MicroKernel<true>(kc, block_a + ir * kc, bp, ldbp, mr, nr, beta_now,
                                     c + (ic + ir) * ldc + j, ldc);
                 } else {
-                  MicroKernel<false>(kc, packed_a + ir * kc, bp, ldbp, mr, nr, beta_now,
+                  MicroKernel<false>(kc, block_a + ir * kc, bp, ldbp, mr, nr, beta_now,
                                      c + (ic + ir) * ldc + j, ldc);
                 }
               }
@@ -381,6 +451,62 @@ void Gemm(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, 
   GemmImpl(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+template <typename T>
+int64_t PackedA<T>::Size(int64_t m, int64_t k) {
+  using B = Blocking<T>;
+  if (m <= 0 || k <= 0) return 0;
+  const int64_t last_ic = (m - 1) / B::kMc * B::kMc;
+  return PackedABlockOffset(last_ic, m - last_ic, k, k, B::kMr);
+}
+
+template <typename T>
+PackedA<T>::PackedA(bool trans_a, int64_t m, int64_t k, T alpha, const T* a, int64_t lda)
+    : m_(m), k_(k), data_(static_cast<size_t>(Size(m, k))) {
+  using B = Blocking<T>;
+  for (int64_t ic = 0; ic < m; ic += B::kMc) {
+    const int64_t mc = std::min(B::kMc, m - ic);
+    for (int64_t pc = 0; pc < k; pc += B::kKc) {
+      const int64_t kc = std::min(B::kKc, k - pc);
+      PackA(trans_a, a, lda, ic, mc, pc, kc, alpha,
+            data_.data() + PackedABlockOffset(ic, mc, pc, k, B::kMr));
+    }
+  }
+}
+
+template <typename T>
+void GemmPackedA(const Context& ctx, const PackedA<T>& a, int64_t n, bool trans_b, const T* b,
+                 int64_t ldb, T beta, T* c, int64_t ldc) {
+  const int64_t m = a.rows(), k = a.depth();
+  // Products the packed path does not cover (matrix-vector, empty) take the plain one, which
+  // never reads the packed copy's source: there is none; they are rare enough to unpack for.
+  if (m <= 1 || n <= 1 || k <= 0) {
+    std::vector<T> dense(static_cast<size_t>(std::max<int64_t>(m, 0) * std::max<int64_t>(k, 0)));
+    a.Unpack(dense.data());
+    GemmImpl(ctx, false, trans_b, m, n, k, T(1), dense.data(), k, b, ldb, beta, c, ldc);
+    return;
+  }
+  GemmImpl(ctx, false, trans_b, m, n, k, T(1), static_cast<const T*>(nullptr), int64_t{0}, b, ldb,
+           beta, c, ldc, a.data());
+}
+
+template <typename T>
+void PackedA<T>::Unpack(T* dense) const {
+  using B = Blocking<T>;
+  for (int64_t ic = 0; ic < m_; ic += B::kMc) {
+    const int64_t mc = std::min(B::kMc, m_ - ic);
+    for (int64_t pc = 0; pc < k_; pc += B::kKc) {
+      const int64_t kc = std::min(B::kKc, k_ - pc);
+      const T* block = data_.data() + PackedABlockOffset(ic, mc, pc, k_, B::kMr);
+      for (int64_t i = 0; i < mc; ++i) {
+        const int64_t ir = i / B::kMr * B::kMr, r = i - ir;
+        for (int64_t p = 0; p < kc; ++p) {
+          dense[(ic + i) * k_ + pc + p] = block[ir * kc + p * B::kMr + r];
+        }
+      }
+    }
+  }
+}
+
 // Per p in [0, batch): op(A_p): (m, k)  op(B_p): (k, n)  C_p: (m, n).
 template <typename T>
 void BatchedGemm(const Context& ctx, int64_t batch, bool trans_a, bool trans_b, int64_t m,
@@ -400,6 +526,9 @@ void BatchedGemm(const Context& ctx, int64_t batch, bool trans_a, bool trans_b, 
 }
 
 #define MT_INSTANTIATE(T)                                                                      \
+  template class PackedA<T>;                                                                   \
+  template void GemmPackedA<T>(const Context&, const PackedA<T>&, int64_t, bool, const T*,     \
+                               int64_t, T, T*, int64_t);                                       \
   template void Gemm<T>(const Context&, bool, bool, int64_t, int64_t, int64_t, T, const T*,    \
                         int64_t, const T*, int64_t, T, T*, int64_t);                           \
   template void BatchedGemm<T>(const Context&, int64_t, bool, bool, int64_t, int64_t, int64_t, \

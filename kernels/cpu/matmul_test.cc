@@ -114,6 +114,51 @@ TYPED_TEST(MatmulTest, RandomShapesAllTransposes) {
   }
 }
 
+// A packed once and reused gives Gemm's result bit for bit (same packing, same order of
+// accumulation), across row blocks, k blocks, transposes, alpha, beta and the matrix-vector
+// fallback; Unpack gives alpha * op(A) back.
+TYPED_TEST(MatmulTest, PrepackedAMatchesGemmExactly) {
+  using T = TypeParam;
+  std::mt19937_64 rng(33);
+  struct Dims {
+    int64_t m, n, k;
+  };
+  const std::vector<Dims> dims = {{6, 784, 25},  {16, 100, 150}, {150, 100, 16}, {197, 45, 517},
+                                  {7, 4500, 30}, {1, 40, 9},     {12, 1, 33},    {5, 3, 1}};
+  for (const Dims& d : dims) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        const T alpha = T(RandomInt(rng, 0, 1) ? 1.0 : -0.5);
+        const T beta = T(RandomInt(rng, 0, 1) ? 0.0 : 0.7);
+        const int64_t lda = ta ? d.m : d.k, ldb = tb ? d.k : d.n;
+        std::vector<T> a = RandomVector<T>(d.m * d.k, rng), b = RandomVector<T>(d.k * d.n, rng);
+        std::vector<T> c0 = RandomVector<T>(d.m * d.n, rng), c1 = c0;
+        Gemm<T>(testing::Ctx(), ta, tb, d.m, d.n, d.k, alpha, a.data(), lda, b.data(), ldb, beta,
+                c0.data(), d.n);
+        const PackedA<T> packed(ta, d.m, d.k, alpha, a.data(), lda);
+        std::fill(a.begin(), a.end(), T(0));  // the packed copy must not read A again
+        GemmPackedA<T>(testing::Ctx(), packed, d.n, tb, b.data(), ldb, beta, c1.data(), d.n);
+        const std::string what = "m " + std::to_string(d.m) + " n " + std::to_string(d.n) +
+                                 " k " + std::to_string(d.k) + " ta " + std::to_string(ta) +
+                                 " tb " + std::to_string(tb);
+        if (d.m > 1 && d.n > 1) {
+          EXPECT_EQ(c0, c1) << what;
+        } else {  // matrix-vector: alpha applied before the dots, one rounding apart
+          testing::ExpectAllClose(c1, std::vector<double>(c0.begin(), c0.end()), 8 * Eps<T>(),
+                                  8 * Eps<T>() * d.k, what);
+        }
+      }
+    }
+  }
+  const std::vector<T> a = RandomVector<T>(13 * 300, rng);
+  const PackedA<T> packed(true, 300, 13, T(2), a.data(), 300);  // op(A) = A^T: (300, 13)
+  std::vector<T> dense(300 * 13);
+  packed.Unpack(dense.data());
+  for (int64_t i = 0; i < 300; ++i) {
+    for (int64_t p = 0; p < 13; ++p) ASSERT_EQ(dense[i * 13 + p], T(2) * a[p * 300 + i]);
+  }
+}
+
 TYPED_TEST(MatmulTest, LargeAndWideProducts) {
   using T = TypeParam;
   std::mt19937_64 rng(31);
