@@ -2,7 +2,8 @@
 // the conv layers of mt's models at their training batch sizes, on 1 and 2 threads. Best-of
 // timings of one kernel are steadier than a training benchmark on a noisy shared machine, so
 // this is what kernel changes are judged by before bench/ confirms them end to end.
-//   bazel run //kernels/cpu:conv_bench
+//   bazel run //kernels/cpu:conv_bench [-- CASE [PASS]]   (only cases / passes whose names contain
+//   CASE / PASS: forward, grad_in, grad_w)
 #include <omp.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/conv.h"
@@ -41,7 +43,9 @@ double BestMicros(F&& run) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const std::string only_case = argc > 1 ? argv[1] : "", only_pass = argc > 2 ? argv[2] : "";
+  auto wanted = [&](const char* pass) { return std::string(pass).find(only_pass) != std::string::npos; };
   auto shape = [](int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
                   int64_t pad) {
     Conv2dShape s;
@@ -72,6 +76,7 @@ int main() {
   std::printf("%-22s %8s %12s %12s %12s\n", "case", "threads", "forward us", "grad_in us",
               "grad_w us");
   for (const Case& c : cases) {
+    if (std::string(c.name).find(only_case) == std::string::npos) continue;
     const Conv2dShape& s = c.s;
     std::vector<float> in(s.batch * s.in_channels * s.in_h * s.in_w);
     std::vector<float> w(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w);
@@ -82,13 +87,13 @@ int main() {
     }
     for (int threads : {1, omp_get_max_threads()}) {
       const Context ctx{threads};
-      const double f = BestMicros([&] {
+      const double f = !wanted("forward") ? 0 : BestMicros([&] {
         mt::kernels::cpu::Conv2dForward<float>(ctx, s, in.data(), w.data(), bias.data(), out.data());
       });
-      const double gi = BestMicros([&] {
+      const double gi = !wanted("grad_in") ? 0 : BestMicros([&] {
         mt::kernels::cpu::Conv2dBackwardInput<float>(ctx, s, out.data(), w.data(), gin.data());
       });
-      const double gwt = BestMicros([&] {
+      const double gwt = !wanted("grad_w") ? 0 : BestMicros([&] {
         mt::kernels::cpu::Conv2dBackwardWeight<float>(ctx, s, out.data(), in.data(), gw.data(),
                                                       gb.data());
       });

@@ -75,6 +75,41 @@ T* Scratch(int slot, size_t count) {
   return b.data;
 }
 
+#if defined(__AVX2__)
+// dst[p * 16 + r] = rows[r][p] for r, p < 8: an 8x8 transpose in registers, so the transposed
+// pack below writes whole vectors instead of one float per 64-byte row of the sliver. Named
+// variables, not arrays: GCC spills __m256 arrays to the stack, and reloading their halves
+// defeats store forwarding.
+inline void Transpose8x8Into(const float* const rows[8], float* dst) {
+  const __m256 r0 = _mm256_loadu_ps(rows[0]), r1 = _mm256_loadu_ps(rows[1]);
+  const __m256 r2 = _mm256_loadu_ps(rows[2]), r3 = _mm256_loadu_ps(rows[3]);
+  const __m256 r4 = _mm256_loadu_ps(rows[4]), r5 = _mm256_loadu_ps(rows[5]);
+  const __m256 r6 = _mm256_loadu_ps(rows[6]), r7 = _mm256_loadu_ps(rows[7]);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  // sq: column q of rows 0-3 (low lane) and column q + 4 (high lane); sq + 4: rows 4-7.
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  _mm256_storeu_ps(dst + 0 * 16, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(dst + 1 * 16, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(dst + 2 * 16, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(dst + 3 * 16, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(dst + 4 * 16, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(dst + 5 * 16, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(dst + 6 * 16, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(dst + 7 * 16, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+#endif
+
 // Packs alpha * op(A)[ic : ic + mc, pc : pc + kc] as consecutive kMr-row slivers, each stored
 // column by column (dst[p * kMr + i]) so the micro-kernel reads it sequentially. Rows past mc are
 // zero, so edge tiles can run the full-size kernel.
@@ -103,31 +138,6 @@ void PackA(bool trans_a, const T* a, int64_t lda, int64_t ic, int64_t mc, int64_
   }
 }
 
-#if defined(__AVX2__)
-// dst[p * 16 + r] = rows[r][p] for r, p < 8: an 8x8 transpose in registers, so the transposed
-// pack below writes whole vectors instead of one float per 64-byte row of the sliver.
-inline void Transpose8x8Into(const float* const rows[8], float* dst) {
-  __m256 r[8], t[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows[i]);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  // r[q] holds column q of rows 0-3 (low lane) and column q + 4 (high lane); r[q + 4] the same
-  // for rows 4-7.
-  for (int q = 0; q < 4; ++q) {
-    const __m256 lo = r[q], hi = r[q + 4];
-    _mm256_storeu_ps(dst + q * 16, _mm256_permute2f128_ps(lo, hi, 0x20));
-    _mm256_storeu_ps(dst + (q + 4) * 16, _mm256_permute2f128_ps(lo, hi, 0x31));
-  }
-}
-#endif
 
 // Packs one kNr-column sliver of op(B)[pc : pc + kc, j0 : j0 + nr] row by row
 // (dst[p * kNr + j]), zero beyond nr.
