@@ -84,6 +84,17 @@ void ValidColumns(const Conv2dShape& s, int64_t j, int64_t ow, int64_t* x0, int6
   *x1 = std::max(first, std::min(last, ow));
 }
 
+// dst[x] = src[x + shift] for x in [x0, x1), zero elsewhere in [0, n). Plain loops, not
+// std::copy / std::fill: rows are a few dozen floats, shorter than a memmove call is worth.
+template <typename T>
+inline void ShiftedRow(const T* src, int64_t shift, int64_t x0, int64_t x1, int64_t n, T* dst) {
+  for (int64_t x = 0; x < x0; ++x) dst[x] = T(0);
+  const T* s = src + shift;
+#pragma omp simd
+  for (int64_t x = x0; x < x1; ++x) dst[x] = s[x];
+  for (int64_t x = x1; x < n; ++x) dst[x] = T(0);
+}
+
 // input: (C, H, W) of one sample  cols: (C*kh*kw, oh*ow), row (c*kh + i)*kw + j holding the
 // input pixel under kernel tap (i, j) for every output position, zero where it is padding.
 template <typename T>
@@ -95,22 +106,22 @@ void Im2Col(const Conv2dShape& s, const T* input, T* cols) {
         T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * oh * ow;
         int64_t x0, x1;
         ValidColumns(s, j, ow, &x0, &x1);
+        const int64_t shift = j - s.pad_left;
         for (int64_t y = 0; y < oh; ++y) {
           T* dst = row + y * ow;
           const int64_t iy = y * s.stride_h + i - s.pad_top;
           if (iy < 0 || iy >= s.in_h) {
-            std::fill(dst, dst + ow, T(0));
+            for (int64_t x = 0; x < ow; ++x) dst[x] = T(0);
             continue;
           }
           const T* src = input + (c * s.in_h + iy) * s.in_w;
-          const int64_t shift = j - s.pad_left;
-          std::fill(dst, dst + x0, T(0));
-          if (s.stride_w == 1 && x1 > x0) {
-            std::copy(src + x0 + shift, src + x1 + shift, dst + x0);
+          if (s.stride_w == 1) {
+            ShiftedRow(src, shift, x0, x1, ow, dst);
           } else {
+            for (int64_t x = 0; x < x0; ++x) dst[x] = T(0);
             for (int64_t x = x0; x < x1; ++x) dst[x] = src[x * s.stride_w + shift];
+            for (int64_t x = x1; x < ow; ++x) dst[x] = T(0);
           }
-          std::fill(dst + x1, dst + ow, T(0));
         }
       }
     }
@@ -152,7 +163,13 @@ void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
           const T* src = row + y * ow;
           T* dst = grad_input + (c * s.in_h + iy) * s.in_w;
           const int64_t shift = j - s.pad_left;
-          for (int64_t x = x0; x < x1; ++x) dst[x * s.stride_w + shift] += src[x];
+          if (s.stride_w == 1) {
+            T* d = dst + shift;
+#pragma omp simd
+            for (int64_t x = x0; x < x1; ++x) d[x] += src[x];
+          } else {
+            for (int64_t x = x0; x < x1; ++x) dst[x * s.stride_w + shift] += src[x];
+          }
         }
       }
     }
