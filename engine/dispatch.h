@@ -131,6 +131,19 @@ struct Conv2dBackwardWeightKernel {
   using Fn = void (*)(const Context&, DType, const kernels::Conv2dShape&, const void* grad_out,
                       const void* input, void* grad_weight, void* grad_bias);
 };
+// The same forward pass keeping every sample's im2col matrix in columns
+// (Conv2dShape::columns_size() elements), and the weight gradient reading them back instead of
+// rebuilding them from the input. Optional: a device without them runs the two above.
+struct Conv2dForwardKeepColumnsKernel {
+  static constexpr const char* kName = "Conv2dForwardKeepColumns";
+  using Fn = void (*)(const Context&, DType, const kernels::Conv2dShape&, const void* input,
+                      const void* weight, const void* bias, void* out, void* columns);
+};
+struct Conv2dBackwardWeightFromColumnsKernel {
+  static constexpr const char* kName = "Conv2dBackwardWeightFromColumns";
+  using Fn = void (*)(const Context&, DType, const kernels::Conv2dShape&, const void* grad_out,
+                      const void* input, const void* columns, void* grad_weight, void* grad_bias);
+};
 // Non-overlapping 2-D pooling over (planes, in_h, in_w) (see kernels/cpu/pool.h). A device
 // without these kernels pools through Tile + Max/Mean instead (engine/ops_nn.cc).
 struct MaxPool2dForwardKernel {

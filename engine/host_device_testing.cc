@@ -32,6 +32,7 @@ void AllKernels(bool install) {
                  CopyIntoSliceKernel, DeviceCopyKernel, SumDimKernel, MaxDimKernel,
                  MaxDimBackwardKernel, IndexCheckKernel, OneHotKernel, BatchedGemmKernel,
                  Conv2dForwardKernel, Conv2dBackwardInputKernel, Conv2dBackwardWeightKernel,
+                 Conv2dForwardKeepColumnsKernel, Conv2dBackwardWeightFromColumnsKernel,
                  MaxPool2dForwardKernel, MaxPool2dBackwardKernel, AvgPool2dForwardKernel,
                  AvgPool2dBackwardKernel,
                  SoftmaxForwardKernel, SoftmaxBackwardKernel, DropoutMaskKernel,

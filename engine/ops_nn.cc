@@ -7,6 +7,12 @@ using internal::Dense;
 using internal::SplitAt;
 using internal::WrapDim;
 
+namespace {
+// The most memory a conv keeps its forward im2col columns in for the weight gradient; a larger
+// one rebuilds them in the backward pass instead.
+constexpr int64_t kMaxKeptColumnsBytes = int64_t{64} << 20;
+}  // namespace
+
 Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
               const Conv2dOptions& o) {
   CheckSameKind(input, weight, "Conv2d");
@@ -52,14 +58,29 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
   const Device device = input.device();
   Tensor out =
       Tensor::Empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, input.dtype(), device);
-  if (out.numel() > 0) {
+  bool need_in = autograd::NeedsGrad(input);
+  bool need_w = autograd::NeedsGrad(weight) || autograd::NeedsGrad(bias);
+  bool has_bias = bias.defined();
+  // When the weight gradient will be taken, the forward pass keeps its im2col columns for it
+  // (on devices with the kernels, up to kMaxKeptColumnsBytes): the backward pass then does not
+  // rebuild them.
+  Tensor columns;
+  const int64_t columns_bytes = s.columns_size() * static_cast<int64_t>(ElementSize(input.dtype()));
+  if (GradEnabled() && autograd::NeedsGrad(weight) && out.numel() > 0 && columns_bytes > 0 &&
+      columns_bytes <= kMaxKeptColumnsBytes &&
+      dispatch::Find<dispatch::Conv2dForwardKeepColumnsKernel>(device.type) != nullptr &&
+      dispatch::Find<dispatch::Conv2dBackwardWeightFromColumnsKernel>(device.type) != nullptr) {
+    columns = Tensor::Empty({s.columns_size()}, input.dtype(), device);
+  }
+  if (out.numel() > 0 && columns.defined()) {
+    dispatch::Run<dispatch::Conv2dForwardKeepColumnsKernel>(
+        device, input.dtype(), s, in_d.raw_data(), w_d.raw_data(),
+        b_d.defined() ? b_d.raw_data() : nullptr, out.raw_data(), columns.raw_data());
+  } else if (out.numel() > 0) {
     dispatch::Run<dispatch::Conv2dForwardKernel>(
         device, input.dtype(), s, in_d.raw_data(), w_d.raw_data(),
         b_d.defined() ? b_d.raw_data() : nullptr, out.raw_data());
   }
-  bool need_in = autograd::NeedsGrad(input);
-  bool need_w = autograd::NeedsGrad(weight) || autograd::NeedsGrad(bias);
-  bool has_bias = bias.defined();
   return autograd::Record(out, {input, weight, bias}, "Conv2d", [=](const Tensor& g) {
     Tensor gd = Dense(g);
     Tensor g_in, g_w, g_b;
@@ -72,9 +93,16 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
     if (need_w) {
       g_w = Tensor::Empty(w_d.shape(), w_d.dtype(), device);
       if (has_bias) g_b = Tensor::Empty({s.out_channels}, w_d.dtype(), device);
-      dispatch::Run<dispatch::Conv2dBackwardWeightKernel>(device, gd.dtype(), s, gd.raw_data(),
-                                                          in_d.raw_data(), g_w.raw_data(),
-                                                          has_bias ? g_b.raw_data() : nullptr);
+      if (columns.defined()) {
+        dispatch::Run<dispatch::Conv2dBackwardWeightFromColumnsKernel>(
+            device, gd.dtype(), s, gd.raw_data(), in_d.raw_data(), columns.raw_data(),
+            g_w.raw_data(), has_bias ? g_b.raw_data() : nullptr);
+      } else {
+        dispatch::Run<dispatch::Conv2dBackwardWeightKernel>(device, gd.dtype(), s,
+                                                            gd.raw_data(), in_d.raw_data(),
+                                                            g_w.raw_data(),
+                                                            has_bias ? g_b.raw_data() : nullptr);
+      }
     }
     return std::vector<Tensor>{g_in, g_w, g_b};
   });

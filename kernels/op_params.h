@@ -43,6 +43,15 @@ struct Conv2dShape {
   // out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1, likewise out_w.
   int64_t out_h() const { return (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
   int64_t out_w() const { return (in_w + pad_left + pad_right - kernel_w) / stride_w + 1; }
+  // 1x1, stride 1, unpadded: each sample's (C, H*W) input already is its im2col matrix.
+  bool pointwise() const {
+    return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 &&
+           pad_bottom == 0 && pad_left == 0 && pad_right == 0;
+  }
+  // Elements of every sample's im2col matrix (batch, C*kh*kw, out_h*out_w); 0 when pointwise.
+  int64_t columns_size() const {
+    return pointwise() ? 0 : batch * in_channels * kernel_h * kernel_w * out_h() * out_w();
+  }
 };
 
 // Non-overlapping 2-D pooling geometry: `planes` (batch * channels) planes of in_h x in_w, a

@@ -144,6 +144,29 @@ void Conv2dBackwardWeight(const Context& ctx, DType dtype, const kernels::Conv2d
   });
 }
 
+void Conv2dForwardKeepColumns(const Context& ctx, DType dtype, const kernels::Conv2dShape& s,
+                              const void* input, const void* weight, const void* bias, void* out,
+                              void* columns) {
+  DispatchFloat(dtype, "Conv2d", [&](auto t) {
+    using T = decltype(t);
+    k::Conv2dForward<T>(ctx, s, static_cast<const T*>(input), static_cast<const T*>(weight),
+                        static_cast<const T*>(bias), static_cast<T*>(out),
+                        static_cast<T*>(columns));
+  });
+}
+
+void Conv2dBackwardWeightFromColumns(const Context& ctx, DType dtype,
+                                     const kernels::Conv2dShape& s, const void* grad_out,
+                                     const void* input, const void* columns, void* grad_weight,
+                                     void* grad_bias) {
+  DispatchFloat(dtype, "Conv2dBackward", [&](auto t) {
+    using T = decltype(t);
+    k::Conv2dBackwardWeight<T>(ctx, s, static_cast<const T*>(grad_out),
+                               static_cast<const T*>(input), static_cast<T*>(grad_weight),
+                               static_cast<T*>(grad_bias), static_cast<const T*>(columns));
+  });
+}
+
 void MaxPool2dForward(const Context& ctx, DType dtype, const kernels::Pool2dShape& s,
                       const void* in, void* out, int64_t* argmax) {
   DispatchFloat(dtype, "MaxPool2d", [&](auto t) {
@@ -292,6 +315,8 @@ void RegisterCpuKernels() {
   set(Conv2dForwardKernel{}, &Conv2dForward);
   set(Conv2dBackwardInputKernel{}, &Conv2dBackwardInput);
   set(Conv2dBackwardWeightKernel{}, &Conv2dBackwardWeight);
+  set(Conv2dForwardKeepColumnsKernel{}, &Conv2dForwardKeepColumns);
+  set(Conv2dBackwardWeightFromColumnsKernel{}, &Conv2dBackwardWeightFromColumns);
   set(MaxPool2dForwardKernel{}, &MaxPool2dForward);
   set(MaxPool2dBackwardKernel{}, &MaxPool2dBackward);
   set(AvgPool2dForwardKernel{}, &AvgPool2dForward);

@@ -68,10 +68,7 @@ bool ThreadsOverBatch(const Context& ctx, const Conv2dShape& s) {
 
 // A 1x1, stride-1, unpadded conv reads each input pixel once, in place: the sample's (C, H*W)
 // array already is its column matrix.
-bool IsPointwise(const Conv2dShape& s) {
-  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.pad_top == 0 && s.pad_bottom == 0 && s.pad_left == 0 && s.pad_right == 0;
-}
+bool IsPointwise(const Conv2dShape& s) { return s.pointwise(); }
 
 // Output columns x whose input column x*stride + j - pad_left falls inside [0, in_w): [x0, x1).
 void ValidColumns(const Conv2dShape& s, int64_t j, int64_t ow, int64_t* x0, int64_t* x1) {
@@ -133,8 +130,21 @@ void Im2Col(const Conv2dShape& s, const T* input, T* cols) {
 template <typename T>
 class SampleColumns {
  public:
-  SampleColumns(const Conv2dShape& s, const T* sample) : data_(sample) {
+  // keep: where Conv2dForward keeps this sample's columns (filled here); saved: where it kept
+  // them (read as they are); both null: built in scratch.
+  SampleColumns(const Conv2dShape& s, const T* sample, T* keep = nullptr,
+                const T* saved = nullptr)
+      : data_(sample) {
     if (IsPointwise(s)) return;
+    if (saved != nullptr) {
+      data_ = saved;
+      return;
+    }
+    if (keep != nullptr) {
+      Im2Col(s, sample, keep);
+      data_ = keep;
+      return;
+    }
     scratch_.emplace(
         static_cast<size_t>(s.in_channels * s.kernel_h * s.kernel_w * s.out_h() * s.out_w()));
     Im2Col(s, sample, scratch_->data());
@@ -181,7 +191,7 @@ void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
 // input: (N, C, H, W)  weight: (O, C, kh, kw)  bias: (O) or null  out: (N, O, oh, ow)
 template <typename T>
 void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, const T* weight,
-                   const T* bias, T* out) {
+                   const T* bias, T* out, T* columns) {
   const int64_t oh = s.out_h(), ow = s.out_w();
   if (s.batch <= 0 || s.out_channels <= 0 || oh <= 0 || ow <= 0) return;
   const int64_t ohw = oh * ow;
@@ -193,7 +203,8 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
     CatchOutOfMemory(&out_of_memory, [&] {
-      const SampleColumns<T> cols(s, input + b * in_size);
+      T* kept = columns != nullptr && !IsPointwise(s) ? columns + b * ckk * ohw : nullptr;
+      const SampleColumns<T> cols(s, input + b * in_size, kept);
       T* o = out + b * s.out_channels * ohw;
       // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
       GemmPackedA<T>(ctx, packed_w, ohw, false, cols.data(), ohw, T(0), o, ohw);
@@ -249,7 +260,7 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
 // grad_out: (N, O, oh, ow)  input: (N, C, H, W)  grad_weight: (O, C, kh, kw)  grad_bias: (O)
 template <typename T>
 void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* grad_out,
-                          const T* input, T* grad_weight, T* grad_bias) {
+                          const T* input, T* grad_weight, T* grad_bias, const T* columns) {
   const int64_t oh = s.out_h(), ow = s.out_w();
   const int64_t ohw = std::max<int64_t>(oh, 0) * std::max<int64_t>(ow, 0);
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
@@ -276,7 +287,8 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
   }
   // Adds grad_out_b (O, ohw) * cols_b^T (ohw, ckk) into acc (O, ckk), or overwrites it if first.
   auto accumulate_sample = [&](int64_t b, bool first, T* acc) {
-    const SampleColumns<T> cols(s, input + b * in_size);
+    const T* saved = columns != nullptr && !IsPointwise(s) ? columns + b * ckk * ohw : nullptr;
+    const SampleColumns<T> cols(s, input + b * in_size, nullptr, saved);
     Gemm<T>(ctx, false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw,
             ohw, cols.data(), ohw, first ? T(0) : T(1), acc, ckk);
   };
@@ -311,11 +323,11 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
 
 #define MT_INSTANTIATE(T)                                                                          \
   template void Conv2dForward<T>(const Context&, const Conv2dShape&, const T*, const T*, const T*, \
-                                 T*);                                                              \
+                                 T*, T*);                                                          \
   template void Conv2dBackwardInput<T>(const Context&, const Conv2dShape&, const T*, const T*,     \
                                        T*);                                                        \
   template void Conv2dBackwardWeight<T>(const Context&, const Conv2dShape&, const T*, const T*,    \
-                                        T*, T*);
+                                        T*, T*, const T*);
 MT_INSTANTIATE(float)
 MT_INSTANTIATE(double)
 #undef MT_INSTANTIATE

@@ -17,9 +17,13 @@ using ::mt::kernels::Conv2dShape;
 // out[b,o,y,x] = bias[o] + sum_{c,i,j} in[b,c,y*sh+i-pt, x*sw+j-pl] * w[o,c,i,j]  (zero outside)
 // input: (batch, in_channels, in_h, in_w)  weight: (out_channels, in_channels, kh, kw)
 // bias: (out_channels) or null  out: (batch, out_channels, out_h, out_w). All contiguous.
+// columns: null, or (batch, C*kh*kw, out_h*out_w) to keep every sample's im2col matrix in, so
+// the weight gradient can reuse them (s.columns_size() elements; unused by a pointwise conv,
+// whose columns are its input).
 template <typename T>
 void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, const T* weight,
-                   const T* bias, T* out);
+                   const T* bias, T* out, T* columns = nullptr);
+
 
 // grad_input = d(sum(out * grad_out)) / d(input); fully overwritten.
 // grad_out: (batch, out_channels, out_h, out_w)  grad_input: (batch, in_channels, in_h, in_w)
@@ -29,9 +33,11 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
 
 // grad_weight = d/d(weight), grad_bias = d/d(bias) (skipped if null); both fully overwritten.
 // Deterministic for a fixed thread count.
+// columns: null (im2col again from input), or what Conv2dForward kept for this input.
 template <typename T>
 void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* grad_out,
-                          const T* input, T* grad_weight, T* grad_bias);
+                          const T* input, T* grad_weight, T* grad_bias,
+                          const T* columns = nullptr);
 
 }  // namespace mt::kernels::cpu
 

@@ -81,6 +81,19 @@ void CheckConv(const Conv2dShape& s, std::mt19937_64& rng, bool with_bias = true
   std::vector<T> gw2(w.size(), nan);
   Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), in.data(), gw2.data(), nullptr);
   EXPECT_EQ(gw, gw2) << what;
+  // Columns kept by the forward pass give the same output, and the same weight gradient when
+  // the backward pass reads them instead of the (here deliberately wiped) input.
+  std::vector<T> columns(s.columns_size(), nan), out2(out.size(), nan), gw3(w.size(), nan),
+      gb3(s.out_channels, nan);
+  Conv2dForward<T>(testing::Ctx(), s, in.data(), w.data(), with_bias ? bias.data() : nullptr,
+                   out2.data(), columns.empty() ? nullptr : columns.data());
+  EXPECT_EQ(out, out2) << what;
+  std::vector<T> wiped = in;
+  if (!columns.empty()) std::fill(wiped.begin(), wiped.end(), nan);
+  Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), wiped.data(), gw3.data(), gb3.data(),
+                          columns.empty() ? nullptr : columns.data());
+  EXPECT_EQ(gw, gw3) << what;
+  EXPECT_EQ(gb, gb3) << what;
 }
 
 Conv2dShape RandomShape(std::mt19937_64& rng) {
