@@ -7,8 +7,10 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/matmul.h"
 
 namespace mt::kernels::cpu {
@@ -197,9 +199,25 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t in_size = s.in_channels * s.in_h * s.in_w;
+  bool out_of_memory = false;
+  if constexpr (std::is_same_v<T, float>) {
+    // Few input channels, stride 1: no im2col at all (conv_direct.h). `columns` stays unfilled;
+    // the weight gradient takes the direct path too.
+    if (DirectConvApplies(s)) {
+      const std::vector<float> tap_major = DirectConvTapMajorWeights(s, weight);
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
+      for (int64_t b = 0; b < s.batch; ++b) {
+        CatchOutOfMemory(&out_of_memory, [&] {
+          DirectConvForwardSample(s, input + b * in_size, tap_major.data(), bias,
+                                  out + b * s.out_channels * ohw);
+        });
+      }
+      if (out_of_memory) throw std::bad_alloc();
+      return;
+    }
+  }
   // The weights are packed once for every sample's product.
   const PackedA<T> packed_w(false, s.out_channels, ckk, T(1), weight, ckk);
-  bool out_of_memory = false;
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
     CatchOutOfMemory(&out_of_memory, [&] {
@@ -285,8 +303,17 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
     std::fill(grad_weight, grad_weight + w_size, T(0));
     return;
   }
+  bool direct = false;
+  if constexpr (std::is_same_v<T, float>) direct = DirectConvApplies(s);
   // Adds grad_out_b (O, ohw) * cols_b^T (ohw, ckk) into acc (O, ckk), or overwrites it if first.
   auto accumulate_sample = [&](int64_t b, bool first, T* acc) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (direct) {
+        DirectConvWeightGradSample(s, grad_out + b * s.out_channels * ohw, input + b * in_size,
+                                   first, acc);
+        return;
+      }
+    }
     const T* saved = columns != nullptr && !IsPointwise(s) ? columns + b * ckk * ohw : nullptr;
     const SampleColumns<T> cols(s, input + b * in_size, nullptr, saved);
     Gemm<T>(ctx, false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw,

@@ -33,7 +33,8 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
 
 // grad_weight = d/d(weight), grad_bias = d/d(bias) (skipped if null); both fully overwritten.
 // Deterministic for a fixed thread count.
-// columns: null (im2col again from input), or what Conv2dForward kept for this input.
+// columns: null (im2col again from input), or what Conv2dForward kept for this input (which
+// must still be there: the direct float path of conv_direct.h keeps no columns and reads it).
 template <typename T>
 void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* grad_out,
                           const T* input, T* grad_weight, T* grad_bias,

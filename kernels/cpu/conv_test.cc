@@ -1,10 +1,12 @@
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_direct.h"
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -82,14 +84,16 @@ void CheckConv(const Conv2dShape& s, std::mt19937_64& rng, bool with_bias = true
   Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), in.data(), gw2.data(), nullptr);
   EXPECT_EQ(gw, gw2) << what;
   // Columns kept by the forward pass give the same output, and the same weight gradient when
-  // the backward pass reads them instead of the (here deliberately wiped) input.
+  // the backward pass reads them instead of the (here deliberately wiped) input. The direct
+  // float path keeps none: it reads the input in both passes.
   std::vector<T> columns(s.columns_size(), nan), out2(out.size(), nan), gw3(w.size(), nan),
       gb3(s.out_channels, nan);
   Conv2dForward<T>(testing::Ctx(), s, in.data(), w.data(), with_bias ? bias.data() : nullptr,
                    out2.data(), columns.empty() ? nullptr : columns.data());
   EXPECT_EQ(out, out2) << what;
   std::vector<T> wiped = in;
-  if (!columns.empty()) std::fill(wiped.begin(), wiped.end(), nan);
+  const bool direct = std::is_same_v<T, float> && DirectConvApplies(s);
+  if (!columns.empty() && !direct) std::fill(wiped.begin(), wiped.end(), nan);
   Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), wiped.data(), gw3.data(), gb3.data(),
                           columns.empty() ? nullptr : columns.data());
   EXPECT_EQ(gw, gw3) << what;
@@ -145,7 +149,35 @@ TYPED_TEST(ConvTest, SpecialShapesMatchReference) {
   add(6, 8, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1, 1);
   add(5, 4, 12, 13, 6, 5, 5, 2, 1, 2, 1, 0, 3);
   add(1, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1);  // batch 1: Gemm threads instead.
+  // Few channels, stride 1, wide: the direct kernels (conv_direct.h) for float. LeNet-5's and
+  // MiniTorch's first layers, every output-channel block size (1-6, and 7 = 6 + 1), ragged
+  // 16-column blocks, odd and even kernel widths, asymmetric padding, a conv1d.
+  add(4, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2);
+  add(3, 1, 28, 28, 4, 3, 3, 1, 1, 0, 2, 0, 2);
+  add(2, 4, 28, 28, 8, 3, 3, 1, 1, 0, 2, 0, 2);
+  for (int64_t o = 1; o <= 7; ++o) add(2, 2, 5, 13 + o, o, 2, 1 + o % 4, 1, 1, 1, 0, o % 3, 1);
+  add(3, 3, 1, 40, 5, 1, 4, 1, 1, 0, 0, 3, 3);
+  add(2, 64, 2, 20, 3, 1, 1, 1, 1, 0, 0, 1, 0);  // 64 taps: the most the direct path takes
   for (const Conv2dShape& s : shapes) CheckConv<T>(s, rng);
+}
+
+TYPED_TEST(ConvTest, DirectPathChoice) {
+  // The direct kernels take few-channel stride-1 wide convs only (and only where AVX2 was
+  // compiled in); the shapes above must reach both paths.
+  Conv2dShape lenet1;
+  lenet1.batch = 64, lenet1.in_channels = 1, lenet1.in_h = lenet1.in_w = 28;
+  lenet1.out_channels = 6, lenet1.kernel_h = lenet1.kernel_w = 5;
+  lenet1.pad_top = lenet1.pad_bottom = lenet1.pad_left = lenet1.pad_right = 2;
+  Conv2dShape lenet2 = lenet1;
+  lenet2.in_channels = 6, lenet2.in_h = lenet2.in_w = 14, lenet2.out_channels = 16;
+  lenet2.pad_top = lenet2.pad_bottom = lenet2.pad_left = lenet2.pad_right = 0;
+  Conv2dShape strided = lenet1;
+  strided.stride_w = 2;
+#if defined(__AVX2__) && defined(__FMA__)
+  EXPECT_TRUE(DirectConvApplies(lenet1));
+#endif
+  EXPECT_FALSE(DirectConvApplies(lenet2));  // 150 taps, 10 columns: im2col + Gemm
+  EXPECT_FALSE(DirectConvApplies(strided));
 }
 
 TYPED_TEST(ConvTest, Conv1dExactValues) {
