@@ -74,7 +74,9 @@ Tensor Matmul(const Tensor& a, const Tensor& b) {
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
-  Tensor out = Tensor::Zeros(out_shape, a.dtype(), a.device());
+  // BatchedGemm with beta 0 overwrites every element; only an empty inner dim leaves zeros.
+  Tensor out = k > 0 ? Tensor::Empty(out_shape, a.dtype(), a.device())
+                     : Tensor::Zeros(out_shape, a.dtype(), a.device());
   const int64_t nbatch = NumElements(batch);
   if (out.numel() > 0 && k > 0) {
     GemmOperand oa = PrepareOperand(a, batch, m, k), ob = PrepareOperand(b, batch, k, n);
@@ -85,11 +87,22 @@ Tensor Matmul(const Tensor& a, const Tensor& b) {
   }
   bool need_a = autograd::NeedsGrad(a), need_b = autograd::NeedsGrad(b);
   Tensor sa = need_b ? a.Detach() : Tensor(), sb = need_a ? b.Detach() : Tensor();
+  // b a transposed dense matrix (a linear layer's Transpose(weight)): its gradient a^T g is
+  // computed as (g^T a)^T, so that after Transpose's backward it arrives in the weight's own
+  // layout and is not copied element by element into the weight's gradient.
+  const bool b_transposed = b.dim() == 2 && b.strides()[0] == 1 && b.size(0) > 1 &&
+                            b.size(1) > 1 && b.strides()[1] == b.size(0);
   return autograd::Record(
-      out, {a, b}, "Matmul", [=, shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
+      out, {a, b}, "Matmul",
+      [=, shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
+        Tensor grad_b;
+        if (need_b && b_transposed && sa.dim() == 2) {
+          grad_b = Transpose(Matmul(Transpose(g, -1, -2), sa), -1, -2);
+        } else if (need_b) {
+          grad_b = SumTo(Matmul(Transpose(sa, -1, -2), g), shape_b);
+        }
         return std::vector<Tensor>{
-            need_a ? SumTo(Matmul(g, Transpose(sb, -1, -2)), shape_a) : Tensor(),
-            need_b ? SumTo(Matmul(Transpose(sa, -1, -2), g), shape_b) : Tensor()};
+            need_a ? SumTo(Matmul(g, Transpose(sb, -1, -2)), shape_a) : Tensor(), grad_b};
       });
 }
 

@@ -206,6 +206,20 @@ TEST(GradcheckOps, Matmul) {
   });
 }
 
+// A linear layer's product: x @ Transpose(weight), whose weight gradient Matmul computes as
+// (g^T x)^T so it lands in the weight's own layout; a 3-d x takes the general path.
+TEST(GradcheckOps, MatmulWithTransposedWeight) {
+  Property("MatmulTransposedWeight", 20, [](Generator& gen) {
+    int64_t m = RandInt(gen, 1, 4), k = RandInt(gen, 2, 5), n = RandInt(gen, 2, 5);
+    Shape x = {m, k};
+    if (gen.Below(3) == 0) x.insert(x.begin(), RandInt(gen, 2, 3));
+    return std::make_pair(std::vector<InputSpec>{{x}, {{n, k}}},
+                          OpFn([](const std::vector<Tensor>& t) {
+                            return Matmul(t[0], Transpose(t[1], 0, 1));
+                          }));
+  });
+}
+
 // ---------------------------------------------------------------- convolution
 TEST(GradcheckOps, Conv1d) {
   Property("Conv1d", 30, [](Generator& gen) {
