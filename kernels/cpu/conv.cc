@@ -94,15 +94,16 @@ inline void ShiftedRow(const T* src, int64_t shift, int64_t x0, int64_t x1, int6
   for (int64_t x = x1; x < n; ++x) dst[x] = T(0);
 }
 
-// input: (C, H, W) of one sample  cols: (C*kh*kw, oh*ow), row (c*kh + i)*kw + j holding the
+// input: (C, H, W) of one sample  cols: (C*kh*kw, oh*ow) with row stride ld (oh*ow, or the
+// whole batch's batch*oh*ow when the columns are kept), row (c*kh + i)*kw + j holding the
 // input pixel under kernel tap (i, j) for every output position, zero where it is padding.
 template <typename T>
-void Im2Col(const Conv2dShape& s, const T* input, T* cols) {
+void Im2Col(const Conv2dShape& s, const T* input, T* cols, int64_t ld) {
   const int64_t oh = s.out_h(), ow = s.out_w();
   for (int64_t c = 0; c < s.in_channels; ++c) {
     for (int64_t i = 0; i < s.kernel_h; ++i) {
       for (int64_t j = 0; j < s.kernel_w; ++j) {
-        T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * oh * ow;
+        T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * ld;
         int64_t x0, x1;
         ValidColumns(s, j, ow, &x0, &x1);
         const int64_t shift = j - s.pad_left;
@@ -128,35 +129,32 @@ void Im2Col(const Conv2dShape& s, const T* input, T* cols) {
 }
 
 // The column matrix (C*kh*kw, oh*ow) of one sample (C, H, W): the sample itself for a pointwise
-// conv, else its Im2Col in ColumnScratch. Shared by the forward and weight-gradient passes.
+// conv, its slice of the kept batch columns (`keep`, rows batch*oh*ow apart; filled here), or
+// its Im2Col in ColumnScratch. Read through data() with row stride ld().
 template <typename T>
 class SampleColumns {
  public:
-  // keep: where Conv2dForward keeps this sample's columns (filled here); saved: where it kept
-  // them (read as they are); both null: built in scratch.
-  SampleColumns(const Conv2dShape& s, const T* sample, T* keep = nullptr,
-                const T* saved = nullptr)
-      : data_(sample) {
+  SampleColumns(const Conv2dShape& s, const T* sample, T* keep = nullptr)
+      : data_(sample), ld_(s.out_h() * s.out_w()) {
     if (IsPointwise(s)) return;
-    if (saved != nullptr) {
-      data_ = saved;
-      return;
-    }
     if (keep != nullptr) {
-      Im2Col(s, sample, keep);
+      ld_ = s.batch * s.out_h() * s.out_w();
+      Im2Col(s, sample, keep, ld_);
       data_ = keep;
       return;
     }
     scratch_.emplace(
         static_cast<size_t>(s.in_channels * s.kernel_h * s.kernel_w * s.out_h() * s.out_w()));
-    Im2Col(s, sample, scratch_->data());
+    Im2Col(s, sample, scratch_->data(), ld_);
     data_ = scratch_->data();
   }
   const T* data() const { return data_; }
+  int64_t ld() const { return ld_; }
 
  private:
   std::optional<ColumnScratch<T>> scratch_;
   const T* data_;
+  int64_t ld_;
 };
 
 // The adjoint of Im2Col: cols: (C*kh*kw, oh*ow)  grad_input: (C, H, W), accumulated into.
@@ -221,11 +219,12 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
     CatchOutOfMemory(&out_of_memory, [&] {
-      T* kept = columns != nullptr && !IsPointwise(s) ? columns + b * ckk * ohw : nullptr;
+      // Kept columns interleave the batch: (ckk, batch * ohw), this sample's at column b * ohw.
+      T* kept = columns != nullptr && !IsPointwise(s) ? columns + b * ohw : nullptr;
       const SampleColumns<T> cols(s, input + b * in_size, kept);
       T* o = out + b * s.out_channels * ohw;
       // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
-      GemmPackedA<T>(ctx, packed_w, ohw, false, cols.data(), ohw, T(0), o, ohw);
+      GemmPackedA<T>(ctx, packed_w, ohw, false, cols.data(), cols.ld(), T(0), o, ohw);
       if (bias != nullptr) {
         for (int64_t oc = 0; oc < s.out_channels; ++oc) {
           T* row = o + oc * ohw;
@@ -305,6 +304,25 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
   }
   bool direct = false;
   if constexpr (std::is_same_v<T, float>) direct = DirectConvApplies(s);
+  if (columns != nullptr && !direct && !IsPointwise(s)) {
+    // One product over the whole batch: grad_weight (O, ckk) = G (O, batch * ohw) * columns^T,
+    // the kept columns being (ckk, batch * ohw). A per-sample product has only ohw (a Kim CNN
+    // sentence: ~20) to sum over and spends its time loading and storing C; this one sums over
+    // batch * ohw. G is grad_out (batch, O, ohw) with its first two dims swapped.
+    const int64_t k = s.batch * ohw;
+    std::vector<T> g(static_cast<size_t>(s.out_channels * k));
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if ( \
+    !omp_in_parallel() && ctx.threads > 1 && s.out_channels * k >= (1 << 17))
+    for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+      for (int64_t b = 0; b < s.batch; ++b) {
+        const T* src = grad_out + (b * s.out_channels + oc) * ohw;
+        std::copy(src, src + ohw, g.data() + oc * k + b * ohw);
+      }
+    }
+    Gemm<T>(ctx, false, true, s.out_channels, ckk, k, T(1), g.data(), k, columns, k, T(0),
+            grad_weight, ckk);
+    return;
+  }
   // Adds grad_out_b (O, ohw) * cols_b^T (ohw, ckk) into acc (O, ckk), or overwrites it if first.
   auto accumulate_sample = [&](int64_t b, bool first, T* acc) {
     if constexpr (std::is_same_v<T, float>) {
@@ -314,10 +332,9 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
         return;
       }
     }
-    const T* saved = columns != nullptr && !IsPointwise(s) ? columns + b * ckk * ohw : nullptr;
-    const SampleColumns<T> cols(s, input + b * in_size, nullptr, saved);
+    const SampleColumns<T> cols(s, input + b * in_size);
     Gemm<T>(ctx, false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw,
-            ohw, cols.data(), ohw, first ? T(0) : T(1), acc, ckk);
+            ohw, cols.data(), cols.ld(), first ? T(0) : T(1), acc, ckk);
   };
   if (!ThreadsOverBatch(ctx, s)) {
     for (int64_t b = 0; b < s.batch; ++b) accumulate_sample(b, b == 0, grad_weight);
