@@ -19,15 +19,16 @@ namespace {
 // Below this many multiply-adds per call, threads cost more than they save.
 constexpr double kMinParallelMacs = 262144.0;
 
-// Column matrices up to this size are kept per thread between calls; a larger one (an
-// unusually long sentence at inference) is freed when its sample is done, so one big request
-// does not pin its memory for the life of the thread.
+// Column matrices (and the batch-level products' buffers) up to this size are kept per thread
+// between calls; a larger one (an unusually long sentence at inference) is freed when its call
+// is done, so one big request does not pin its memory for the life of the thread.
 constexpr size_t kKeptScratchBytes = size_t{16} << 20;
 
 // The im2col matrix of one sample. Small ones are kept per thread and grown on demand so a
 // training loop does not allocate a fresh (C*kh*kw, oh*ow) buffer per sample per step. Throws
 // std::bad_alloc when the memory is not there; callers inside a parallel region catch it.
-template <typename T>
+// kSlot tells apart buffers one call needs at the same time.
+template <typename T, int kSlot = 0>
 class ColumnScratch {
  public:
   explicit ColumnScratch(size_t count) {
@@ -157,14 +158,15 @@ class SampleColumns {
   int64_t ld_;
 };
 
-// The adjoint of Im2Col: cols: (C*kh*kw, oh*ow)  grad_input: (C, H, W), accumulated into.
+// The adjoint of Im2Col: cols: (C*kh*kw, oh*ow) with row stride ld  grad_input: (C, H, W),
+// accumulated into.
 template <typename T>
-void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
+void Col2Im(const Conv2dShape& s, const T* cols, int64_t ld, T* grad_input) {
   const int64_t oh = s.out_h(), ow = s.out_w();
   for (int64_t c = 0; c < s.in_channels; ++c) {
     for (int64_t i = 0; i < s.kernel_h; ++i) {
       for (int64_t j = 0; j < s.kernel_w; ++j) {
-        const T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * oh * ow;
+        const T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * ld;
         int64_t x0, x1;
         ValidColumns(s, j, ow, &x0, &x1);
         for (int64_t y = 0; y < oh; ++y) {
@@ -182,6 +184,35 @@ void Col2Im(const Conv2dShape& s, const T* cols, T* grad_input) {
           }
         }
       }
+    }
+  }
+}
+
+
+// Batch-level products: the whole batch's columns side by side, (ckk, batch * ohw), so one Gemm
+// covers every sample and has batch * ohw columns instead of a sentence's ~20 (Kim CNN) or an
+// image's 100 (LeNet-5's conv2), whose ragged last micro-tiles and per-call packing wasted a
+// third of the work. The scratch they need beyond the kept columns is bounded by this.
+constexpr int64_t kMaxBatchScratchBytes = int64_t{64} << 20;
+
+template <typename T>
+bool UseBatchProducts(const Conv2dShape& s, bool have_columns) {
+  if (IsPointwise(s)) return false;
+  const int64_t ohw = s.out_h() * s.out_w();
+  const int64_t extra = (have_columns ? 0 : s.columns_size()) + s.batch * s.out_channels * ohw;
+  return extra * static_cast<int64_t>(sizeof(T)) <= kMaxBatchScratchBytes;
+}
+
+// dst (O, batch * ohw) = src (batch, O, ohw) with its first two dims swapped.
+template <typename T>
+void SwapBatchAndChannels(const Context& ctx, const Conv2dShape& s, const T* src, T* dst) {
+  const int64_t ohw = s.out_h() * s.out_w(), k = s.batch * ohw;
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if ( \
+    !omp_in_parallel() && ctx.threads > 1 && s.out_channels * k >= (1 << 17))
+  for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+    for (int64_t b = 0; b < s.batch; ++b) {
+      const T* from = src + (b * s.out_channels + oc) * ohw;
+      std::copy(from, from + ohw, dst + oc * k + b * ohw);
     }
   }
 }
@@ -214,7 +245,31 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
       return;
     }
   }
-  // The weights are packed once for every sample's product.
+  if (UseBatchProducts<T>(s, columns != nullptr)) {
+    // Columns of every sample (kept for the weight gradient, or scratch), one product, then
+    // each sample's (O, ohw) block copied out with its bias.
+    const int64_t k = s.batch * ohw;
+    ColumnScratch<T, 1> scratch_cols(columns != nullptr ? 0 : static_cast<size_t>(ckk * k));
+    T* cols = columns != nullptr ? columns : scratch_cols.data();
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
+    for (int64_t b = 0; b < s.batch; ++b) Im2Col(s, input + b * in_size, cols + b * ohw, k);
+    ColumnScratch<T, 2> y(static_cast<size_t>(s.out_channels * k));
+    Gemm<T>(ctx, false, false, s.out_channels, k, ckk, T(1), weight, ckk, cols, k, T(0), y.data(),
+            k);
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
+    for (int64_t b = 0; b < s.batch; ++b) {
+      for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+        const T* from = y.data() + oc * k + b * ohw;
+        T* to = out + (b * s.out_channels + oc) * ohw;
+        const T v = bias != nullptr ? bias[oc] : T(0);
+#pragma omp simd
+        for (int64_t p = 0; p < ohw; ++p) to[p] = from[p] + v;
+      }
+    }
+    return;
+  }
+  // Per sample (a pointwise conv, or a batch too big for the batch scratch): the weights are
+  // packed once for every sample's product.
   const PackedA<T> packed_w(false, s.out_channels, ckk, T(1), weight, ckk);
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
   for (int64_t b = 0; b < s.batch; ++b) {
@@ -252,6 +307,23 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
   const bool pointwise = IsPointwise(s);
+  if (UseBatchProducts<T>(s, /*have_columns=*/false)) {
+    // cols (ckk, batch * ohw) = W^T (ckk, O) * G (O, batch * ohw) in one product, then each
+    // sample's columns scattered back onto its pixels.
+    const int64_t k = s.batch * ohw;
+    ColumnScratch<T, 1> cols(static_cast<size_t>(ckk * k));
+    ColumnScratch<T, 2> g(static_cast<size_t>(s.out_channels * k));
+    SwapBatchAndChannels(ctx, s, grad_out, g.data());
+    Gemm<T>(ctx, true, false, ckk, k, s.out_channels, T(1), weight, ckk, g.data(), k, T(0),
+            cols.data(), k);
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
+    for (int64_t b = 0; b < s.batch; ++b) {
+      T* gi = grad_input + b * in_size;
+      std::fill(gi, gi + in_size, T(0));
+      Col2Im(s, cols.data() + b * ohw, k, gi);
+    }
+    return;
+  }
   const PackedA<T> packed_wt(true, ckk, s.out_channels, T(1), weight, ckk);  // W^T, once
   bool out_of_memory = false;
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
@@ -268,7 +340,7 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
       T* cols = scratch.data();
       GemmPackedA<T>(ctx, packed_wt, ohw, false, g, ohw, T(0), cols, ohw);
       std::fill(gi, gi + in_size, T(0));
-      Col2Im(s, cols, gi);
+      Col2Im(s, cols, ohw, gi);
     });
   }
   if (out_of_memory) throw std::bad_alloc();
@@ -310,15 +382,8 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
     // sentence: ~20) to sum over and spends its time loading and storing C; this one sums over
     // batch * ohw. G is grad_out (batch, O, ohw) with its first two dims swapped.
     const int64_t k = s.batch * ohw;
-    std::vector<T> g(static_cast<size_t>(s.out_channels * k));
-#pragma omp parallel for schedule(static) num_threads(ctx.threads) if ( \
-    !omp_in_parallel() && ctx.threads > 1 && s.out_channels * k >= (1 << 17))
-    for (int64_t oc = 0; oc < s.out_channels; ++oc) {
-      for (int64_t b = 0; b < s.batch; ++b) {
-        const T* src = grad_out + (b * s.out_channels + oc) * ohw;
-        std::copy(src, src + ohw, g.data() + oc * k + b * ohw);
-      }
-    }
+    ColumnScratch<T, 2> g(static_cast<size_t>(s.out_channels * k));
+    SwapBatchAndChannels(ctx, s, grad_out, g.data());
     Gemm<T>(ctx, false, true, s.out_channels, ckk, k, T(1), g.data(), k, columns, k, T(0),
             grad_weight, ckk);
     return;
