@@ -15,6 +15,7 @@
 #include "kernels/context.h"
 #include "kernels/cuda/body.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/cublas_loader.h"
 #include "kernels/cuda/scratch.h"
 
 namespace mt::kernels::cuda {
@@ -72,7 +73,7 @@ class DeviceExec {
                     int lda, int64_t stride_a, const float* b, int ldb, int64_t stride_b,
                     float beta, float* c, int ldc, int64_t stride_c, int batch) const {
     CUBLAS_CHECK(
-        cublasSgemmStridedBatched(CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+        Cublas().sgemm_strided_batched(CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                   trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda,
                                   stride_a, b, ldb, stride_b, &beta, c, ldc, stride_c, batch));
   }
@@ -80,7 +81,7 @@ class DeviceExec {
                     int lda, int64_t stride_a, const double* b, int ldb, int64_t stride_b,
                     double beta, double* c, int ldc, int64_t stride_c, int batch) const {
     CUBLAS_CHECK(
-        cublasDgemmStridedBatched(CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+        Cublas().dgemm_strided_batched(CublasHandle(stream_), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                   trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda,
                                   stride_a, b, ldb, stride_b, &beta, c, ldc, stride_c, batch));
   }

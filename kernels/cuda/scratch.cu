@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/cublas_loader.h"
 #include "kernels/cuda/device_exec.cuh"
 #include "kernels/cuda/scratch.h"
 
@@ -63,7 +64,8 @@ ScratchAllocator& GetScratchAllocator() {
 
 void CheckCublas(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status == CUBLAS_STATUS_SUCCESS) return;
-  throw CudaError(CudaErrorMessage("cuBLAS error", cublasGetStatusString(status), call, file, line),
+  throw CudaError(CudaErrorMessage("cuBLAS error", Cublas().get_status_string(status), call, file,
+                                    line),
                   status == CUBLAS_STATUS_ALLOC_FAILED);
 }
 
@@ -78,10 +80,10 @@ cublasHandle_t CublasHandle(cudaStream_t stream) {
   auto it = handles->find({device, stream});
   if (it != handles->end()) return it->second;
   cublasHandle_t handle = nullptr;
-  CUBLAS_CHECK(cublasCreate(&handle));
-  CUBLAS_CHECK(cublasSetStream(handle, stream));
+  CUBLAS_CHECK(Cublas().create(&handle));
+  CUBLAS_CHECK(Cublas().set_stream(handle, stream));
   // Full fp32 products (no TF32), so GPU results match the CPU's within float rounding.
-  CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
+  CUBLAS_CHECK(Cublas().set_math_mode(handle, CUBLAS_DEFAULT_MATH));
   handles->emplace(std::make_pair(device, stream), handle);
   return handle;
 }

@@ -35,7 +35,7 @@ package(default_visibility = ["//visibility:public"])
 
 cc_library(
     name = "cudart",
-    hdrs = glob(["cuda_include/**/*.h", "cuda_include/**/*.hpp"], allow_empty = True),
+    hdrs = glob(["cuda_include/**/*.h", "cuda_include/**/*.hpp", "cuda_include/nv/**"], allow_empty = True),
     includes = ["cuda_include"],
     linkopts = ["-L{home}/lib64", "-Wl,-rpath,{home}/lib64", "-lcudart"],
 )
