@@ -11,6 +11,7 @@ import json
 import os
 import re
 import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -104,8 +105,11 @@ def main():
     p.add_argument("--kim_steps", type=int, default=60)
     p.add_argument("--infer_batches", type=int, default=20)
     p.add_argument("--contention_steps", type=int, default=40)
-    p.add_argument("--mt_train_size", type=int, default=6000,
-                   help="training examples of the mt-train LeNet-5 run (0 = the full 60000)")
+    p.add_argument("--mt_train_size", type=int, default=20000,
+                   help="training examples of the mt-train LeNet-5 run and of the same job through "
+                        "the daemon (0 = the full 60000)")
+    p.add_argument("--no_daemon", action="store_true",
+                   help="skip the daemon job (bazel-bin/server/server + client/mt-client)")
     p.add_argument("--omp_defaults", action="store_true",
                    help="leave OMP_WAIT_POLICY as the environment has it (default: PASSIVE for "
                         "both sides, kind to a shared machine); the contention target always "
@@ -123,6 +127,9 @@ def main():
         if not os.access(path, os.X_OK):
             sys.exit(f"bench: {path} missing; build it (bench/run.sh builds it)")
     torch_ok = subprocess.run([a.torch_python, "-c", "import torch"], capture_output=True).returncode == 0
+    server = os.path.join(a.bin_dir, "server", "server")
+    client = os.path.join(a.bin_dir, "client", "mt-client")
+    daemon_ok = not a.no_daemon and all(os.access(x, os.X_OK) for x in (server, client))
 
     data_dir, data = a.data_dir, a.data
     if data != "synthetic" and not data_dir:
@@ -168,36 +175,107 @@ def main():
     log = lambda s: print(s, file=sys.stderr, flush=True)
     log(f"bench: data={data} ({data_dir or 'synthetic tensors'}), torch={'yes' if torch_ok else 'no'}, "
         f"{a.rounds} rounds, {NCPU} cpus")
-    for r in range(1, a.rounds + 1):
-        for name, model, kw, threads, job_env, busy in jobs:
-            impls = [("mt", mt_cmd)] + ([("torch", torch_cmd)] if torch_ok else [])
-            for impl, make in impls:
-                neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
-                try:
-                    res = run(make(model, threads, **kw), job_env, a.timeout)
-                finally:
-                    if neighbour:
-                        neighbour.kill()
-                        neighbour.wait()
-                res.update(round=r, job=name, impl=impl, json=last_json(res["stdout"]))
-                runs.append(res)
-                j = res["json"]
-                log(f"  round {r} {name:26s} {impl:5s} train {j.get('train', {}).get('samples_per_s', 0):8.0f}/s "
-                    f"infer {j.get('infer', {}).get('samples_per_s', 0):8.0f}/s rss {res['max_rss_mb']:6.0f} MB "
-                    f"load {res['load_before']:.2f}->{res['load_after']:.2f} other {res['other_cores']:.2f} cores")
-        if data == "real":
-            train_size = a.mt_train_size
-            res = run([mt_train, "--task=mnist", "--model=lenet5", "--epochs=1",
-                       f"--train_size={train_size}", "--valid_size=1000", f"--threads={T}",
-                       f"--data_dir={data_dir}"], env, a.timeout)
+    daemon = Daemon(server, client, data_dir, env) if daemon_ok and data == "real" else None
+    try:
+        for r in range(1, a.rounds + 1):
+            run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir, env,
+                      mt_train, daemon)
+    finally:
+        if daemon:
+            daemon.stop()
+    finish(a, runs, data, data_dir, torch_ok, env, mt_train, log)
+
+
+class Daemon:
+    """The mt daemon on a free loopback port with a state directory of its own."""
+
+    def __init__(self, server, client, data_dir, env):
+        import socket
+        import tempfile
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.addr = f"127.0.0.1:{sock.getsockname()[1]}"
+        self.client, self.env = client, env
+        self.state = tempfile.mkdtemp(prefix="mt-bench-daemon-")
+        self.log_file = open(os.path.join(self.state, "daemon.log"), "w")
+        self.proc = subprocess.Popen([server, f"--listen={self.addr}", f"--state_dir={self.state}",
+                                      f"--data_dir={data_dir}"], env=env, stdout=self.log_file,
+                                     stderr=subprocess.STDOUT)
+        for _ in range(200):
+            if self.proc.poll() is not None:
+                break
+            ok = subprocess.run([client, "--server", self.addr, "devices"], env=env,
+                                capture_output=True).returncode == 0
+            if ok:
+                return
+            time.sleep(0.1)
+        self.stop()
+        sys.exit(f"bench: the daemon did not start; see its log above")
+
+    def submit_cmd(self, *args):
+        return [self.client, "--server", self.addr, "submit", *args, "--follow"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+def run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir, env, mt_train,
+              daemon):
+    T = a.threads
+    for name, model, kw, threads, job_env, busy in jobs:
+        impls = [("mt", mt_cmd)] + ([("torch", torch_cmd)] if torch_ok else [])
+        for impl, make in impls:
+            neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+            try:
+                res = run(make(model, threads, **kw), job_env, a.timeout)
+            finally:
+                if neighbour:
+                    neighbour.kill()
+                    neighbour.wait()
+            res.update(round=r, job=name, impl=impl, json=last_json(res["stdout"]))
+            runs.append(res)
+            j = res["json"]
+            log(f"  round {r} {name:26s} {impl:5s} train {j.get('train', {}).get('samples_per_s', 0):8.0f}/s "
+                f"infer {j.get('infer', {}).get('samples_per_s', 0):8.0f}/s rss {res['max_rss_mb']:6.0f} MB "
+                f"load {res['load_before']:.2f}->{res['load_after']:.2f} other {res['other_cores']:.2f} cores")
+    if data == "real":
+        train_size = a.mt_train_size
+        res = run([mt_train, "--task=mnist", "--model=lenet5", "--epochs=1",
+                   f"--train_size={train_size}", "--valid_size=1000", f"--threads={T}",
+                   f"--data_dir={data_dir}"], env, a.timeout)
+        m = re.search(r"\(([\d.]+) samples/s\)", res["stdout"])
+        res.update(round=r, job="mt-train lenet5", impl="mt",
+                   json={"train": {"samples_per_s": float(m.group(1)) if m else 0.0}})
+        runs.append(res)
+        log(f"  round {r} mt-train lenet5 ({train_size or 60000} ex) mt    {res['json']['train']['samples_per_s']:8.0f}/s "
+            f"rss {res['max_rss_mb']:6.0f} MB load {res['load_before']:.2f}->{res['load_after']:.2f} "
+            f"other {res['other_cores']:.2f} cores")
+        if daemon:
+            # The same epoch as a job through the daemon (gRPC on loopback, its scheduler,
+            # its event store), followed to the end by mt-client; the epoch line has the speed.
+            cmd = daemon.submit_cmd("mnist", "--model", "lenet5", "--epochs", "1",
+                                    "--train-size", str(train_size or 60000), "--valid-size",
+                                    "1000", "--threads", str(T))
+            res = run(cmd, env, a.timeout)
             m = re.search(r"\(([\d.]+) samples/s\)", res["stdout"])
-            res.update(round=r, job="mt-train lenet5", impl="mt",
+            res.update(round=r, job="daemon lenet5", impl="mt",
                        json={"train": {"samples_per_s": float(m.group(1)) if m else 0.0}})
             runs.append(res)
-            log(f"  round {r} mt-train lenet5 ({train_size or 60000} ex) mt    {res['json']['train']['samples_per_s']:8.0f}/s "
-                f"rss {res['max_rss_mb']:6.0f} MB load {res['load_before']:.2f}->{res['load_after']:.2f} "
-                f"other {res['other_cores']:.2f} cores")
+            log(f"  round {r} daemon job lenet5 ({train_size or 60000} ex) mt    "
+                f"{res['json']['train']['samples_per_s']:8.0f}/s load {res['load_before']:.2f}->"
+                f"{res['load_after']:.2f} other {res['other_cores']:.2f} cores")
 
+
+def finish(a, runs, data, data_dir, torch_ok, env, mt_train, log):
+    T = a.threads
     tta = None
     if a.time_to_accuracy and data == "real":
         seen = {}
@@ -287,7 +365,14 @@ def render(runs, a, data, data_dir, torch_ok, tta, env):
                f"{fmt(speedup('torch'), '×')} | — | mt ≥ 1.8× |")
     out.append(f"| LeNet-5 training with 1 busy process / quiet, defaults | {fmt(kept('mt'), '×')} | "
                f"{fmt(kept('torch'), '×')} | — | mt ≥ 0.40× |")
-    out.append("| Daemon job vs mt-train speed | not measured | — | — | within 5 % |")
+    dj = med(figures(runs, "daemon lenet5", "mt", "train"))
+    mj = med(figures(runs, "mt-train lenet5", "mt", "train"))
+    if dj and mj:
+        out.append(f"| Daemon job / mt-train, LeNet-5 epoch of {a.mt_train_size or 60000} examples "
+                   f"| {fmt(dj, '/s')} / {fmt(mj, '/s')} = {dj / mj:.2f}× | — | — | within 5 % |")
+    else:
+        out.append("| Daemon job vs mt-train speed | not measured (--no_daemon, no real data, or no "
+                   "server/client build) | — | — | within 5 % |")
     if tta and tta["seconds"] is not None:
         out.append(f"| mt-train LeNet-5 start → 99.0 % MNIST test accuracy | {tta['seconds']:.0f} s | — | — | report |")
     elif tta:
