@@ -95,6 +95,13 @@ for b in "${built[@]}"; do
     [ -f "$dest/$name" ] || cp -L "$path" "$dest/$name"
   done
 done
+# cuBLAS is opened at run time (kernels/cuda/cublas_loader.h), so ldd does not list it: name
+# the toolkit's cuBLAS and cuBLASLt sonames for gpu_check.sh to find on the GPU machine.
+cuda_home=$(sed -n 's/^CUDA_HOME = "\(.*\)"$/\1/p' "$(bazel info output_base 2>/dev/null)/external/local_cuda/defs.bzl" 2>/dev/null || true)
+for l in libcublas libcublasLt; do
+  so=$(objdump -p "${cuda_home:-/usr/local/cuda}/lib64/$l.so" 2>/dev/null | awk '/SONAME/ {print $2}')
+  [ -n "$so" ] && echo "$so" >> "$out/CUDA_LIBS"
+done
 sort -u -o "$out/CUDA_LIBS" "$out/CUDA_LIBS"
 # Debug sections are most of a test binary's size and of no use there.
 strip --strip-debug "$out"/bin/* "$out"/lib/* "$out"/lib-fallback/* 2>/dev/null || true
