@@ -98,17 +98,26 @@ void MaxDim(const Context& ctx, const T* in, int64_t outer, int64_t n, int64_t i
   for (int64_t t = 0; t < outer * blocks; ++t) {
     const int64_t o = t / blocks, i0 = (t % blocks) * kColumnBlock;
     const int64_t w = std::min(kColumnBlock, inner - i0);
-    if (inner == 1) {  // One contiguous row: a plain scan.
+    if (inner == 1) {
+      // One contiguous row (Kim CNN's max over time). A scan that branches on every comparison
+      // mispredicts on ReLU outputs full of ties; instead: the first NaN if there is one (NaN
+      // counts as the maximum), else a vectorised max and the first position holding it.
       const T* row = in + o * n;
-      T best = row[0];
-      int64_t arg = 0;
-      for (int64_t j = 1; j < n; ++j) {
-        if (Beats(row[j], best)) {
-          best = row[j];
+      int64_t arg = -1;
+      for (int64_t j = 0; j < n; ++j) {
+        if (row[j] != row[j]) {
           arg = j;
+          break;
         }
       }
-      out[o] = best;
+      if (arg < 0) {
+        T m = row[0];
+#pragma omp simd reduction(max : m)
+        for (int64_t j = 1; j < n; ++j) m = row[j] > m ? row[j] : m;
+        arg = 0;
+        while (row[arg] != m) ++arg;  // == treats -0 and +0 alike, as the scan's > did
+      }
+      out[o] = row[arg];
       if (argmax != nullptr) argmax[o] = arg;
       continue;
     }

@@ -137,6 +137,25 @@ TYPED_TEST(ReduceTest, MaxDimNanWinsAndFirstNanIsChosen) {
   EXPECT_EQ(arg[2], 0);
 }
 
+// Signed zeros tie (-0 == +0): the first one wins and keeps its sign; ReLU rows are full of
+// ties at 0 and of -1e30 masks (Kim CNN's max over time), long enough for the vector path.
+TYPED_TEST(ReduceTest, MaxDimZerosTieToTheFirstWithItsSign) {
+  using T = TypeParam;
+  std::vector<T> rows(3 * 40, T(-1e30));
+  rows[0] = T(-0.0), rows[1] = T(0.0);              // row 0: -0 first
+  rows[40 + 5] = T(0.0), rows[40 + 9] = T(-0.0);    // row 1: +0 first (after the masks)
+  rows[80 + 33] = T(2), rows[80 + 35] = T(2);       // row 2: first 2
+  std::vector<T> out(3);
+  std::vector<int64_t> arg(3);
+  MaxDim<T>(testing::Ctx(), rows.data(), 3, 40, 1, out.data(), arg.data());
+  EXPECT_EQ(arg[0], 0);
+  EXPECT_TRUE(std::signbit(out[0]));
+  EXPECT_EQ(arg[1], 5);
+  EXPECT_FALSE(std::signbit(out[1]));
+  EXPECT_EQ(arg[2], 33);
+  EXPECT_EQ(out[2], T(2));
+}
+
 TYPED_TEST(ReduceTest, MaxDimBackwardScattersToArgmax) {
   using T = TypeParam;
   std::mt19937_64 rng(12);
