@@ -54,14 +54,24 @@ Lenet5::Lenet5(uint64_t seed) : Model(seed) {
 Tensor Lenet5::Forward(const Tensor& x, Activations* a) {
   MT_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == 28 && x.size(3) == 28,
            "lenet5 expects images (N, 1, 28, 28), got ", ShapeToString(x.shape()));
-  Tensor h = Relu(conv1_->Forward(x));  // (N, 6, 28, 28)
-  Record(a, "conv1", h);
-  h = MaxPool2d(h, 2, 2);  // (N, 6, 14, 14)
-  Record(a, "pool1", h);
-  h = Relu(conv2_->Forward(h));  // (N, 16, 10, 10)
-  Record(a, "conv2", h);
-  h = MaxPool2d(h, 2, 2);  // (N, 16, 5, 5)
-  Record(a, "pool2", h);
+  Tensor h;
+  if (a == nullptr) {
+    // ReLU then 2x2 max pool equals max pool then ReLU (ReLU is monotone), values and
+    // gradients alike (a window's first maximum is the same position; a window with no
+    // positive value passes no gradient either way), and the ReLU then touches a quarter of
+    // the elements.
+    h = Relu(MaxPool2d(conv1_->Forward(x), 2, 2));  // (N, 6, 14, 14)
+    h = Relu(MaxPool2d(conv2_->Forward(h), 2, 2));  // (N, 16, 5, 5)
+  } else {  // the feature maps a picture shows are the ReLU outputs before pooling
+    h = Relu(conv1_->Forward(x));  // (N, 6, 28, 28)
+    Record(a, "conv1", h);
+    h = MaxPool2d(h, 2, 2);  // (N, 6, 14, 14)
+    Record(a, "pool1", h);
+    h = Relu(conv2_->Forward(h));  // (N, 16, 10, 10)
+    Record(a, "conv2", h);
+    h = MaxPool2d(h, 2, 2);  // (N, 16, 5, 5)
+    Record(a, "pool2", h);
+  }
   h = Relu(fc1_->Forward(Flatten(h, 1)));
   Record(a, "fc1", h);
   h = Relu(fc2_->Forward(h));
