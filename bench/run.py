@@ -394,8 +394,10 @@ def render(runs, a, data, data_dir, torch_ok, tta, env):
         j = r["json"]
         tr = j.get("train", {}).get("samples_per_s")
         inf = j.get("infer", {}).get("samples_per_s")
+        # A daemon job's process here is mt-client; the daemon itself is "other cores".
+        rss = "— (client)" if r["job"].startswith("daemon") else f"{r['max_rss_mb']:.0f} MB"
         out.append(f"| {r['round']} | {r['job']} | {r['impl']} | {fmt(tr)} | {fmt(inf)} | "
-                   f"{r['max_rss_mb']:.0f} MB | {r['load_before']:.2f}→{r['load_after']:.2f} | "
+                   f"{rss} | {r['load_before']:.2f}→{r['load_after']:.2f} | "
                    f"{r['other_cores']:.2f} |")
     if tta:
         out.append("")
