@@ -115,7 +115,7 @@ void WeightGradBlock(const Conv2dShape& s, const float* grad, int64_t gw, const 
   __m256 acc[NOB][NT];
 #pragma GCC unroll 6
   for (int o = 0; o < NOB; ++o) {
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int t = 0; t < NT; ++t) acc[o][t] = _mm256_setzero_ps();
   }
   for (int64_t y = 0; y < oh; ++y) {
@@ -123,12 +123,12 @@ void WeightGradBlock(const Conv2dShape& s, const float* grad, int64_t gw, const 
     const float* gr = grad + (ob * oh + y) * gw;
     for (int64_t xb = 0; xb < gw; xb += 8) {
       __m256 v[NT];
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int t = 0; t < NT; ++t) v[t] = _mm256_loadu_ps(row + xb + t);
 #pragma GCC unroll 6
       for (int o = 0; o < NOB; ++o) {
         const __m256 gv = _mm256_loadu_ps(gr + o * oh * gw + xb);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
         for (int t = 0; t < NT; ++t) acc[o][t] = _mm256_fmadd_ps(gv, v[t], acc[o][t]);
       }
     }
@@ -142,13 +142,22 @@ template <int NT>
 void WeightGradBlockFor(int nob, const Conv2dShape& s, const float* grad, int64_t gw,
                         const float* pad, const Padded& g, int64_t ob, int64_t c, int64_t i,
                         int64_t j0, float* sums) {
-  switch (nob) {
-    case 1: return WeightGradBlock<1, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
-    case 2: return WeightGradBlock<2, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
-    case 3: return WeightGradBlock<3, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
-    case 4: return WeightGradBlock<4, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
-    case 5: return WeightGradBlock<5, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
-    default: return WeightGradBlock<6, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+  if constexpr (NT == 3) {  // 4 channels x 3 taps: 12 accumulators
+    switch (nob) {
+      case 1: return WeightGradBlock<1, 3>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      case 2: return WeightGradBlock<2, 3>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      case 3: return WeightGradBlock<3, 3>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      default: return WeightGradBlock<4, 3>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+    }
+  } else {
+    switch (nob) {
+      case 1: return WeightGradBlock<1, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      case 2: return WeightGradBlock<2, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      case 3: return WeightGradBlock<3, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      case 4: return WeightGradBlock<4, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      case 5: return WeightGradBlock<5, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+      default: return WeightGradBlock<6, NT>(s, grad, gw, pad, g, ob, c, i, j0, sums);
+    }
   }
 }
 #endif  // MT_DIRECT_CONV
@@ -213,14 +222,21 @@ void DirectConvWeightGradSample(const Conv2dShape& s, const float* grad_out, con
     std::fill(grad.data() + r * gw + ow, grad.data() + (r + 1) * gw, 0.0f);
   }
   const int64_t kk = s.kernel_h * s.kernel_w;
+  // A 3-wide kernel (MiniTorch's) takes a row's three taps at once for 4 channels; otherwise 6
+  // channels take two taps at a time. Either way 12 accumulators, each input vector loaded once
+  // per channel block.
+  const bool three = s.kernel_w == 3;
+  const int64_t block_channels = three ? 4 : kMaxBlockChannels, taps_per_pass = three ? 3 : 2;
   float sums[kMaxBlockChannels * 2];
-  for (int64_t ob = 0; ob < s.out_channels; ob += kMaxBlockChannels) {
-    const int nob = static_cast<int>(std::min(kMaxBlockChannels, s.out_channels - ob));
+  for (int64_t ob = 0; ob < s.out_channels; ob += block_channels) {
+    const int nob = static_cast<int>(std::min(block_channels, s.out_channels - ob));
     for (int64_t c = 0; c < s.in_channels; ++c) {
       for (int64_t i = 0; i < s.kernel_h; ++i) {
-        for (int64_t j0 = 0; j0 < s.kernel_w; j0 += 2) {
-          const int nt = s.kernel_w - j0 >= 2 ? 2 : 1;
-          if (nt == 2) {
+        for (int64_t j0 = 0; j0 < s.kernel_w; j0 += taps_per_pass) {
+          const int nt = static_cast<int>(std::min(taps_per_pass, s.kernel_w - j0));
+          if (nt == 3) {
+            WeightGradBlockFor<3>(nob, s, grad.data(), gw, pad, g, ob, c, i, j0, sums);
+          } else if (nt == 2) {
             WeightGradBlockFor<2>(nob, s, grad.data(), gw, pad, g, ob, c, i, j0, sums);
           } else {
             WeightGradBlockFor<1>(nob, s, grad.data(), gw, pad, g, ob, c, i, j0, sums);
