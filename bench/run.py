@@ -209,8 +209,10 @@ class Daemon:
             if ok:
                 return
             time.sleep(0.1)
+        with open(os.path.join(self.state, "daemon.log")) as f:
+            tail = f.read()[-2000:]
         self.stop()
-        sys.exit(f"bench: the daemon did not start; see its log above")
+        sys.exit(f"bench: the daemon did not start on {self.addr}; the end of its log:\n{tail}")
 
     def submit_cmd(self, *args):
         return [self.client, "--server", self.addr, "submit", *args, "--follow"]
@@ -247,31 +249,29 @@ def run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir
                 f"infer {j.get('infer', {}).get('samples_per_s', 0):8.0f}/s rss {res['max_rss_mb']:6.0f} MB "
                 f"load {res['load_before']:.2f}->{res['load_after']:.2f} other {res['other_cores']:.2f} cores")
     if data == "real":
-        train_size = a.mt_train_size
-        res = run([mt_train, "--task=mnist", "--model=lenet5", "--epochs=1",
-                   f"--train_size={train_size}", "--valid_size=1000", f"--threads={T}",
-                   f"--data_dir={data_dir}"], env, a.timeout)
-        m = re.search(r"\(([\d.]+) samples/s\)", res["stdout"])
-        res.update(round=r, job="mt-train lenet5", impl="mt",
-                   json={"train": {"samples_per_s": float(m.group(1)) if m else 0.0}})
-        runs.append(res)
-        log(f"  round {r} mt-train lenet5 ({train_size or 60000} ex) mt    {res['json']['train']['samples_per_s']:8.0f}/s "
-            f"rss {res['max_rss_mb']:6.0f} MB load {res['load_before']:.2f}->{res['load_after']:.2f} "
-            f"other {res['other_cores']:.2f} cores")
+        # One LeNet-5 epoch by mt-train, then (when the daemon runs) the same epoch as a job
+        # through it (gRPC on loopback, its scheduler, its event store), followed to the end by
+        # mt-client. Both print the epoch line with its speed.
+        size = a.mt_train_size or 60000
+        epochs = [("mt-train lenet5", "mt-train", [mt_train, "--task=mnist", "--model=lenet5",
+                   "--epochs=1", f"--train_size={a.mt_train_size}", "--valid_size=1000",
+                   f"--threads={T}", f"--data_dir={data_dir}"])]
         if daemon:
-            # The same epoch as a job through the daemon (gRPC on loopback, its scheduler,
-            # its event store), followed to the end by mt-client; the epoch line has the speed.
-            cmd = daemon.submit_cmd("mnist", "--model", "lenet5", "--epochs", "1",
-                                    "--train-size", str(train_size or 60000), "--valid-size",
-                                    "1000", "--threads", str(T))
+            epochs.append(("daemon lenet5", "daemon job", daemon.submit_cmd(
+                "mnist", "--model", "lenet5", "--epochs", "1", "--train-size", str(size),
+                "--valid-size", "1000", "--threads", str(T))))
+        for job, label, cmd in epochs:
             res = run(cmd, env, a.timeout)
             m = re.search(r"\(([\d.]+) samples/s\)", res["stdout"])
-            res.update(round=r, job="daemon lenet5", impl="mt",
+            res.update(round=r, job=job, impl="mt",
                        json={"train": {"samples_per_s": float(m.group(1)) if m else 0.0}})
             runs.append(res)
-            log(f"  round {r} daemon job lenet5 ({train_size or 60000} ex) mt    "
-                f"{res['json']['train']['samples_per_s']:8.0f}/s load {res['load_before']:.2f}->"
-                f"{res['load_after']:.2f} other {res['other_cores']:.2f} cores")
+            # A daemon job's process here is mt-client: its RSS says nothing of the daemon's.
+            rss = "" if daemon and job == "daemon lenet5" else f"rss {res['max_rss_mb']:6.0f} MB "
+            log(f"  round {r} {label} lenet5 ({size} ex) mt    "
+                f"{res['json']['train']['samples_per_s']:8.0f}/s {rss}load "
+                f"{res['load_before']:.2f}->{res['load_after']:.2f} "
+                f"other {res['other_cores']:.2f} cores")
 
 
 def finish(a, runs, data, data_dir, torch_ok, env, mt_train, log):

@@ -134,6 +134,11 @@ struct Conv2dBackwardWeightKernel {
 // The same forward pass keeping every sample's im2col matrix in columns
 // (Conv2dShape::columns_size() elements), and the weight gradient reading them back instead of
 // rebuilding them from the input. Optional: a device without them runs the two above.
+// Elements those columns take for this shape; 0: none worth keeping (run the pair above).
+struct Conv2dKeptColumnsSizeKernel {
+  static constexpr const char* kName = "Conv2dKeptColumnsSize";
+  using Fn = int64_t (*)(DType, const kernels::Conv2dShape&);
+};
 struct Conv2dForwardKeepColumnsKernel {
   static constexpr const char* kName = "Conv2dForwardKeepColumns";
   using Fn = void (*)(const Context&, DType, const kernels::Conv2dShape&, const void* input,
@@ -259,6 +264,13 @@ typename Op::Fn Lookup(Device device) {
   MT_CHECK(fn != nullptr, "no ", Op::kName, " kernel for device ", device.ToString(),
            " in this build; move the tensors to a device that has one (e.g. cpu) with To()");
   return fn;
+}
+
+// True when `type` has a kernel for every one of Ops: an op with an optional fast path (the
+// pooling kernels, kept conv columns) takes it only then, else composes what every device has.
+template <typename... Ops>
+bool HasAll(Device::Type type) {
+  return ((Find<Ops>(type) != nullptr) && ...);
 }
 
 // The context kernels launched from the calling thread get on `device`.

@@ -62,15 +62,19 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
   bool need_w = autograd::NeedsGrad(weight) || autograd::NeedsGrad(bias);
   bool has_bias = bias.defined();
   // When the weight gradient will be taken, the forward pass keeps its im2col columns for it
-  // (on devices with the kernels, up to kMaxKeptColumnsBytes): the backward pass then does not
-  // rebuild them.
+  // (on devices with the kernels, as many as the kernels say, up to kMaxKeptColumnsBytes): the
+  // backward pass then does not rebuild them.
   Tensor columns;
-  const int64_t columns_bytes = s.columns_size() * static_cast<int64_t>(ElementSize(input.dtype()));
-  if (GradEnabled() && autograd::NeedsGrad(weight) && out.numel() > 0 && columns_bytes > 0 &&
-      columns_bytes <= kMaxKeptColumnsBytes &&
-      dispatch::Find<dispatch::Conv2dForwardKeepColumnsKernel>(device.type) != nullptr &&
-      dispatch::Find<dispatch::Conv2dBackwardWeightFromColumnsKernel>(device.type) != nullptr) {
-    columns = Tensor::Empty({s.columns_size()}, input.dtype(), device);
+  if (GradEnabled() && autograd::NeedsGrad(weight) && out.numel() > 0 &&
+      dispatch::HasAll<dispatch::Conv2dKeptColumnsSizeKernel,
+                       dispatch::Conv2dForwardKeepColumnsKernel,
+                       dispatch::Conv2dBackwardWeightFromColumnsKernel>(device.type)) {
+    const int64_t count =
+        dispatch::Lookup<dispatch::Conv2dKeptColumnsSizeKernel>(device)(input.dtype(), s);
+    if (count > 0 && count * static_cast<int64_t>(ElementSize(input.dtype())) <=
+                         kMaxKeptColumnsBytes) {
+      columns = Tensor::Empty({count}, input.dtype(), device);
+    }
   }
   if (out.numel() > 0 && columns.defined()) {
     dispatch::Run<dispatch::Conv2dForwardKeepColumnsKernel>(
@@ -145,12 +149,13 @@ Shape PooledShape(const Tensor& input, const kernels::Pool2dShape& s) {
   return {input.size(0), input.size(1), s.out_h(), s.out_w()};
 }
 
-// Pooling through a device's dedicated kernels: one pass over the input, no tiled copy.
+// Pooling through a device's dedicated kernels (one pass over the input, no tiled copy) when it
+// has them, else MiniTorch's composition of Tile and a reduction.
 bool HasPoolKernels(Device device, bool max) {
-  return max ? dispatch::Find<dispatch::MaxPool2dForwardKernel>(device.type) != nullptr &&
-                   dispatch::Find<dispatch::MaxPool2dBackwardKernel>(device.type) != nullptr
-             : dispatch::Find<dispatch::AvgPool2dForwardKernel>(device.type) != nullptr &&
-                   dispatch::Find<dispatch::AvgPool2dBackwardKernel>(device.type) != nullptr;
+  return max ? dispatch::HasAll<dispatch::MaxPool2dForwardKernel,
+                                dispatch::MaxPool2dBackwardKernel>(device.type)
+             : dispatch::HasAll<dispatch::AvgPool2dForwardKernel,
+                                dispatch::AvgPool2dBackwardKernel>(device.type);
 }
 }  // namespace
 

@@ -144,6 +144,15 @@ void Conv2dBackwardWeight(const Context& ctx, DType dtype, const kernels::Conv2d
   });
 }
 
+int64_t Conv2dKeptColumnsSize(DType dtype, const kernels::Conv2dShape& s) {
+  int64_t size = 0;
+  DispatchFloat(dtype, "Conv2d", [&](auto t) {
+    using T = decltype(t);
+    size = k::Conv2dKeptColumnsSize<T>(s);
+  });
+  return size;
+}
+
 void Conv2dForwardKeepColumns(const Context& ctx, DType dtype, const kernels::Conv2dShape& s,
                               const void* input, const void* weight, const void* bias, void* out,
                               void* columns) {
@@ -315,6 +324,7 @@ void RegisterCpuKernels() {
   set(Conv2dForwardKernel{}, &Conv2dForward);
   set(Conv2dBackwardInputKernel{}, &Conv2dBackwardInput);
   set(Conv2dBackwardWeightKernel{}, &Conv2dBackwardWeight);
+  set(Conv2dKeptColumnsSizeKernel{}, &Conv2dKeptColumnsSize);
   set(Conv2dForwardKeepColumnsKernel{}, &Conv2dForwardKeepColumns);
   set(Conv2dBackwardWeightFromColumnsKernel{}, &Conv2dBackwardWeightFromColumns);
   set(MaxPool2dForwardKernel{}, &MaxPool2dForward);

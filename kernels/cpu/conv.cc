@@ -70,9 +70,6 @@ bool ThreadsOverBatch(const Context& ctx, const Conv2dShape& s) {
   return !omp_in_parallel() && threads > 1 && s.batch >= threads && macs >= kMinParallelMacs;
 }
 
-// A 1x1, stride-1, unpadded conv reads each input pixel once, in place: the sample's (C, H*W)
-// array already is its column matrix.
-bool IsPointwise(const Conv2dShape& s) { return s.pointwise(); }
 
 // Output columns x whose input column x*stride + j - pad_left falls inside [0, in_w): [x0, x1).
 void ValidColumns(const Conv2dShape& s, int64_t j, int64_t ow, int64_t* x0, int64_t* x1) {
@@ -151,7 +148,7 @@ class SampleColumns {
  public:
   SampleColumns(const Conv2dShape& s, const T* sample, T* keep = nullptr)
       : data_(sample), ld_(s.out_h() * s.out_w()) {
-    if (IsPointwise(s)) return;
+    if (s.pointwise()) return;
     if (keep != nullptr) {
       ld_ = s.batch * s.out_h() * s.out_w();
       Im2Col(s, sample, keep, ld_);
@@ -219,7 +216,7 @@ constexpr int64_t kGroupColumnsBytes = int64_t{512} << 10;
 
 template <typename T>
 bool UseBatchProducts(const Conv2dShape& s, bool have_columns, bool forward) {
-  if (IsPointwise(s)) return false;
+  if (s.pointwise()) return false;
   const int64_t ohw = s.out_h() * s.out_w();
   const int64_t column_bytes = s.columns_size() * static_cast<int64_t>(sizeof(T));
   if (forward && !have_columns && column_bytes > kMaxScratchColumnsBytes) return false;
@@ -244,6 +241,14 @@ void SwapBatchAndChannels(const Context& ctx, const Conv2dShape& s, const T* src
 }  // namespace
 
 // input: (N, C, H, W)  weight: (O, C, kh, kw)  bias: (O) or null  out: (N, O, oh, ow)
+template <typename T>
+int64_t Conv2dKeptColumnsSize(const Conv2dShape& s) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (DirectConvApplies(s)) return 0;  // the direct kernels read the input in both passes
+  }
+  return s.columns_size();
+}
+
 template <typename T>
 void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, const T* weight,
                    const T* bias, T* out, T* columns) {
@@ -294,7 +299,7 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
   }
   // The weights are packed once for every product below.
   const PackedA<T> packed_w(false, s.out_channels, ckk, T(1), weight, ckk);
-  if (!IsPointwise(s) && columns == nullptr) {
+  if (!s.pointwise() && columns == nullptr) {
     // Groups of samples per thread: each group's columns side by side in the thread's cache
     // (up to kGroupColumnsBytes), one product with group * ohw columns -- a Kim CNN sentence's
     // ~20 alone fill two of a micro-tile's 16 columns by two thirds -- then copied out with the
@@ -335,7 +340,7 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
   for (int64_t b = 0; b < s.batch; ++b) {
     CatchOutOfMemory(&out_of_memory, [&] {
       // Kept columns interleave the batch: (ckk, batch * ohw), this sample's at column b * ohw.
-      T* kept = columns != nullptr && !IsPointwise(s) ? columns + b * ohw : nullptr;
+      T* kept = columns != nullptr && !s.pointwise() ? columns + b * ohw : nullptr;
       const SampleColumns<T> cols(s, input + b * in_size, kept);
       T* o = out + b * s.out_channels * ohw;
       // (O, ohw) = W (O, ckk) * cols (ckk, ohw)
@@ -366,7 +371,7 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
   }
   const int64_t ohw = oh * ow;
   const int64_t ckk = s.in_channels * s.kernel_h * s.kernel_w;
-  const bool pointwise = IsPointwise(s);
+  const bool pointwise = s.pointwise();
   if (UseBatchProducts<T>(s, /*have_columns=*/false, /*forward=*/false)) {
     // cols (ckk, batch * ohw) = W^T (ckk, O) * G (O, batch * ohw) in one product, then each
     // sample's columns scattered back onto its pixels.
@@ -436,7 +441,7 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
   }
   bool direct = false;
   if constexpr (std::is_same_v<T, float>) direct = DirectConvApplies(s);
-  if (columns != nullptr && !direct && !IsPointwise(s)) {
+  if (columns != nullptr && !direct && !s.pointwise()) {
     // One product over the whole batch: grad_weight (O, ckk) = G (O, batch * ohw) * columns^T,
     // the kept columns being (ckk, batch * ohw). A per-sample product has only ohw (a Kim CNN
     // sentence: ~20) to sum over and spends its time loading and storing C; this one sums over
@@ -491,6 +496,7 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
 }
 
 #define MT_INSTANTIATE(T)                                                                          \
+  template int64_t Conv2dKeptColumnsSize<T>(const Conv2dShape&);                                   \
   template void Conv2dForward<T>(const Context&, const Conv2dShape&, const T*, const T*, const T*, \
                                  T*, T*);                                                          \
   template void Conv2dBackwardInput<T>(const Context&, const Conv2dShape&, const T*, const T*,     \

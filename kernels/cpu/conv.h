@@ -17,9 +17,15 @@ using ::mt::kernels::Conv2dShape;
 // out[b,o,y,x] = bias[o] + sum_{c,i,j} in[b,c,y*sh+i-pt, x*sw+j-pl] * w[o,c,i,j]  (zero outside)
 // input: (batch, in_channels, in_h, in_w)  weight: (out_channels, in_channels, kh, kw)
 // bias: (out_channels) or null  out: (batch, out_channels, out_h, out_w). All contiguous.
-// columns: null, or s.columns_size() elements to keep every sample's im2col matrix in, so the
-// weight gradient can reuse them: (C*kh*kw, batch*out_h*out_w), sample b's at column
-// b*out_h*out_w (unused by a pointwise conv, whose columns are its input).
+// Elements of the columns buffer worth keeping from the forward pass for the weight gradient:
+// s.columns_size(), or 0 where there are none (a pointwise conv's columns are its input; the
+// direct float kernels of conv_direct.h build none).
+template <typename T>
+int64_t Conv2dKeptColumnsSize(const Conv2dShape& s);
+
+// columns: null, or Conv2dKeptColumnsSize<T>(s) (> 0) elements to keep every sample's im2col
+// matrix in, so the weight gradient can reuse them: (C*kh*kw, batch*out_h*out_w), sample b's at
+// column b*out_h*out_w.
 template <typename T>
 void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, const T* weight,
                    const T* bias, T* out, T* columns = nullptr);

@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
                                                       gb.data());
       });
       // The training path: the forward pass kept its columns, the weight gradient reads them.
-      std::vector<float> columns(static_cast<size_t>(s.columns_size()));
+      std::vector<float> columns(
+          static_cast<size_t>(mt::kernels::cpu::Conv2dKeptColumnsSize<float>(s)));
       mt::kernels::cpu::Conv2dForward<float>(ctx, s, in.data(), w.data(), bias.data(), out.data(),
                                              columns.empty() ? nullptr : columns.data());
       const double gwk = !wanted("grad_w") ? 0 : BestMicros([&] {

@@ -86,15 +86,14 @@ void CheckConv(const Conv2dShape& s, std::mt19937_64& rng, bool with_bias = true
   // Columns kept by the forward pass give the same output, and a weight gradient as close to the
   // reference when the backward pass reads them (one product over the whole batch, so summed in
   // another order) instead of the (here deliberately wiped) input; the same bits when run twice.
-  // The direct float path keeps none: it reads the input in both passes.
-  std::vector<T> columns(s.columns_size(), nan), out2(out.size(), nan), gw3(w.size(), nan),
+  // The direct float path keeps none (Conv2dKeptColumnsSize is 0): it reads the input.
+  std::vector<T> columns(Conv2dKeptColumnsSize<T>(s), nan), out2(out.size(), nan), gw3(w.size(), nan),
       gb3(s.out_channels, nan);
   Conv2dForward<T>(testing::Ctx(), s, in.data(), w.data(), with_bias ? bias.data() : nullptr,
                    out2.data(), columns.empty() ? nullptr : columns.data());
   EXPECT_EQ(out, out2) << what;
   std::vector<T> wiped = in;
-  const bool direct = std::is_same_v<T, float> && DirectConvApplies(s);
-  if (!columns.empty() && !direct) std::fill(wiped.begin(), wiped.end(), nan);
+  if (!columns.empty()) std::fill(wiped.begin(), wiped.end(), nan);
   Conv2dBackwardWeight<T>(testing::Ctx(), s, g.data(), wiped.data(), gw3.data(), gb3.data(),
                           columns.empty() ? nullptr : columns.data());
   ExpectDotClose(gw3, ref.grad_weight, ref.grad_weight_mag, s.batch * oh * ow,
@@ -181,7 +180,10 @@ TYPED_TEST(ConvTest, DirectPathChoice) {
   strided.stride_w = 2;
 #if defined(__AVX2__) && defined(__FMA__)
   EXPECT_TRUE(DirectConvApplies(lenet1));
+  EXPECT_EQ(Conv2dKeptColumnsSize<float>(lenet1), 0);  // nothing to keep on the direct path
 #endif
+  EXPECT_EQ(Conv2dKeptColumnsSize<double>(lenet1), lenet1.columns_size());
+  EXPECT_EQ(Conv2dKeptColumnsSize<float>(lenet2), lenet2.columns_size());
   EXPECT_FALSE(DirectConvApplies(lenet2));  // 150 taps, 10 columns: im2col + Gemm
   EXPECT_FALSE(DirectConvApplies(strided));
 }

@@ -420,10 +420,11 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
           for (int64_t q = 0; q < k_blocks; ++q) {
             const int64_t pc = k0 + q * B::kKc, kc = std::min(B::kKc, k - pc);
             const T beta_now = pc == 0 ? beta : T(1);
-            const T* block_a = prepacked + PackedABlockOffset(ic, mc, pc, k, B::kMr);
-            if (prepacked == nullptr) {
+            const T* block_a = packed_a;
+            if (prepacked != nullptr) {
+              block_a = prepacked + PackedABlockOffset(ic, mc, pc, k, B::kMr);
+            } else {
               PackA(trans_a, a, lda, ic, mc, pc, kc, alpha, packed_a);
-              block_a = packed_a;
             }
             const T* packed_b_block = packed_b + q * B::kKc * nc_pad;
             for (int64_t s = s0; s < s1; ++s) {
