@@ -70,6 +70,49 @@ bool ThreadsOverBatch(const Context& ctx, const Conv2dShape& s) {
   return !omp_in_parallel() && threads > 1 && s.batch >= threads && macs >= kMinParallelMacs;
 }
 
+// Calls f(b, c0, c1) for every sample b, covering its input channels [0, C) in one or more
+// disjoint ranges: samples split over the threads when there are enough of them, otherwise
+// each sample's channels (Kim CNN convolves one long sequence of a whole batch's sentences,
+// whose im2col and col2im would else run on one thread while the other waits).
+template <typename F>
+void ForEachSampleChannels(const Context& ctx, const Conv2dShape& s, int64_t elements, F&& f) {
+  if (ThreadsOverBatch(ctx, s)) {
+#pragma omp parallel for schedule(static) num_threads(ctx.threads)
+    for (int64_t b = 0; b < s.batch; ++b) f(b, int64_t{0}, s.in_channels);
+    return;
+  }
+  const int threads = ctx.threads;
+  const bool split = !omp_in_parallel() && threads > 1 && s.in_channels >= threads &&
+                     elements >= (int64_t{1} << 16);
+  if (!split) {
+    for (int64_t b = 0; b < s.batch; ++b) f(b, int64_t{0}, s.in_channels);
+    return;
+  }
+  for (int64_t b = 0; b < s.batch; ++b) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int t = 0; t < threads; ++t) {
+      f(b, s.in_channels * t / threads, s.in_channels * (t + 1) / threads);
+    }
+  }
+}
+
+// out (N, O, ohw) = y (O, N * ohw) with its first two dims swapped, plus the bias.
+template <typename T>
+void CopyOutWithBias(const Context& ctx, const Conv2dShape& s, const T* y, const T* bias, T* out) {
+  const int64_t ohw = s.out_h() * s.out_w(), k = s.batch * ohw;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(ctx.threads) if ( \
+    !omp_in_parallel() && ctx.threads > 1 && s.out_channels * k >= (1 << 16))
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+      const T* from = y + oc * k + b * ohw;
+      T* to = out + (b * s.out_channels + oc) * ohw;
+      const T v = bias != nullptr ? bias[oc] : T(0);
+#pragma omp simd
+      for (int64_t p = 0; p < ohw; ++p) to[p] = from[p] + v;
+    }
+  }
+}
+
 
 // Output columns x whose input column x*stride + j - pad_left falls inside [0, in_w): [x0, x1).
 void ValidColumns(const Conv2dShape& s, int64_t j, int64_t ow, int64_t* x0, int64_t* x1) {
@@ -108,9 +151,11 @@ inline void CopyRowInChunks(const T* src, int64_t n, T* dst) {
 // whole batch's batch*oh*ow when the columns are kept), row (c*kh + i)*kw + j holding the
 // input pixel under kernel tap (i, j) for every output position, zero where it is padding.
 template <typename T>
-void Im2Col(const Conv2dShape& s, const T* input, T* cols, int64_t ld) {
+void Im2Col(const Conv2dShape& s, const T* input, T* cols, int64_t ld, int64_t c0 = 0,
+            int64_t c1 = -1) {
   const int64_t oh = s.out_h(), ow = s.out_w();
-  for (int64_t c = 0; c < s.in_channels; ++c) {
+  if (c1 < 0) c1 = s.in_channels;
+  for (int64_t c = c0; c < c1; ++c) {
     for (int64_t i = 0; i < s.kernel_h; ++i) {
       for (int64_t j = 0; j < s.kernel_w; ++j) {
         T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * ld;
@@ -135,6 +180,37 @@ void Im2Col(const Conv2dShape& s, const T* input, T* cols, int64_t ld) {
             for (int64_t x = x1; x < ow; ++x) dst[x] = T(0);
           }
         }
+      }
+    }
+  }
+}
+
+// Output columns [xa, xb) of a one-row output (oh == 1) as a (C*kh*kw, xb - xa) column matrix
+// with row stride ld: the same values as Im2Col's columns xa .. xb-1.
+template <typename T>
+void Im2ColPiece(const Conv2dShape& s, const T* input, int64_t xa, int64_t xb, T* cols, int64_t ld) {
+  const int64_t ow = s.out_w(), n = xb - xa;
+  for (int64_t c = 0; c < s.in_channels; ++c) {
+    for (int64_t i = 0; i < s.kernel_h; ++i) {
+      const int64_t iy = i - s.pad_top;
+      for (int64_t j = 0; j < s.kernel_w; ++j) {
+        T* dst = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * ld;
+        if (iy < 0 || iy >= s.in_h) {
+          std::fill(dst, dst + n, T(0));
+          continue;
+        }
+        int64_t x0, x1;
+        ValidColumns(s, j, ow, &x0, &x1);
+        x0 = std::clamp(x0, xa, xb);
+        x1 = std::clamp(x1, x0, xb);
+        const T* src = input + (c * s.in_h + iy) * s.in_w + j - s.pad_left;
+        for (int64_t x = xa; x < x0; ++x) dst[x - xa] = T(0);
+        if (s.stride_w == 1) {
+          std::memcpy(dst + (x0 - xa), src + x0, static_cast<size_t>(x1 - x0) * sizeof(T));
+        } else {
+          for (int64_t x = x0; x < x1; ++x) dst[x - xa] = src[x * s.stride_w];
+        }
+        for (int64_t x = x1; x < xb; ++x) dst[x - xa] = T(0);
       }
     }
   }
@@ -172,9 +248,11 @@ class SampleColumns {
 // The adjoint of Im2Col: cols: (C*kh*kw, oh*ow) with row stride ld  grad_input: (C, H, W),
 // accumulated into.
 template <typename T>
-void Col2Im(const Conv2dShape& s, const T* cols, int64_t ld, T* grad_input) {
+void Col2Im(const Conv2dShape& s, const T* cols, int64_t ld, T* grad_input, int64_t c0 = 0,
+            int64_t c1 = -1) {
   const int64_t oh = s.out_h(), ow = s.out_w();
-  for (int64_t c = 0; c < s.in_channels; ++c) {
+  if (c1 < 0) c1 = s.in_channels;
+  for (int64_t c = c0; c < c1; ++c) {
     for (int64_t i = 0; i < s.kernel_h; ++i) {
       for (int64_t j = 0; j < s.kernel_w; ++j) {
         const T* row = cols + ((c * s.kernel_h + i) * s.kernel_w + j) * ld;
@@ -280,25 +358,50 @@ void Conv2dForward(const Context& ctx, const Conv2dShape& s, const T* input, con
     const int64_t k = s.batch * ohw;
     ColumnScratch<T, 1> scratch_cols(columns != nullptr ? 0 : static_cast<size_t>(ckk * k));
     T* cols = columns != nullptr ? columns : scratch_cols.data();
-#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
-    for (int64_t b = 0; b < s.batch; ++b) Im2Col(s, input + b * in_size, cols + b * ohw, k);
+    ForEachSampleChannels(ctx, s, ckk * k, [&](int64_t b, int64_t c0, int64_t c1) {
+      Im2Col(s, input + b * in_size, cols + b * ohw, k, c0, c1);
+    });
     ColumnScratch<T, 2> y(static_cast<size_t>(s.out_channels * k));
     Gemm<T>(ctx, false, false, s.out_channels, k, ckk, T(1), weight, ckk, cols, k, T(0), y.data(),
             k);
-#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
-    for (int64_t b = 0; b < s.batch; ++b) {
-      for (int64_t oc = 0; oc < s.out_channels; ++oc) {
-        const T* from = y.data() + oc * k + b * ohw;
-        T* to = out + (b * s.out_channels + oc) * ohw;
-        const T v = bias != nullptr ? bias[oc] : T(0);
-#pragma omp simd
-        for (int64_t p = 0; p < ohw; ++p) to[p] = from[p] + v;
-      }
-    }
+    CopyOutWithBias(ctx, s, y.data(), bias, out);
     return;
   }
   // The weights are packed once for every product below.
   const PackedA<T> packed_w(false, s.out_channels, ckk, T(1), weight, ckk);
+  if (!s.pointwise() && columns == nullptr && oh == 1 && s.batch < ctx.threads &&
+      !omp_in_parallel() && ow >= 2 * ctx.threads * 16) {
+    // Fewer samples than threads, each one long row (Kim CNN's batch of sentences end to end):
+    // every thread takes pieces of the row's outputs, each piece's columns (about
+    // kGroupColumnsBytes) built and multiplied in its cache. Same sums, same order: same bits.
+    const int64_t piece_cols = std::max<int64_t>(
+        16, kGroupColumnsBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(ckk, 1) / 16 * 16);
+    int64_t pieces = (ow + piece_cols - 1) / piece_cols;
+    pieces = (pieces + ctx.threads - 1) / ctx.threads * ctx.threads;  // even per thread
+    const int64_t width = (ow + pieces - 1) / pieces;
+    pieces = (ow + width - 1) / width;
+    for (int64_t b = 0; b < s.batch; ++b) {
+#pragma omp parallel for schedule(static) num_threads(ctx.threads)
+      for (int64_t pi = 0; pi < pieces; ++pi) {
+        CatchOutOfMemory(&out_of_memory, [&] {
+          const int64_t xa = pi * width, xb = std::min(ow, xa + width), n = xb - xa;
+          ColumnScratch<T, 3> cols(static_cast<size_t>(ckk * n));
+          ColumnScratch<T, 4> y(static_cast<size_t>(s.out_channels * n));
+          Im2ColPiece(s, input + b * in_size, xa, xb, cols.data(), n);
+          GemmPackedA<T>(ctx, packed_w, n, false, cols.data(), n, T(0), y.data(), n);
+          for (int64_t oc = 0; oc < s.out_channels; ++oc) {
+            const T* from = y.data() + oc * n;
+            T* to = out + (b * s.out_channels + oc) * ohw + xa;
+            const T v = bias != nullptr ? bias[oc] : T(0);
+#pragma omp simd
+            for (int64_t p = 0; p < n; ++p) to[p] = from[p] + v;
+          }
+        });
+      }
+    }
+    if (out_of_memory) throw std::bad_alloc();
+    return;
+  }
   if (!s.pointwise() && columns == nullptr) {
     // Groups of samples per thread: each group's columns side by side in the thread's cache
     // (up to kGroupColumnsBytes), one product with group * ohw columns -- a Kim CNN sentence's
@@ -381,12 +484,12 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
     SwapBatchAndChannels(ctx, s, grad_out, g.data());
     Gemm<T>(ctx, true, false, ckk, k, s.out_channels, T(1), weight, ckk, g.data(), k, T(0),
             cols.data(), k);
-#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ThreadsOverBatch(ctx, s))
-    for (int64_t b = 0; b < s.batch; ++b) {
+    const int64_t plane = s.in_h * s.in_w;
+    ForEachSampleChannels(ctx, s, ckk * k, [&](int64_t b, int64_t c0, int64_t c1) {
       T* gi = grad_input + b * in_size;
-      std::fill(gi, gi + in_size, T(0));
-      Col2Im(s, cols.data() + b * ohw, k, gi);
-    }
+      std::fill(gi + c0 * plane, gi + c1 * plane, T(0));
+      Col2Im(s, cols.data() + b * ohw, k, gi, c0, c1);
+    });
     return;
   }
   const PackedA<T> packed_wt(true, ckk, s.out_channels, T(1), weight, ckk);  // W^T, once

@@ -70,7 +70,11 @@ int main(int argc, char** argv) {
                                    {"lenet5 conv2 b64", shape(64, 6, 14, 14, 16, 5, 5, 0)},
                                    {"minitorch conv1 b16", mini1},
                                    {"minitorch conv2 b16", mini2},
-                                   {"kim conv w4 b50 L20", kim}};
+                                   {"kim conv w4 b50 L20", kim},
+                                   // Kim CNN as engine/models convolves it: a batch's sentences
+                                   // end to end (50 or 256 SST-2 sentences, 4 zeros between).
+                                   {"kim seq w4 b50", shape(1, 128, 1, 674, 100, 1, 4, 0)},
+                                   {"kim seq w4 b256", shape(1, 128, 1, 3440, 100, 1, 4, 0)}};
   std::mt19937 rng(0);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::printf("%-22s %8s %12s %12s %12s %14s\n", "case", "threads", "forward us", "grad_in us",

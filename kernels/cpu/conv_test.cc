@@ -154,6 +154,14 @@ TYPED_TEST(ConvTest, SpecialShapesMatchReference) {
   add(6, 8, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1, 1);
   add(5, 4, 12, 13, 6, 5, 5, 2, 1, 2, 1, 0, 3);
   add(1, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1);  // batch 1: Gemm threads instead.
+  // Fewer samples than threads, one long output row: pieces of the row per thread (forward
+  // without kept columns), channel ranges per thread (im2col, col2im). Unpadded like Kim CNN's
+  // sequence, padded wide, strided, a 2-D kernel as tall as its input, several pieces each.
+  add(1, 16, 1, 700, 10, 1, 4, 1, 1, 0, 0, 0, 0);
+  add(1, 8, 1, 500, 7, 1, 5, 1, 1, 0, 0, 4, 4);
+  add(1, 6, 1, 601, 4, 1, 3, 1, 2, 0, 0, 1, 2);
+  add(1, 4, 3, 200, 5, 3, 3, 1, 1, 0, 0, 1, 1);
+  add(1, 128, 1, 1500, 6, 1, 4, 1, 1, 0, 0, 0, 0);
   // Few channels, stride 1, wide: the direct kernels (conv_direct.h) for float. LeNet-5's and
   // MiniTorch's first layers, every output-channel block size (1-6, and 7 = 6 + 1), ragged
   // 16-column blocks, odd and even kernel widths, asymmetric padding, a conv1d.
