@@ -105,6 +105,7 @@ class Conv1d : public Module {
          Conv1dOptions options = {}, bool bias = true, DType dtype = DType::kFloat32);
   Tensor Forward(const Tensor& x) const;
   const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }  // undefined without bias
 
  private:
   Tensor weight_, bias_;
