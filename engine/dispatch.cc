@@ -23,6 +23,7 @@ void EnsureBuiltinKernels() {
 Context ContextFor(Device device) {
   Context ctx;
   ctx.threads = device.type == Device::Type::kCPU ? ThreadCount() : 1;
+  ctx.splits = device.type == Device::Type::kCPU ? SplitCount() : 1;
   ctx.stream = CurrentStream(device);
   return ctx;
 }

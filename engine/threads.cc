@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include "engine/cpu_load.h"
 #include "engine/error.h"
 
 namespace mt {
@@ -16,10 +17,15 @@ void SetThreadCount(int threads) {
 
 int ThreadCountSetting() { return t_threads; }
 
-int ThreadCount() {
+int SplitCount() {
   if (t_threads > 0) return t_threads;
   const int all = omp_get_max_threads();
   return all > 0 ? all : 1;
+}
+
+int ThreadCount() {
+  if (t_threads > 0) return t_threads;
+  return CpuLoadMonitor::Get().Advise(SplitCount());
 }
 
 ScopedThreads::ScopedThreads(int threads) : previous_(t_threads) { SetThreadCount(threads); }

@@ -14,8 +14,15 @@ void SetThreadCount(int threads);
 // The calling thread's setting as given (0 = all cores).
 int ThreadCountSetting();
 
-// The resolved count (>= 1) that kernels launched from this thread get.
+// The resolved count (>= 1) that kernels launched from this thread get. With the setting at 0
+// it is all cores less those other processes keep busy (engine/cpu_load.h), sampled as the
+// run goes, so a job at its defaults gives a core back to a busy neighbour; with a count set,
+// that count.
 int ThreadCount();
+
+// The count that fixes how kernels split their sums (kernels::Context::splits): the setting,
+// or all cores for 0 -- not lowered for other processes' load, so results keep their bits.
+int SplitCount();
 
 // Sets the calling thread's count for a scope and restores the previous setting on exit.
 class ScopedThreads {

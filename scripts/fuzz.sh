@@ -37,7 +37,7 @@ LIB_SRCS=(engine/allocator.cc engine/autograd.cc engine/backends/cpu.cc engine/b
           engine/dispatch.cc
           engine/nn.cc engine/ops_elementwise.cc engine/ops_linalg.cc engine/ops_nn.cc
           engine/ops_reduce.cc engine/ops_shape.cc engine/optim.cc engine/random.cc
-          engine/tensor.cc engine/threads.cc engine/device_scope.cc engine/io/safetensors.cc
+          engine/tensor.cc engine/threads.cc engine/cpu_load.cc engine/device_scope.cc engine/io/safetensors.cc
           engine/cuda_memory.cc engine/cuda/runtime.cc engine/cuda/device_pool.cc engine/models/models.cc
           engine/data/sst2.cc engine/data/input_file.cc
           common/png.cc common/atomic_file.cc common/short_quote.cc)

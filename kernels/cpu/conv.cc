@@ -569,29 +569,34 @@ void Conv2dBackwardWeight(const Context& ctx, const Conv2dShape& s, const T* gra
     Gemm<T>(ctx, false, true, s.out_channels, ckk, ohw, T(1), grad_out + b * s.out_channels * ohw,
             ohw, cols.data(), cols.ld(), first ? T(0) : T(1), acc, ckk);
   };
-  if (!ThreadsOverBatch(ctx, s)) {
+  // Part u sums a fixed contiguous range of samples into its own buffer (part 0 straight into
+  // grad_weight); the parts are then added in order. How many parts is ctx.splits (the
+  // caller's thread setting), not how many threads run them: the same setting gives the same
+  // bits, whether or not the engine lowered the threads for a busy machine.
+  const int parts = ctx.splits > 0 ? ctx.splits : ctx.threads;
+  const double macs = static_cast<double>(s.batch) * s.out_channels * ohw * ckk;
+  if (omp_in_parallel() || parts <= 1 || s.batch < parts || macs < kMinParallelMacs) {
     for (int64_t b = 0; b < s.batch; ++b) accumulate_sample(b, b == 0, grad_weight);
     return;
   }
-  // Thread t sums a fixed contiguous range of samples into its own buffer (thread 0 straight
-  // into grad_weight); the buffers are then added in thread order. Same thread count, same bits.
-  const int max_threads = ctx.threads;
-  std::vector<T> partial(static_cast<size_t>(max_threads - 1) * w_size);
+  std::vector<T> partial(static_cast<size_t>(parts - 1) * w_size);
   bool out_of_memory = false;
-#pragma omp parallel num_threads(max_threads)
+#pragma omp parallel num_threads(std::min(ctx.threads, parts))
   {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    T* acc = t == 0 ? grad_weight : partial.data() + (t - 1) * w_size;
-    const int64_t b0 = s.batch * t / nt, b1 = s.batch * (t + 1) / nt;
-    if (b0 == b1) std::fill(acc, acc + w_size, T(0));
-    CatchOutOfMemory(&out_of_memory, [&] {
-      for (int64_t b = b0; b < b1; ++b) accumulate_sample(b, b == b0, acc);
-    });
-#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int u = 0; u < parts; ++u) {
+      T* acc = u == 0 ? grad_weight : partial.data() + static_cast<size_t>(u - 1) * w_size;
+      const int64_t b0 = s.batch * u / parts, b1 = s.batch * (u + 1) / parts;
+      if (b0 == b1) std::fill(acc, acc + w_size, T(0));
+      CatchOutOfMemory(&out_of_memory, [&] {
+        for (int64_t b = b0; b < b1; ++b) accumulate_sample(b, b == b0, acc);
+      });
+    }
+    // (Implicit barrier: every part is summed before they are added.)
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < w_size; ++i) {
       T sum = grad_weight[i];
-      for (int u = 1; u < nt; ++u) sum += partial[(u - 1) * w_size + i];
+      for (int u = 1; u < parts; ++u) sum += partial[static_cast<size_t>(u - 1) * w_size + i];
       grad_weight[i] = sum;
     }
   }

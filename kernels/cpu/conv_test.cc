@@ -174,6 +174,33 @@ TYPED_TEST(ConvTest, SpecialShapesMatchReference) {
   for (const Conv2dShape& s : shapes) CheckConv<T>(s, rng);
 }
 
+TYPED_TEST(ConvTest, WeightGradientBitsFollowSplitsNotThreads) {
+  // The engine lowers Context::threads on a busy machine but keeps Context::splits: the
+  // weight gradient's per-part sums must then give the same bits on one thread as on two.
+  using T = TypeParam;
+  std::mt19937_64 rng(42);
+  Conv2dShape s;
+  s.batch = 6, s.in_channels = 8, s.in_h = s.in_w = 14, s.out_channels = 12;
+  s.kernel_h = s.kernel_w = 3;
+  s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = 1;
+  Conv2dShape direct = s;  // few channels: the direct float kernels
+  direct.in_channels = 1, direct.in_h = direct.in_w = 28, direct.kernel_h = direct.kernel_w = 5;
+  direct.pad_top = direct.pad_bottom = direct.pad_left = direct.pad_right = 2;
+  for (const Conv2dShape& shape : {s, direct}) {
+    const auto in = RandomVector<T>(shape.batch * shape.in_channels * shape.in_h * shape.in_w, rng);
+    const auto g = RandomVector<T>(shape.batch * shape.out_channels * shape.out_h() * shape.out_w(), rng);
+    const size_t w_size = shape.out_channels * shape.in_channels * shape.kernel_h * shape.kernel_w;
+    std::vector<std::vector<T>> gw;
+    for (const Context ctx : {Context{2, 2}, Context{1, 2}, Context{1, 3},
+                              Context{2, 3}}) {
+      gw.emplace_back(w_size);
+      Conv2dBackwardWeight<T>(ctx, shape, g.data(), in.data(), gw.back().data(), nullptr);
+    }
+    EXPECT_EQ(gw[0], gw[1]) << Describe(shape);
+    EXPECT_EQ(gw[2], gw[3]) << Describe(shape);
+  }
+}
+
 TYPED_TEST(ConvTest, DirectPathChoice) {
   // The direct kernels take few-channel stride-1 wide convs only (and only where AVX2 was
   // compiled in); the shapes above must reach both paths.
