@@ -255,7 +255,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   // The same default as mt-train and the daemon (the contention rows run it at its defaults).
-  mt::EnsurePassiveOpenMpWait(argv);
+  mt::EnsureBriefOpenMpWait(argv);
   absl::ParseCommandLine(argc, argv);
   return Run();
 }

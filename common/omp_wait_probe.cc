@@ -1,5 +1,6 @@
-// Test helper for omp_wait_test.sh: prints OMP_WAIT_POLICY after EnsurePassiveOpenMpWait, its
-// arguments, and how many times main() ran in this process image chain (MT_OMP_PROBE_RUNS).
+// Test helper for omp_wait_test.sh: prints OMP_WAIT_POLICY and GOMP_SPINCOUNT after
+// EnsureBriefOpenMpWait, its arguments, and how many times main() ran in this process image
+// chain (MT_OMP_PROBE_RUNS).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -10,9 +11,10 @@ int main(int argc, char** argv) {
   const char* runs = std::getenv("MT_OMP_PROBE_RUNS");
   const int run = (runs ? std::atoi(runs) : 0) + 1;
   setenv("MT_OMP_PROBE_RUNS", std::to_string(run).c_str(), 1);
-  mt::EnsurePassiveOpenMpWait(argv);
+  mt::EnsureBriefOpenMpWait(argv);
   const char* policy = std::getenv("OMP_WAIT_POLICY");
-  std::printf("policy=%s runs=%d", policy ? policy : "(unset)", run);
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  std::printf("policy=%s spin=%s runs=%d", policy ? policy : "(unset)", spin ? spin : "(unset)", run);
   for (int i = 1; i < argc; ++i) std::printf(" arg=%s", argv[i]);
   std::printf("\n");
   return 0;

@@ -9,7 +9,6 @@ scripts/setup.sh
 scripts/fetch_data.sh
 bazel build //server //client:mt-client
 
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export MT_SERVER="${MT_SERVER:-127.0.0.1:50051}"
 client=bazel-bin/client/mt-client
 state_dir="${MT_STATE_DIR:-$PWD/.mt-state}"

@@ -118,8 +118,8 @@ std::string Absolute(const std::string& path) {
 
 int main(int argc, char** argv) {
   // Before anything starts a thread: idle OpenMP threads sleep instead of spinning against
-  // other processes (may re-execute this program once with OMP_WAIT_POLICY=PASSIVE).
-  mt::EnsurePassiveOpenMpWait(argv);
+  // other processes (may re-execute this program once with OMP_WAIT_POLICY=PASSIVE and a brief GOMP_SPINCOUNT).
+  mt::EnsureBriefOpenMpWait(argv);
   absl::SetProgramUsageMessage(
       "mt training daemon. Serves mt.v1.TrainingService (plus grpc.health.v1.Health and "
       "server reflection).\n  bazel run //server [-- --listen=HOST:PORT --state_dir=DIR "

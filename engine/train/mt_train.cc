@@ -117,8 +117,8 @@ int Fail(const absl::Status& s) {
 
 int main(int argc, char** argv) {
   // Before anything starts a thread: idle OpenMP threads sleep instead of spinning against
-  // other processes (may re-execute this program once with OMP_WAIT_POLICY=PASSIVE).
-  mt::EnsurePassiveOpenMpWait(argv);
+  // other processes (may re-execute this program once with OMP_WAIT_POLICY=PASSIVE and a brief GOMP_SPINCOUNT).
+  mt::EnsureBriefOpenMpWait(argv);
   absl::SetProgramUsageMessage(absl::StrCat(
       "Trains an mt network without the daemon.\n"
       "  mt-train --task=mnist [--model=lenet5|minitorch_mnist] [--epochs=N] ...\n"
