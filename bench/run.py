@@ -111,9 +111,10 @@ def main():
     p.add_argument("--no_daemon", action="store_true",
                    help="skip the daemon job (bazel-bin/server/server + client/mt-client)")
     p.add_argument("--omp_defaults", action="store_true",
-                   help="leave OMP_WAIT_POLICY as the environment has it (default: PASSIVE for "
-                        "both sides, kind to a shared machine); the contention target always "
-                        "runs at the programs' defaults")
+                   help="leave OMP_WAIT_POLICY and GOMP_SPINCOUNT as the environment has them "
+                        "(default: mt at its own default -- PASSIVE with a brief spin, which it "
+                        "sets itself -- and PyTorch with PASSIVE, faster for it here than its "
+                        "default); the contention target always runs at the programs' defaults")
     p.add_argument("--time_to_accuracy", action="store_true",
                    help="also time mt-train LeNet-5 on full MNIST until 99.0%% test accuracy")
     p.add_argument("--tta_epochs", type=int, default=10)
@@ -123,6 +124,8 @@ def main():
 
     mt_bench = os.path.join(a.bin_dir, "bench", "mt-bench")
     mt_train = os.path.join(a.bin_dir, "engine", "train", "mt-train")
+    # The machine's own 1 -> N thread ceiling (independent FMAs, bench/fma_probe.cc).
+    a.fma_probe = os.path.join(a.bin_dir, "bench", "fma-probe")
     for path in (mt_bench, mt_train):
         if not os.access(path, os.X_OK):
             sys.exit(f"bench: {path} missing; build it (bench/run.sh builds it)")
@@ -142,10 +145,17 @@ def main():
     if data == "real" and not data_dir:
         sys.exit("bench: --data=real but no data directory found; pass --data_dir")
 
-    env = dict(os.environ)
+    omp_vars = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    # mt's programs choose their waiting themselves when neither variable is set
+    # (common/omp_wait.h); PyTorch gets PASSIVE.
+    env = dict(os.environ)  # PyTorch's
+    mt_env = dict(os.environ)
     if not a.omp_defaults:
+        env = {k: v for k, v in os.environ.items() if k not in omp_vars}
         env["OMP_WAIT_POLICY"] = "PASSIVE"
-    defaults_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+        mt_env = {k: v for k, v in os.environ.items() if k not in omp_vars}
+    a.mt_env = mt_env
+    defaults_env = {k: v for k, v in os.environ.items() if k not in omp_vars + ("OMP_NUM_THREADS",)}
 
     def mt_cmd(model, threads, **kw):
         c = [mt_bench, f"--model={model}", f"--data={data}", f"--threads={threads}"]
@@ -175,7 +185,7 @@ def main():
     log = lambda s: print(s, file=sys.stderr, flush=True)
     log(f"bench: data={data} ({data_dir or 'synthetic tensors'}), torch={'yes' if torch_ok else 'no'}, "
         f"{a.rounds} rounds, {NCPU} cpus")
-    daemon = Daemon(server, client, data_dir, env) if daemon_ok and data == "real" else None
+    daemon = Daemon(server, client, data_dir, mt_env) if daemon_ok and data == "real" else None
     try:
         for r in range(1, a.rounds + 1):
             run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir, env,
@@ -237,7 +247,9 @@ def run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir
         for impl, make in impls:
             neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
             try:
-                res = run(make(model, threads, **kw), job_env, a.timeout)
+                # The standard rows (env): each side with its own waiting (see main).
+                res = run(make(model, threads, **kw),
+                          a.mt_env if impl == "mt" and job_env is env else job_env, a.timeout)
             finally:
                 if neighbour:
                     neighbour.kill()
@@ -248,6 +260,14 @@ def run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir
             log(f"  round {r} {name:26s} {impl:5s} train {j.get('train', {}).get('samples_per_s', 0):8.0f}/s "
                 f"infer {j.get('infer', {}).get('samples_per_s', 0):8.0f}/s rss {res['max_rss_mb']:6.0f} MB "
                 f"load {res['load_before']:.2f}->{res['load_after']:.2f} other {res['other_cores']:.2f} cores")
+    if os.path.exists(a.fma_probe):
+        res = run([a.fma_probe], a.mt_env, a.timeout)
+        res.update(round=r, job="fma probe", impl="machine", json={})
+        j = last_json(res["stdout"])
+        res["probe"] = j
+        runs.append(res)
+        log(f"  round {r} fma probe: one thread {j.get('one_gflops', 0):.1f} GFLOP/s, all "
+            f"{j.get('all_gflops', 0):.1f} ({j.get('speedup', 0):.2f}x) other {res['other_cores']:.2f} cores")
     if data == "real":
         # One LeNet-5 epoch by mt-train, then (when the daemon runs) the same epoch as a job
         # through it (gRPC on loopback, its scheduler, its event store), followed to the end by
@@ -261,7 +281,7 @@ def run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir
                 "mnist", "--model", "lenet5", "--epochs", "1", "--train-size", str(size),
                 "--valid-size", "1000", "--threads", str(T))))
         for job, label, cmd in epochs:
-            res = run(cmd, env, a.timeout)
+            res = run(cmd, a.mt_env, a.timeout)
             m = re.search(r"\(([\d.]+) samples/s\)", res["stdout"])
             res.update(round=r, job=job, impl="mt",
                        json={"train": {"samples_per_s": float(m.group(1)) if m else 0.0}})
@@ -287,7 +307,7 @@ def finish(a, runs, data, data_dir, torch_ok, env, mt_train, log):
             return "t" in seen
 
         res = run([mt_train, "--task=mnist", "--model=lenet5", f"--epochs={a.tta_epochs}",
-                   f"--threads={T}", f"--data_dir={data_dir}"], env, 100000, on_line)
+                   f"--threads={T}", f"--data_dir={data_dir}"], a.mt_env, 100000, on_line)
         tta = {"seconds": seen.get("t"), "line": seen.get("line"), "load_before": res["load_before"],
                "load_after": res["load_after"], "other_cores": res["other_cores"],
                "epochs": a.tta_epochs}
@@ -326,8 +346,10 @@ def render(runs, a, data, data_dir, torch_ok, tta, env):
     lavg = [r["load_before"] for r in runs] + [r["load_after"] for r in runs]
     out.append(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {NCPU} CPUs, {a.rounds} rounds "
                f"interleaved (mt, torch, mt, torch, …), {a.threads} threads, "
-               f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY', '(unset)')} for both sides except the "
-               "contention rows (programs' defaults, variable unset).")
+               + ("mt at its own OpenMP waiting (OMP_WAIT_POLICY=PASSIVE with GOMP_SPINCOUNT=3000, set "
+                  "by the program), PyTorch with OMP_WAIT_POLICY=PASSIVE"
+                  if not a.omp_defaults else "OpenMP variables as the environment had them")
+               + ", except the contention rows (programs' defaults, variables unset).")
     out.append(f"Data: **{data}**" + (f" ({data_dir})" if data == "real" else
                " — real MNIST/SST-2 not found: random tensors of the same shapes") + ". "
                + ("PyTorch: Debian python3-torch " + next((r["json"].get("torch_version", "") for r in runs
@@ -363,6 +385,11 @@ def render(runs, a, data, data_dir, torch_ok, tta, env):
 
     out.append(f"| LeNet-5 training speed-up 1 → {a.threads} threads | {fmt(speedup('mt'), '×')} | "
                f"{fmt(speedup('torch'), '×')} | — | mt ≥ 1.8× |")
+    probes = [r["probe"]["speedup"] for r in runs if r["job"] == "fma probe" and "speedup" in r.get("probe", {})]
+    if probes:
+        out.append(f"| (info) this machine's own ceiling, 1 → all threads: independent FMAs, no memory "
+                   f"(bench/fma_probe.cc), median of {len(probes)} | {statistics.median(probes):.2f}× "
+                   f"(range {min(probes):.2f}–{max(probes):.2f}) | — | — | — |")
     out.append(f"| LeNet-5 training with 1 busy process / quiet, defaults | {fmt(kept('mt'), '×')} | "
                f"{fmt(kept('torch'), '×')} | — | mt ≥ 0.40× |")
     dj = med(figures(runs, "daemon lenet5", "mt", "train"))
@@ -391,6 +418,8 @@ def render(runs, a, data, data_dir, torch_ok, tta, env):
     out.append("| round | measurement | impl | train/s | infer/s | peak RSS | loadavg | other cores |")
     out.append("|---:|---|---|---:|---:|---:|---|---:|")
     for r in runs:
+        if r["job"] == "fma probe":
+            continue
         j = r["json"]
         tr = j.get("train", {}).get("samples_per_s")
         inf = j.get("infer", {}).get("samples_per_s")

@@ -17,5 +17,5 @@ if [[ "${1:-}" == "--setup" ]]; then
   fi
 fi
 
-bazel build //bench:mt-bench //engine/train:mt-train //server //client:mt-client >&2
+bazel build //bench:mt-bench //bench:fma-probe //engine/train:mt-train //server //client:mt-client >&2
 exec python3 bench/run.py --bin_dir "$(bazel info bazel-bin 2>/dev/null)" "$@"
