@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "server/http/rpc_stats.h"
@@ -22,6 +23,11 @@ namespace {
 // this is no poll for them; it only bounds how long the stream of a client that vanished
 // without a deadline lingers, since the synchronous API has no cancellation callback.
 constexpr std::chrono::milliseconds kClientCheckInterval(1000);
+
+// A follower gets batch progress at most this often (the latest each time): a progress bar
+// needs no more, and a write per batch (LeNet-5: ~300 a second), each waking a stream thread
+// here and the client, took the training beside them off its two cores several times per step.
+constexpr std::chrono::milliseconds kProgressInterval(100);
 
 // Each RPC gets one log line: method, code, latency. Enough to see what the daemon did.
 class CallLog {
@@ -320,7 +326,13 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx,
   if (absl::Status s = Authorize(*ctx, req->job_id()); !s.ok()) return log.Done(s);
   int64_t next = req->from_seq() == 0 ? 1 : req->from_seq();
   int64_t progress_version = 0;
+  std::chrono::steady_clock::time_point progress_sent{};
   while (true) {
+    if (progress_version > 0) {
+      // Events that arrive meanwhile wait for the rest of the interval too (at most 0.1 s).
+      const auto next_progress = progress_sent + kProgressInterval;
+      if (std::chrono::steady_clock::now() < next_progress) std::this_thread::sleep_until(next_progress);
+    }
     // A client that left (or whose deadline passed) stops the stream at once.
     if (ctx->IsCancelled()) return log.ClientGone();
     if (std::chrono::system_clock::now() >= ctx->deadline()) {
@@ -340,6 +352,7 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx,
     if (b->has_progress) {
       progress_version = b->progress_version;
       if (!writer->Write(b->progress)) return log.ClientGone();
+      progress_sent = std::chrono::steady_clock::now();
     }
     if (b->finished) return log.Done(grpc::Status::OK);
   }
