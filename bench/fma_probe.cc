@@ -2,10 +2,12 @@
 // fused multiply-adds (no memory traffic, no synchronisation) timed on one thread, then on
 // every thread at once. On a VM whose virtual CPUs share physical cores, or whose host is busy,
 // the second thread adds less than a core; bench/run.py prints this ceiling beside mt's and
-// PyTorch's 1 -> 2 thread speed-ups. Prints one JSON object.
+// PyTorch's 1 -> 2 thread speed-ups. Also the round trip of a cache line between two threads,
+// which every barrier and every hand-over of data between threads pays. Prints one JSON object.
 #include <immintrin.h>
 #include <omp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 
@@ -39,6 +41,29 @@ double Measure(int threads, float* sink) {
   return 2.0 * 8 * kChains * static_cast<double>(kIterations) * threads / s / 1e9;
 }
 
+// Nanoseconds per round trip of a flag between threads 0 and 1 (each waits for the other's
+// write, then answers), or -1 with fewer than two threads.
+double RoundTripNs() {
+  constexpr int kTrips = 100'000;
+  std::atomic<int> flag{0};
+  bool two = false;
+  const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(2)
+  {
+    if (omp_get_num_threads() == 2) {
+      const int me = omp_get_thread_num();
+      if (me == 0) two = true;
+      for (int i = 0; i < kTrips; ++i) {
+        const int wait_for = 2 * i + me, answer = 2 * i + me + 1;
+        while (flag.load(std::memory_order_acquire) != wait_for) _mm_pause();
+        flag.store(answer, std::memory_order_release);
+      }
+    }
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return two ? s / kTrips * 1e9 : -1;
+}
+
 }  // namespace
 
 int main() {
@@ -46,7 +71,9 @@ int main() {
   float sink = 0;
   Measure(1, &sink);  // warm up (clock ramp)
   const double one = Measure(1, &sink), many = Measure(all, &sink);
-  std::printf("{\"threads\":%d,\"one_gflops\":%.1f,\"all_gflops\":%.1f,\"speedup\":%.2f,\"sink\":%g}\n",
-              all, one, many, many / one, static_cast<double>(sink));
+  const double round_trip = RoundTripNs();
+  std::printf("{\"threads\":%d,\"one_gflops\":%.1f,\"all_gflops\":%.1f,\"speedup\":%.2f,"
+              "\"round_trip_ns\":%.0f,\"sink\":%g}\n",
+              all, one, many, many / one, round_trip, static_cast<double>(sink));
   return 0;
 }

@@ -267,7 +267,8 @@ def run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir
         res["probe"] = j
         runs.append(res)
         log(f"  round {r} fma probe: one thread {j.get('one_gflops', 0):.1f} GFLOP/s, all "
-            f"{j.get('all_gflops', 0):.1f} ({j.get('speedup', 0):.2f}x) other {res['other_cores']:.2f} cores")
+            f"{j.get('all_gflops', 0):.1f} ({j.get('speedup', 0):.2f}x), cache-line round trip "
+            f"{j.get('round_trip_ns', 0):.0f} ns, other {res['other_cores']:.2f} cores")
     if data == "real":
         # One LeNet-5 epoch by mt-train, then (when the daemon runs) the same epoch as a job
         # through it (gRPC on loopback, its scheduler, its event store), followed to the end by
@@ -386,10 +387,16 @@ def render(runs, a, data, data_dir, torch_ok, tta, env):
     out.append(f"| LeNet-5 training speed-up 1 → {a.threads} threads | {fmt(speedup('mt'), '×')} | "
                f"{fmt(speedup('torch'), '×')} | — | mt ≥ 1.8× |")
     probes = [r["probe"]["speedup"] for r in runs if r["job"] == "fma probe" and "speedup" in r.get("probe", {})]
+    trips = [r["probe"]["round_trip_ns"] for r in runs if r["job"] == "fma probe"
+             and r.get("probe", {}).get("round_trip_ns", -1) > 0]
     if probes:
         out.append(f"| (info) this machine's own ceiling, 1 → all threads: independent FMAs, no memory "
                    f"(bench/fma_probe.cc), median of {len(probes)} | {statistics.median(probes):.2f}× "
                    f"(range {min(probes):.2f}–{max(probes):.2f}) | — | — | — |")
+    if trips:
+        out.append(f"| (info) a cache line's round trip between two threads (bench/fma_probe.cc), "
+                   f"median of {len(trips)} | {statistics.median(trips):.0f} ns "
+                   f"(range {min(trips):.0f}–{max(trips):.0f}) | — | — | — |")
     out.append(f"| LeNet-5 training with 1 busy process / quiet, defaults | {fmt(kept('mt'), '×')} | "
                f"{fmt(kept('torch'), '×')} | — | mt ≥ 0.40× |")
     dj = med(figures(runs, "daemon lenet5", "mt", "train"))
