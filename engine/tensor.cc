@@ -76,9 +76,9 @@ Storage::Storage(size_t nbytes, Device device)
 
 Storage::~Storage() { allocator_->FreeOn(device_, data_, nbytes_); }
 
-TensorImpl* Tensor::impl() const {
-  MT_CHECK(impl_ != nullptr, "use of an undefined (empty) Tensor");
-  return impl_.get();
+void Tensor::ThrowUndefined() {
+  MT_CHECK(false, "use of an undefined (empty) Tensor");
+  std::abort();  // not reached: MT_CHECK(false, ...) throws
 }
 
 Tensor Tensor::Empty(const Shape& shape, DType dtype, Device device) {

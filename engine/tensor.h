@@ -157,11 +157,17 @@ class Tensor {
   // Same storage, cut from the graph.
   Tensor Detach() const;
 
-  TensorImpl* impl() const;
+  // Inline: every shape(), strides() and data() goes through it (~2 % of a LeNet-5 step
+  // when it was a call).
+  TensorImpl* impl() const {
+    if (__builtin_expect(impl_ == nullptr, 0)) ThrowUndefined();
+    return impl_.get();
+  }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   bool SameAs(const Tensor& o) const { return impl_ == o.impl_; }
 
  private:
+  [[noreturn]] static void ThrowUndefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -115,7 +115,8 @@ void CopyOutWithBias(const Context& ctx, const Conv2dShape& s, const T* y, const
 
 
 // Output columns x whose input column x*stride + j - pad_left falls inside [0, in_w): [x0, x1).
-void ValidColumns(const Conv2dShape& s, int64_t j, int64_t ow, int64_t* x0, int64_t* x1) {
+inline __attribute__((always_inline)) void ValidColumns(const Conv2dShape& s, int64_t j, int64_t ow,
+                                                       int64_t* x0, int64_t* x1) {
   const int64_t lo = s.pad_left - j;               // need x * stride_w >= lo
   const int64_t hi = s.in_w - 1 + s.pad_left - j;  // need x * stride_w <= hi
   int64_t first = lo <= 0 ? 0 : (lo + s.stride_w - 1) / s.stride_w;
