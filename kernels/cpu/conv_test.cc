@@ -154,6 +154,12 @@ TYPED_TEST(ConvTest, SpecialShapesMatchReference) {
   add(6, 8, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1, 1);
   add(5, 4, 12, 13, 6, 5, 5, 2, 1, 2, 1, 0, 3);
   add(1, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1);  // batch 1: Gemm threads instead.
+  // Unpadded stride-1 rows of 32-64 bytes (im2col/col2im's whole-row path): LeNet-5's conv2,
+  // 16-, 8- and (double only) 4-wide rows, a non-square kernel.
+  add(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0);
+  add(2, 3, 20, 20, 4, 5, 5, 1, 1, 0, 0, 0, 0);
+  add(2, 2, 10, 12, 3, 3, 5, 1, 1, 0, 0, 0, 0);
+  add(2, 2, 7, 6, 3, 2, 3, 1, 1, 0, 0, 0, 0);
   // Fewer samples than threads, one long output row: pieces of the row per thread (forward
   // without kept columns), channel ranges per thread (im2col, col2im). Unpadded like Kim CNN's
   // sequence, padded wide, strided, a 2-D kernel as tall as its input, several pieces each.
