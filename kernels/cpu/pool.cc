@@ -1,6 +1,9 @@
 #include "kernels/cpu/pool.h"
 
 #include <omp.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 
@@ -75,6 +78,66 @@ void MaxPlane2x2(const Pool2dShape& s, const T* in, T* out, int64_t* argmax) {
     }
   }
 }
+
+#if defined(__AVX2__)
+// Eight 2x2 windows of float at once: even and odd columns of both rows split by shuffles, the
+// same comparisons as Beats in the same tap order (so the same maxima, arguments and NaN rule),
+// then the arguments widened to int64. Rows of 8 or more outputs; the last block overlaps the
+// one before it (recomputing equal values) instead of a scalar tail.
+__attribute__((always_inline)) inline __m256 BeatsMask(__m256 v, __m256 best) {
+  const __m256 greater = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+  const __m256 nan_over_number =
+      _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(best, best, _CMP_ORD_Q));
+  return _mm256_or_ps(greater, nan_over_number);
+}
+
+__attribute__((always_inline)) inline void Even8Odd8(const float* p, __m256* even, __m256* odd) {
+  const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+  // Per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6, then lanes' 64-bit halves reordered.
+  *even = _mm256_castpd_ps(_mm256_permute4x64_pd(
+      _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+  *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
+      _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+void MaxPlane2x2(const Pool2dShape& s, const float* in, float* out, int64_t* argmax) {
+  const int64_t oh = s.out_h(), ow = s.out_w(), w = s.in_w;
+  if (ow < 8) {
+    MaxPlane2x2<float>(s, in, out, argmax);  // the portable branch-free loop
+    return;
+  }
+  for (int64_t y = 0; y < oh; ++y) {
+    const float* r0 = in + 2 * y * w;
+    const float* r1 = r0 + w;
+    for (int64_t x0 = 0; x0 < ow; x0 += 8) {
+      const int64_t x = std::min(x0, ow - 8);
+      __m256 v0, v1, v2, v3;
+      Even8Odd8(r0 + 2 * x, &v0, &v1);
+      Even8Odd8(r1 + 2 * x, &v2, &v3);
+      __m256 best = v0;
+      __m256 arg = _mm256_setzero_ps();  // int32 taps, kept in float registers for blendv
+      __m256 b = BeatsMask(v1, best);
+      best = _mm256_blendv_ps(best, v1, b);
+      arg = _mm256_blendv_ps(arg, _mm256_castsi256_ps(_mm256_set1_epi32(1)), b);
+      b = BeatsMask(v2, best);
+      best = _mm256_blendv_ps(best, v2, b);
+      arg = _mm256_blendv_ps(arg, _mm256_castsi256_ps(_mm256_set1_epi32(2)), b);
+      b = BeatsMask(v3, best);
+      best = _mm256_blendv_ps(best, v3, b);
+      arg = _mm256_blendv_ps(arg, _mm256_castsi256_ps(_mm256_set1_epi32(3)), b);
+      _mm256_storeu_ps(out + y * ow + x, best);
+      if (argmax != nullptr) {
+        const __m256i taps = _mm256_castps_si256(arg);
+        int64_t* a = argmax + y * ow + x;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(a),
+                            _mm256_cvtepi32_epi64(_mm256_castsi256_si128(taps)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(a + 4),
+                            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(taps, 1)));
+      }
+    }
+  }
+}
+#endif
 
 template <int KH, int KW, typename T>
 void MaxBackwardPlane(const Pool2dShape& s, const T* grad_out, const int64_t* argmax, T* grad_in) {

@@ -128,6 +128,43 @@ TYPED_TEST(PoolTest, MaxNanIsTheMaximumAndTheFirstNanWins) {
   EXPECT_EQ(arg, 2);
 }
 
+TYPED_TEST(PoolTest, MaxNanRuleHoldsAcrossAWholeRowOf2x2Windows) {
+  // 2 x 38 input: 19 windows in a row (the vectorised float path's blocks of 8 and its
+  // overlapping last block). Window x holds NaN at taps given by x's bits (none, one, several),
+  // values otherwise; the first NaN tap wins, else the first maximum.
+  using T = TypeParam;
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  const Pool2dShape s{1, 2, 38, 2, 2};
+  std::mt19937_64 rng(9);
+  std::vector<T> in(2 * 38);
+  for (auto& v : in) v = static_cast<T>(RandomInt(rng, -2, 2));
+  for (int64_t x = 0; x < 19; ++x) {
+    for (int tap = 0; tap < 4; ++tap) {
+      if ((x >> tap) & 1) in[(tap / 2) * 38 + 2 * x + tap % 2] = nan;
+    }
+  }
+  std::vector<T> out(19);
+  std::vector<int64_t> arg(19, -1);
+  MaxPool2dForward<T>(Ctx(), s, in.data(), out.data(), arg.data());
+  for (int64_t x = 0; x < 19; ++x) {
+    int64_t want = -1;
+    for (int tap = 0; tap < 4 && want < 0; ++tap) {
+      if ((x >> tap) & 1) want = tap;
+    }
+    if (want >= 0) {
+      EXPECT_TRUE(std::isnan(out[x])) << x;
+    } else {
+      T best = 0;
+      for (int tap = 0; tap < 4; ++tap) {
+        const T v = in[(tap / 2) * 38 + 2 * x + tap % 2];
+        if (want < 0 || v > best) best = v, want = tap;
+      }
+      EXPECT_EQ(out[x], best) << x;
+    }
+    EXPECT_EQ(arg[x], want) << x;
+  }
+}
+
 TYPED_TEST(PoolTest, AvgForwardAndBackwardMatchDirectLoops) {
   using T = TypeParam;
   std::mt19937_64 rng(9);
