@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -197,8 +198,10 @@ TYPED_TEST(ConvTest, WeightGradientBitsFollowSplitsNotThreads) {
     const auto g = RandomVector<T>(shape.batch * shape.out_channels * shape.out_h() * shape.out_w(), rng);
     const size_t w_size = shape.out_channels * shape.in_channels * shape.kernel_h * shape.kernel_w;
     std::vector<std::vector<T>> gw;
-    for (const Context ctx : {Context{2, 2}, Context{1, 2}, Context{1, 3},
-                              Context{2, 3}}) {
+    for (const auto& [threads, splits] : {std::pair{2, 2}, std::pair{1, 2}, std::pair{1, 3},
+                                          std::pair{2, 3}}) {
+      Context ctx{threads};
+      ctx.splits = splits;
       gw.emplace_back(w_size);
       Conv2dBackwardWeight<T>(ctx, shape, g.data(), in.data(), gw.back().data(), nullptr);
     }
