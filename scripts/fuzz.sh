@@ -46,9 +46,11 @@ for f in kernels/cpu/*.cc; do
 done
 
 objs=()
+# An object is stale when its source or any header of ours is newer (headers carry inline code).
+newest_header=$(find common engine kernels proto -name '*.h' -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -1 | cut -d' ' -f2-)
 for src in "${LIB_SRCS[@]}"; do
   obj="$WORK/obj/$(echo "$src" | tr / _).o"
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || { [ -n "$newest_header" ] && [ "$newest_header" -nt "$obj" ]; }; then
     "$CXX" "${FLAGS[@]}" -c "$src" -o "$obj"
   fi
   objs+=("$obj")
