@@ -25,6 +25,7 @@
 #include "engine/threads.h"
 #include "engine/models/models.h"
 #include "engine/tasks/registry.h"
+#include "engine/train/replicas.h"
 #include "engine/train/config.h"
 #include "engine/train/dataset.h"
 #include "engine/train/device_run.h"
@@ -201,12 +202,24 @@ int Run() {
     std::vector<mt::train::Batch> batches = to_device(
         MakeBatches(*data.train, config.batch_size, std::min<int64_t>(steps + warmup, 500)));
     model->Train();
+    // As the trainer does on the CPU: the batch split over the cores (engine/train/replicas.h).
+    const int pieces = *device == mt::Device::CPU()
+                           ? mt::train::Replicas::PiecesFor(mt::SplitCount(), config.batch_size)
+                           : 1;
+    std::unique_ptr<mt::train::Replicas> replicas;
+    if (pieces > 1) replicas = std::make_unique<mt::train::Replicas>(model.get(), pieces);
+    out["pieces"] = pieces;
     double loss = 0;
     Clock::time_point start;
     for (int64_t s = 0; s < steps + warmup; ++s) {
       if (s == warmup) start = Clock::now();
       const mt::train::Batch& batch = batches[s % batches.size()];
       optimizer->ZeroGrad();
+      if (replicas) {
+        loss = replicas->ForwardBackward(batch, mt::ThreadCount()).loss;
+        optimizer->Step();
+        continue;
+      }
       mt::Tensor l = mt::NllLoss(model->Forward(batch.input), batch.target);
       l.Backward();
       optimizer->Step();

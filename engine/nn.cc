@@ -143,6 +143,37 @@ Tensor Module::GatherGradients(DType dtype) {
   return b->grads;
 }
 
+void Module::ShareParametersWith(const Module& source) {
+  MT_CHECK(is_flat() && source.is_flat(), "ShareParametersWith: both modules must be flat");
+  MT_CHECK(flat_.size() == source.flat_.size(), "ShareParametersWith: ", flat_.size(),
+           " flat buffers here, ", source.flat_.size(), " in the source");
+  const NamedTensors mine = NamedParameters(), theirs = source.NamedParameters();
+  MT_CHECK(mine.size() == theirs.size(), "ShareParametersWith: ", mine.size(),
+           " parameters here, ", theirs.size(), " in the source");
+  for (size_t i = 0; i < mine.size(); ++i) {
+    MT_CHECK(mine[i].first == theirs[i].first && mine[i].second.shape() == theirs[i].second.shape() &&
+                 mine[i].second.dtype() == theirs[i].second.dtype(),
+             "ShareParametersWith: parameter ", i, " is ", mine[i].first, " ",
+             ShapeToString(mine[i].second.shape()), " here but ", theirs[i].first, " ",
+             ShapeToString(theirs[i].second.shape()), " in the source");
+  }
+  for (size_t k = 0; k < flat_.size(); ++k) {
+    FlatBuffer& b = flat_[k];
+    const FlatBuffer& from = source.flat_[k];
+    MT_CHECK(b.dtype == from.dtype && b.values.shape() == from.values.shape() &&
+                 b.params.size() == from.params.size(),
+             "ShareParametersWith: flat buffer ", k, " differs in layout from the source's");
+    MT_CHECK(from.values.device() == Device::CPU() && b.values.device() == Device::CPU(),
+             "ShareParametersWith: parameters must be on the CPU");
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      MT_CHECK(b.params[i].second == from.params[i].second,
+               "ShareParametersWith: flat buffer ", k, " places parameter ", i, " elsewhere");
+      b.params[i].first.impl()->storage = from.values.impl()->storage;  // same offset, strides
+    }
+    b.values = from.values;
+  }
+}
+
 void Module::Train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->Train(on);

@@ -46,6 +46,14 @@ class Module {
   // the optimiser steps with. Call it after backward, before the step. Needs FlattenParameters.
   Tensor GatherGradients(DType dtype = DType::kFloat32);
 
+  // Makes this module a replica of `source`, a flat module of the same architecture (the same
+  // parameter names, shapes and dtypes, in the same order): every flat parameter becomes a view
+  // of source's flat buffer, so it reads source's current values with no copy and sees every
+  // optimiser step on source, while backward still accumulates into this module's own gradient
+  // buffer. Both must be flat and on the CPU; mt::Error says what differs otherwise. Only the
+  // values are shared: train/eval mode and gradients stay each module's own.
+  void ShareParametersWith(const Module& source);
+
   // Moves every parameter of this module and its children to `device` (values unchanged,
   // gradients dropped), re-pointing the shared TensorImpls as FlattenParameters does: every
   // handle (modules, an optimiser) follows, and flat buffers stay one buffer each. Call on the

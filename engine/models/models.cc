@@ -11,6 +11,13 @@ void Record(Activations* a, const char* name, const Tensor& t) {
 }
 }  // namespace
 
+std::unique_ptr<Model> Model::NewReplica() const {
+  std::unique_ptr<Model> replica = NewSameArchitecture();
+  replica->ShareParametersWith(*this);
+  replica->Train(is_training());
+  return replica;
+}
+
 MinitorchMnist::MinitorchMnist(uint64_t seed) : Model(seed) {
   Generator gen(seed);
   Conv2dOptions same;  // MiniTorch: output as large as the input, zero past bottom/right

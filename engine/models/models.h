@@ -33,8 +33,16 @@ class Model : public nn::Module {
   virtual int64_t EstimateForwardBytes(const Shape& input_shape) const;
   // The generator dropout draws from; its state is part of a checkpoint.
   Generator& dropout_generator() { return dropout_gen_; }
+  // A new model of the same architecture whose parameters are views of this model's values
+  // (nn::Module::ShareParametersWith): it computes with this model's current weights and sees
+  // every optimiser step on them, but accumulates its own gradients and draws dropout from its
+  // own generator. What a training step that splits its batch over threads runs its other
+  // pieces on (engine/train/replicas.h).
+  std::unique_ptr<Model> NewReplica() const;
 
  protected:
+  // A newly initialised model of the same architecture and options (its values do not matter).
+  virtual std::unique_ptr<Model> NewSameArchitecture() const = 0;
   explicit Model(uint64_t seed) : dropout_gen_(seed ^ 0x9e3779b97f4a7c15ULL) {}
   Generator dropout_gen_;
 };
@@ -48,6 +56,11 @@ class MinitorchMnist : public Model {
   Tensor Forward(const Tensor& input, Activations* activations = nullptr) override;
   int64_t num_classes() const override { return 10; }
   std::string name() const override { return "minitorch_mnist"; }
+
+ protected:
+  std::unique_ptr<Model> NewSameArchitecture() const override {
+    return std::make_unique<MinitorchMnist>(0);
+  }
 
  private:
   std::shared_ptr<nn::Conv2d> conv1_, conv2_;
@@ -63,6 +76,11 @@ class Lenet5 : public Model {
   Tensor Forward(const Tensor& input, Activations* activations = nullptr) override;
   int64_t num_classes() const override { return 10; }
   std::string name() const override { return "lenet5"; }
+
+ protected:
+  std::unique_ptr<Model> NewSameArchitecture() const override {
+    return std::make_unique<Lenet5>(0);
+  }
 
  private:
   std::shared_ptr<nn::Conv2d> conv1_, conv2_;
@@ -91,6 +109,11 @@ class KimCnn : public Model {
   int64_t num_classes() const override { return 2; }
   std::string name() const override { return "kim_cnn"; }
   int64_t EstimateForwardBytes(const Shape& input_shape) const override;
+
+ protected:
+  std::unique_ptr<Model> NewSameArchitecture() const override {
+    return std::make_unique<KimCnn>(options_, 0);
+  }
 
  private:
   KimCnnOptions options_;

@@ -13,6 +13,7 @@
 #include "engine/autograd.h"
 #include "engine/threads.h"
 #include "engine/train/device_run.h"
+#include "engine/train/replicas.h"
 
 namespace mt::train {
 namespace {
@@ -195,9 +196,24 @@ absl::StatusOr<TrainResult> Trainer::Run(TrainerCallback* callback,
   }
 }
 
+Trainer::~Trainer() = default;
+
 void Trainer::TrainStep(const Batch& batch, const StepContext& where, double* loss_sum,
                         int64_t* correct) {
   optimizer_->ZeroGrad();
+  if (replicas_ && batch.input.size(0) >= replicas_->count()) {
+    const Replicas::Result r = replicas_->ForwardBackward(batch, ThreadCount());
+    if (!after_backward_.empty()) {
+      const Tensor loss = Tensor::Scalar(r.loss);
+      StepContext context = where;
+      context.loss = &loss;
+      for (const AfterBackwardHook& hook : after_backward_) hook(context);
+    }
+    optimizer_->Step();
+    *loss_sum += r.loss;
+    *correct += r.correct;
+    return;
+  }
   Tensor log_probs = model_->Forward(batch.input);
   Tensor loss = NllLoss(log_probs, batch.target);
   loss.Backward();
@@ -249,6 +265,16 @@ absl::StatusOr<TrainResult> Trainer::RunEpochs(TrainerCallback* callback,
     DeviceRun** p;
     ~Forget() { *p = nullptr; }
   } forget{&device_run_};
+  // On the CPU a step splits its batch over the cores (engine/train/replicas.h); how many
+  // pieces follows the job's thread setting, not the load, so results keep their bits.
+  const int pieces = device_ == Device::CPU()
+                         ? Replicas::PiecesFor(SplitCount(), config_.batch_size)
+                         : 1;
+  if (pieces < 2) {
+    replicas_.reset();
+  } else if (!replicas_ || replicas_->count() != pieces) {
+    replicas_ = std::make_unique<Replicas>(model_, pieces);
+  }
   TrainResult result;
   const int64_t n = sampler_.shard_size(), bs = config_.batch_size;
   if (train_->size() == 0) return absl::InvalidArgumentError("the training split is empty");

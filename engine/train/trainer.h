@@ -30,6 +30,7 @@ namespace mt::train {
 // the model's flat gradient, see nn::Module::GatherGradients), the optimiser has not stepped yet.
 // A hook may change the gradients (e.g. average them across data-parallel ranks).
 class DeviceRun;  // device_run.h
+class Replicas;   // replicas.h
 
 struct StepContext {
   int64_t epoch = 0, batch = 0, num_batches = 0;  // batch is 1-based
@@ -84,6 +85,7 @@ class Trainer {
   // `model` and the datasets must outlive the trainer.
   Trainer(const TrainConfig& config, models::Model* model, const Dataset* train,
           const Dataset* valid);
+  ~Trainer();
 
   // Writes `<dir>/epoch-<N>.safetensors` and `<dir>/latest.safetensors` after every epoch.
   void set_checkpoint_dir(const std::string& dir) { checkpoint_dir_ = dir; }
@@ -171,6 +173,7 @@ class Trainer {
   EpochCountsHook epoch_counts_;
   Device device_;
   DeviceRun* device_run_ = nullptr;  // during Run on a device other than the CPU
+  std::unique_ptr<Replicas> replicas_;  // on the CPU with more than one thread
 };
 
 }  // namespace mt::train

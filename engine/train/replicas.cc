@@ -1,0 +1,156 @@
+#include "engine/train/replicas.h"
+
+#include <algorithm>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "engine/ops.h"
+#include "engine/threads.h"
+
+namespace mt::train {
+namespace {
+
+// into[i] += from[0][i] + ... in that order, over flat gradient buffers of one layout (host
+// memory), on up to `threads` threads when the buffers are large (Kim CNN's embedding table).
+template <typename T>
+void AddInto(const Tensor& into, const std::vector<Tensor>& from, int threads) {
+  T* out = static_cast<T*>(into.raw_data());
+  std::vector<const T*> in;
+  for (const Tensor& f : from) in.push_back(static_cast<const T*>(f.raw_data()));
+  const int64_t n = into.numel(), chunk = 1 << 14;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  const int team = n * static_cast<int64_t>(in.size()) >= (1 << 20) ? threads : 1;
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t end = std::min(n, (c + 1) * chunk);
+    for (const T* src : in) {
+#pragma omp simd
+      for (int64_t i = c * chunk; i < end; ++i) out[i] += src[i];
+    }
+  }
+}
+
+}  // namespace
+
+Replicas::Replicas(models::Model* model, int count) : model_(model) {
+  MT_CHECK(count >= 2, "Replicas: needs at least 2 pieces, got ", count);
+  for (int r = 1; r < count; ++r) replicas_.push_back(model->NewReplica());
+  pieces_.resize(count);
+  assigned_.assign(count - 1, false);
+  for (int i = 0; i + 1 < count; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+Replicas::~Replicas() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  start_cv_.notify_all();
+  for (std::thread& t : workers_) t.join();
+}
+
+int Replicas::PiecesFor(int threads, int64_t batch_size) {
+  if (threads < 2) return 1;
+  return static_cast<int>(std::min<int64_t>(threads, batch_size / 2));
+}
+
+void Replicas::Run(Piece* piece) {
+  try {
+    ScopedThreads one(1);  // the cores are the pieces' now
+    const Tensor log_probs = piece->model->Forward(piece->batch.input);
+    const Tensor loss = NllLoss(log_probs, piece->batch.target);
+    // Weighted so that the pieces' gradients add up to the whole batch's mean-loss gradient.
+    (loss * piece->weight).Backward();
+    piece->loss = loss.item();
+    NoGradGuard no_grad;
+    const std::vector<int64_t> pred = Argmax(log_probs, 1).ToInt64Vector();
+    const std::vector<int64_t> want = piece->batch.target.ToInt64Vector();
+    int64_t correct = 0;
+    for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == want[i];
+    piece->correct = correct;
+  } catch (...) {
+    piece->error = std::current_exception();
+  }
+}
+
+void Replicas::WorkerLoop(int index) {
+  int64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      if (!assigned_[index]) continue;
+    }
+    Run(&pieces_[index + 1]);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--pending_ == 0) done_cv_.notify_one();
+  }
+}
+
+Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
+  const int k = count();
+  const int64_t n = batch.input.size(0);
+  MT_CHECK(n >= k && batch.target.size(0) == n, "Replicas: a batch of ", n,
+           " examples cannot be split into ", k, " pieces");
+  MT_CHECK(batch.input.device() == Device::CPU(), "Replicas: the batch must be on the CPU");
+  for (int r = 0, start = 0; r < k; ++r) {
+    const int64_t len = n / k + (r < n % k ? 1 : 0);
+    Piece& p = pieces_[r];
+    p.model = r == 0 ? model_ : replicas_[r - 1].get();
+    p.batch = {Narrow(batch.input, 0, start, len), Narrow(batch.target, 0, start, len)};
+    p.weight = static_cast<double>(len) / static_cast<double>(n);
+    p.loss = 0;
+    p.correct = 0;
+    p.error = nullptr;
+    start += static_cast<int>(len);
+    if (r > 0) {
+      models::Model* replica = replicas_[r - 1].get();
+      replica->Train(model_->is_training());
+      replica->ZeroGrad();
+      // One draw of the model's generator per replica and step: the masks follow the model's
+      // generator state, which checkpoints hold.
+      replica->dropout_generator().Seed(model_->dropout_generator().engine()());
+    }
+  }
+  const int parallel = std::clamp(threads, 1, k);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 0; i + 1 < k; ++i) assigned_[i] = i + 1 < parallel;
+    pending_ = parallel - 1;
+    ++generation_;
+  }
+  if (parallel > 1) start_cv_.notify_all();
+  Run(&pieces_[0]);
+  for (int r = parallel; r < k; ++r) Run(&pieces_[r]);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return pending_ == 0; });
+  }
+  Result result;
+  std::exception_ptr error;
+  for (Piece& p : pieces_) {
+    if (p.error && !error) error = p.error;
+    result.loss += p.weight * p.loss;
+    result.correct += p.correct;
+    p.batch = Batch();  // the pieces' views keep no batch alive between steps
+  }
+  if (error) std::rethrow_exception(error);
+  for (DType dtype : {DType::kFloat32, DType::kFloat64}) {
+    const Tensor into = model_->GatherGradients(dtype);
+    if (!into.defined()) continue;
+    std::vector<Tensor> from;
+    for (const std::unique_ptr<models::Model>& replica : replicas_) {
+      from.push_back(replica->GatherGradients(dtype));
+    }
+    if (dtype == DType::kFloat32) {
+      AddInto<float>(into, from, parallel);
+    } else {
+      AddInto<double>(into, from, parallel);
+    }
+  }
+  return result;
+}
+
+}  // namespace mt::train

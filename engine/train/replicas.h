@@ -1,0 +1,89 @@
+// One training step's forward and backward split over the cores: the batch is cut into
+// count() contiguous pieces and each piece runs the whole network on its own thread, with one op
+// thread, on a replica of the model that shares the model's weights (models::Model::NewReplica)
+// and keeps its own gradients; the pieces' gradients are then added into the model's own flat
+// gradient buffer, where the optimiser (and any after-backward hook) finds them.
+//
+// Why: LeNet-5's or MiniTorch's network at batch 16-64 is a few milliseconds of many small ops.
+// Splitting each op over two threads pays a fork and a join per op (75 OpenMP regions a LeNet-5
+// step) and leaves the small ones serial; two pieces of the batch, each on one core from the
+// first layer to the last, meet once per step.
+//
+// What holds (replicas_test.cc): the loss is the batch's mean NLL, piece r weighted n_r / n, so
+// the gradient equals the one-piece gradient up to float rounding (the sums over the batch run
+// in another order); the result depends on count() and the batch, never on how many threads
+// ran the pieces, so a job that gives a core back to a busy neighbour (engine/cpu_load.h) keeps
+// its bits. Dropout: piece r > 0 draws from its replica's generator, reseeded each step from one
+// draw of the model's own generator, so a checkpoint of the model's generator resumes exactly.
+#ifndef MT_ENGINE_TRAIN_REPLICAS_H_
+#define MT_ENGINE_TRAIN_REPLICAS_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/models/models.h"
+#include "engine/train/dataset.h"
+
+namespace mt::train {
+
+class Replicas {
+ public:
+  // count >= 2 pieces over `model` (flat, on the CPU) and count - 1 replicas of it; piece 0 runs
+  // on `model` itself on the calling thread. `model` must outlive this object.
+  Replicas(models::Model* model, int count);
+  ~Replicas();
+  Replicas(const Replicas&) = delete;
+  Replicas& operator=(const Replicas&) = delete;
+
+  int count() const { return static_cast<int>(replicas_.size()) + 1; }
+
+  // Whether a step should split, for a model and batch size at `threads` (the job's setting
+  // resolved, engine/threads.h SplitCount()): on the CPU, with threads > 1 and a batch of at
+  // least two examples per piece.
+  static int PiecesFor(int threads, int64_t batch_size);
+
+  struct Result {
+    double loss = 0;       // the batch's mean NLL
+    int64_t correct = 0;   // examples whose argmax is the target
+  };
+  // Forward and backward of the mean NLL of `batch` (CPU tensors, N >= count()), leaving the
+  // batch's gradient in the model's flat gradient buffer (nn::Module::GatherGradients' layout,
+  // every parameter's .grad pointing into it) as the model's own backward would. The caller
+  // zeroes the model's gradients first (the optimiser's ZeroGrad); the replicas' are zeroed
+  // here. `threads` (>= 1) is how many threads may run pieces at once: fewer than count() runs
+  // the rest one after another on the calling thread. An exception in any piece is rethrown
+  // here after every piece has finished.
+  Result ForwardBackward(const Batch& batch, int threads);
+
+ private:
+  struct Piece {
+    models::Model* model = nullptr;
+    Batch batch;
+    double weight = 0;  // n_r / n
+    double loss = 0;
+    int64_t correct = 0;
+    std::exception_ptr error;
+  };
+  static void Run(Piece* piece);
+  void WorkerLoop(int index);
+
+  models::Model* model_;
+  std::vector<std::unique_ptr<models::Model>> replicas_;
+  std::vector<Piece> pieces_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  int64_t generation_ = 0;  // bumped once per step that hands pieces to workers
+  std::vector<bool> assigned_;  // worker i runs pieces_[i + 1] in this generation
+  int pending_ = 0;             // worker pieces not yet finished
+  bool stop_ = false;
+};
+
+}  // namespace mt::train
+
+#endif  // MT_ENGINE_TRAIN_REPLICAS_H_

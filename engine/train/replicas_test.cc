@@ -1,0 +1,204 @@
+// A step split over replicas gives the whole batch's loss, correct count and gradient (to float
+// rounding; exactly where the arithmetic is exact), the same bits however many threads ran the
+// pieces, replicas read the model's current weights, and errors in a piece reach the caller.
+#include "engine/train/replicas.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/threads.h"
+
+namespace mt::train {
+namespace {
+
+Batch Images(int64_t n, uint64_t seed) {
+  Generator gen(seed);
+  Batch b;
+  b.input = RandUniform({n, 1, 28, 28}, 0.0, 1.0, gen);
+  std::vector<int64_t> target(n);
+  for (int64_t i = 0; i < n; ++i) target[i] = static_cast<int64_t>(gen.Below(10));
+  b.target = Tensor::FromInt64(target, {n});
+  return b;
+}
+
+Batch Sentences(int64_t n, int64_t length, int64_t vocab, uint64_t seed) {
+  Generator gen(seed);
+  std::vector<int64_t> ids(n * length), target(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t words = 1 + static_cast<int64_t>(gen.Below(length));  // then padding (id 0)
+    for (int64_t j = 0; j < words; ++j) ids[i * length + j] = 1 + gen.Below(vocab - 1);
+    target[i] = static_cast<int64_t>(gen.Below(2));
+  }
+  return {Tensor::FromInt64(ids, {n, length}), Tensor::FromInt64(target, {n})};
+}
+
+struct Plain {
+  double loss;
+  int64_t correct;
+  std::vector<double> grad;
+};
+
+// The whole batch through the model at once, on one thread: the reference.
+Plain OnePiece(models::Model* model, const Batch& b) {
+  ScopedThreads one(1);
+  model->ZeroGrad();
+  Tensor log_probs = model->Forward(b.input);
+  Tensor loss = NllLoss(log_probs, b.target);
+  loss.Backward();
+  NoGradGuard no_grad;
+  std::vector<int64_t> pred = Argmax(log_probs, 1).ToInt64Vector();
+  std::vector<int64_t> want = b.target.ToInt64Vector();
+  int64_t correct = 0;
+  for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == want[i];
+  return {loss.item(), correct, model->GatherGradients().ToVector()};
+}
+
+Plain Split(models::Model* model, Replicas* r, const Batch& b, int threads) {
+  model->ZeroGrad();
+  const Replicas::Result res = r->ForwardBackward(b, threads);
+  return {res.loss, res.correct, model->GatherGradients().ToVector()};
+}
+
+void ExpectClose(const Plain& got, const Plain& want) {
+  EXPECT_NEAR(got.loss, want.loss, 1e-6 * std::abs(want.loss) + 1e-7);
+  EXPECT_EQ(got.correct, want.correct);
+  ASSERT_EQ(got.grad.size(), want.grad.size());
+  double scale = 0;
+  for (double g : want.grad) scale = std::max(scale, std::abs(g));
+  ASSERT_GT(scale, 0);
+  int nonzero = 0;
+  for (size_t i = 0; i < want.grad.size(); ++i) {
+    ASSERT_NEAR(got.grad[i], want.grad[i], 2e-5 * scale) << "flat gradient element " << i;
+    nonzero += want.grad[i] != 0;
+  }
+  EXPECT_GT(nonzero, static_cast<int>(want.grad.size() / 4));  // not a vacuous comparison
+}
+
+TEST(Replicas, LenetTwoPiecesGiveTheWholeBatchsGradient) {
+  models::Lenet5 a(3), b(3);
+  const Batch batch = Images(16, 11);
+  const Plain want = OnePiece(&a, batch);
+  Replicas r(&b, 2);
+  ExpectClose(Split(&b, &r, batch, 2), want);
+}
+
+TEST(Replicas, UnevenPiecesAreWeightedByTheirSize) {
+  // 7 examples in 3 pieces of 3, 2 and 2: each piece's mean loss counts n_r / n.
+  models::MinitorchMnist a(5), b(5);
+  a.Eval();  // no dropout, so both sides compute the same function
+  b.Eval();
+  const Batch batch = Images(7, 12);
+  const Plain want = OnePiece(&a, batch);
+  Replicas r(&b, 3);
+  ExpectClose(Split(&b, &r, batch, 3), want);
+}
+
+TEST(Replicas, KimCnnPiecesMatchWithPaddingAndEmbeddings) {
+  models::KimCnnOptions o;
+  o.vocab_size = 50;
+  o.embedding_dim = 8;
+  o.feature_maps = 4;
+  models::KimCnn a(o, 9), b(o, 9);
+  a.Eval();
+  b.Eval();
+  const Batch batch = Sentences(10, 7, 50, 13);
+  const Plain want = OnePiece(&a, batch);
+  Replicas r(&b, 2);
+  ExpectClose(Split(&b, &r, batch, 2), want);
+}
+
+TEST(Replicas, SameBitsWhateverTheThreadsThatRunThePieces) {
+  models::Lenet5 m(4);
+  Replicas r(&m, 2);
+  const Batch batch = Images(12, 14);
+  const Plain two = Split(&m, &r, batch, 2);
+  const Plain one = Split(&m, &r, batch, 1);  // both pieces on the calling thread
+  EXPECT_EQ(one.loss, two.loss);
+  EXPECT_EQ(one.correct, two.correct);
+  EXPECT_EQ(one.grad, two.grad);
+}
+
+TEST(Replicas, DropoutMasksFollowTheModelsGenerator) {
+  // Training mode: piece 1's masks come from a seed drawn from the model's generator, so the
+  // same generator state gives the same step, and the state moves on.
+  models::MinitorchMnist m(6);
+  Replicas r(&m, 2);
+  const Batch batch = Images(8, 15);
+  const std::string state = m.dropout_generator().State();
+  const Plain first = Split(&m, &r, batch, 2);
+  EXPECT_NE(m.dropout_generator().State(), state);
+  ASSERT_TRUE(m.dropout_generator().SetState(state).ok());
+  const Plain again = Split(&m, &r, batch, 2);
+  EXPECT_EQ(first.loss, again.loss);
+  EXPECT_EQ(first.grad, again.grad);
+}
+
+TEST(Replicas, ReplicasSeeEveryOptimiserStep) {
+  models::Lenet5 a(8), b(8);
+  optim::Sgd sa(a.Parameters(), {.lr = 0.1, .momentum = 0.9});
+  optim::Sgd sb(b.Parameters(), {.lr = 0.1, .momentum = 0.9});
+  Replicas r(&b, 2);
+  for (int step = 0; step < 3; ++step) {
+    const Batch batch = Images(8, 20 + step);
+    OnePiece(&a, batch);
+    sa.Step();
+    Split(&b, &r, batch, 2);
+    sb.Step();
+  }
+  const std::vector<double> wa = a.FlatParameters().ToVector(), wb = b.FlatParameters().ToVector();
+  ASSERT_EQ(wa.size(), wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) ASSERT_NEAR(wa[i], wb[i], 1e-5) << i;
+  // The next step's gradient depends on the stepped weights in every piece.
+  const Batch next = Images(8, 30);
+  ExpectClose(Split(&b, &r, next, 2), OnePiece(&a, next));
+}
+
+TEST(Replicas, AnErrorInAnyPieceReachesTheCaller) {
+  models::Lenet5 m(2);
+  Replicas r(&m, 2);
+  Batch bad = Images(8, 16);
+  std::vector<int64_t> target = bad.target.ToInt64Vector();
+  target[6] = 10;  // in piece 1, on the worker thread
+  bad.target = Tensor::FromInt64(target, {8});
+  m.ZeroGrad();
+  try {
+    r.ForwardBackward(bad, 2);
+    FAIL() << "a target outside [0, 10) was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("outside [0, 10)"));
+  }
+  // The workers still serve the next step.
+  models::Lenet5 ref(2);
+  const Batch good = Images(8, 17);
+  ExpectClose(Split(&m, &r, good, 2), OnePiece(&ref, good));
+  EXPECT_THROW(r.ForwardBackward(Images(1, 18), 2), Error);  // fewer examples than pieces
+}
+
+TEST(Replicas, PiecesFollowTheThreadSettingAndTheBatch) {
+  EXPECT_EQ(Replicas::PiecesFor(1, 64), 1);
+  EXPECT_EQ(Replicas::PiecesFor(2, 64), 2);
+  EXPECT_EQ(Replicas::PiecesFor(8, 6), 3);  // at least two examples per piece
+  EXPECT_EQ(Replicas::PiecesFor(2, 3), 1);
+}
+
+TEST(ShareParametersWith, RefusesAnotherArchitecture) {
+  models::Lenet5 lenet(1);
+  models::MinitorchMnist mini(1);
+  try {
+    mini.ShareParametersWith(lenet);
+    FAIL() << "shared LeNet-5's parameters with MiniTorch's network";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("ShareParametersWith"));
+  }
+}
+
+}  // namespace
+}  // namespace mt::train
