@@ -281,6 +281,10 @@ def run_round(r, a, jobs, runs, log, mt_cmd, torch_cmd, torch_ok, data, data_dir
             epochs.append(("daemon lenet5", "daemon job", daemon.submit_cmd(
                 "mnist", "--model", "lenet5", "--epochs", "1", "--train-size", str(size),
                 "--valid-size", "1000", "--threads", str(T))))
+        # Every other round the daemon goes first, so a drift in the machine's speed (this VM's
+        # two-thread rate changes from minute to minute) does not always favour one side.
+        if r % 2 == 0:
+            epochs.reverse()
         for job, label, cmd in epochs:
             res = run(cmd, a.mt_env, a.timeout)
             m = re.search(r"\(([\d.]+) samples/s\)", res["stdout"])
@@ -404,6 +408,17 @@ def render(runs, a, data, data_dir, torch_ok, tta, env):
     if dj and mj:
         out.append(f"| Daemon job / mt-train, LeNet-5 epoch of {a.mt_train_size or 60000} examples "
                    f"| {fmt(dj, '/s')} / {fmt(mj, '/s')} = {dj / mj:.2f}× | — | — | within 5 % |")
+        # The same comparison round by round: each round's two epochs ran next to each other.
+        pairs = []
+        for rnd in sorted({x["round"] for x in runs}):
+            d = figures([x for x in runs if x["round"] == rnd], "daemon lenet5", "mt", "train")
+            m = figures([x for x in runs if x["round"] == rnd], "mt-train lenet5", "mt", "train")
+            if d and m and m[0] > 0:
+                pairs.append(d[0] / m[0])
+        if pairs:
+            out.append(f"| (info) daemon job / mt-train within each round, median of {len(pairs)} "
+                       f"| {statistics.median(pairs):.2f}× (range {min(pairs):.2f}–{max(pairs):.2f}) "
+                       f"| — | — | — |")
     else:
         out.append("| Daemon job vs mt-train speed | not measured (--no_daemon, no real data, or no "
                    "server/client build) | — | — | within 5 % |")

@@ -150,6 +150,13 @@ void Module::ShareParametersWith(const Module& source) {
   const NamedTensors mine = NamedParameters(), theirs = source.NamedParameters();
   MT_CHECK(mine.size() == theirs.size(), "ShareParametersWith: ", mine.size(),
            " parameters here, ", theirs.size(), " in the source");
+  size_t flat_count = 0, source_flat_count = 0;
+  for (const FlatBuffer& b : flat_) flat_count += b.params.size();
+  for (const FlatBuffer& b : source.flat_) source_flat_count += b.params.size();
+  MT_CHECK(flat_count == mine.size() && source_flat_count == theirs.size(),
+           "ShareParametersWith: every parameter must be in a flat buffer (", flat_count, " of ",
+           mine.size(), " here, ", source_flat_count, " of ", theirs.size(),
+           " in the source); register parameters before FlattenParameters");
   for (size_t i = 0; i < mine.size(); ++i) {
     MT_CHECK(mine[i].first == theirs[i].first && mine[i].second.shape() == theirs[i].second.shape() &&
                  mine[i].second.dtype() == theirs[i].second.dtype(),
@@ -172,6 +179,20 @@ void Module::ShareParametersWith(const Module& source) {
     }
     b.values = from.values;
   }
+}
+
+bool Module::SharesParametersWith(const Module& source) const {
+  if (flat_.empty() || flat_.size() != source.flat_.size()) return false;
+  for (size_t k = 0; k < flat_.size(); ++k) {
+    const FlatBuffer& b = flat_[k];
+    const FlatBuffer& from = source.flat_[k];
+    if (b.params.size() != from.params.size()) return false;
+    if (b.values.impl()->storage != from.values.impl()->storage) return false;
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      if (b.params[i].first.impl()->storage != from.values.impl()->storage) return false;
+    }
+  }
+  return true;
 }
 
 void Module::Train(bool on) {

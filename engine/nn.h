@@ -51,8 +51,12 @@ class Module {
   // of source's flat buffer, so it reads source's current values with no copy and sees every
   // optimiser step on source, while backward still accumulates into this module's own gradient
   // buffer. Both must be flat and on the CPU; mt::Error says what differs otherwise. Only the
-  // values are shared: train/eval mode and gradients stay each module's own.
+  // values are shared: train/eval mode and gradients stay each module's own. Every parameter
+  // must be in a flat buffer (none registered after FlattenParameters).
   void ShareParametersWith(const Module& source);
+  // Whether every flat parameter here still views source's flat buffers (false once source's
+  // parameters moved, e.g. by MoveTo, or before ShareParametersWith).
+  bool SharesParametersWith(const Module& source) const;
 
   // Moves every parameter of this module and its children to `device` (values unchanged,
   // gradients dropped), re-pointing the shared TensorImpls as FlattenParameters does: every

@@ -112,7 +112,10 @@ class KimCnn : public Model {
 
  protected:
   std::unique_ptr<Model> NewSameArchitecture() const override {
-    return std::make_unique<KimCnn>(options_, 0);
+    auto m = std::make_unique<KimCnn>(options_, 0);
+    // Frozen vectors are no parameter but never written either: one table for all replicas.
+    if (frozen_embeddings_.defined()) m->frozen_embeddings_ = frozen_embeddings_;
+    return m;
   }
 
  private:

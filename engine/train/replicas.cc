@@ -37,16 +37,24 @@ Replicas::Replicas(models::Model* model, int count) : model_(model) {
   for (int r = 1; r < count; ++r) replicas_.push_back(model->NewReplica());
   pieces_.resize(count);
   assigned_.assign(count - 1, false);
-  for (int i = 0; i + 1 < count; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  try {
+    for (int i = 0; i + 1 < count; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  } catch (...) {
+    StopWorkers();  // a thread that could not start: join those that did, then say why
+    throw;
+  }
 }
 
-Replicas::~Replicas() {
+Replicas::~Replicas() { StopWorkers(); }
+
+void Replicas::StopWorkers() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   start_cv_.notify_all();
   for (std::thread& t : workers_) t.join();
+  workers_.clear();
 }
 
 int Replicas::PiecesFor(int threads, int64_t batch_size) {
@@ -94,8 +102,15 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
   const int64_t n = batch.input.size(0);
   MT_CHECK(n >= k && batch.target.size(0) == n, "Replicas: a batch of ", n,
            " examples cannot be split into ", k, " pieces");
-  MT_CHECK(batch.input.device() == Device::CPU(), "Replicas: the batch must be on the CPU");
-  for (int r = 0, start = 0; r < k; ++r) {
+  MT_CHECK(batch.input.device() == Device::CPU() && batch.target.device() == Device::CPU(),
+           "Replicas: the batch must be on the CPU");
+  for (const std::unique_ptr<models::Model>& replica : replicas_) {
+    // The model's parameters moved (MoveTo) since the last step: view their new home, or say
+    // why not (a model no longer on the CPU).
+    if (!replica->SharesParametersWith(*model_)) replica->ShareParametersWith(*model_);
+  }
+  int64_t start = 0;
+  for (int r = 0; r < k; ++r) {
     const int64_t len = n / k + (r < n % k ? 1 : 0);
     Piece& p = pieces_[r];
     p.model = r == 0 ? model_ : replicas_[r - 1].get();
@@ -104,7 +119,7 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
     p.loss = 0;
     p.correct = 0;
     p.error = nullptr;
-    start += static_cast<int>(len);
+    start += len;
     if (r > 0) {
       models::Model* replica = replicas_[r - 1].get();
       replica->Train(model_->is_training());

@@ -42,9 +42,9 @@ class Replicas {
 
   int count() const { return static_cast<int>(replicas_.size()) + 1; }
 
-  // Whether a step should split, for a model and batch size at `threads` (the job's setting
-  // resolved, engine/threads.h SplitCount()): on the CPU, with threads > 1 and a batch of at
-  // least two examples per piece.
+  // How many pieces a step of `batch_size` examples splits into at `threads` (the job's setting
+  // resolved, engine/threads.h SplitCount()): one per thread, with at least two examples per
+  // piece; 1 (no split) below two threads.
   static int PiecesFor(int threads, int64_t batch_size);
 
   struct Result {
@@ -57,7 +57,9 @@ class Replicas {
   // zeroes the model's gradients first (the optimiser's ZeroGrad); the replicas' are zeroed
   // here. `threads` (>= 1) is how many threads may run pieces at once: fewer than count() runs
   // the rest one after another on the calling thread. An exception in any piece is rethrown
-  // here after every piece has finished.
+  // here after every piece has finished; the model's gradients are then partial (the step must
+  // not be applied). The model must be on the CPU; if its parameters moved since the last step
+  // the replicas follow them. Not thread-safe: one step at a time per object.
   Result ForwardBackward(const Batch& batch, int threads);
 
  private:
@@ -71,6 +73,7 @@ class Replicas {
   };
   static void Run(Piece* piece);
   void WorkerLoop(int index);
+  void StopWorkers();  // stops and joins every started worker
 
   models::Model* model_;
   std::vector<std::unique_ptr<models::Model>> replicas_;

@@ -12,6 +12,7 @@
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "engine/host_device_testing.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/threads.h"
@@ -173,13 +174,38 @@ TEST(Replicas, AnErrorInAnyPieceReachesTheCaller) {
     r.ForwardBackward(bad, 2);
     FAIL() << "a target outside [0, 10) was accepted";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), testing::HasSubstr("outside [0, 10)"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("outside [0, 10)"));
   }
   // The workers still serve the next step.
   models::Lenet5 ref(2);
   const Batch good = Images(8, 17);
   ExpectClose(Split(&m, &r, good, 2), OnePiece(&ref, good));
   EXPECT_THROW(r.ForwardBackward(Images(1, 18), 2), Error);  // fewer examples than pieces
+}
+
+TEST(Replicas, ReplicasFollowTheModelsParametersWhenTheyMove) {
+  models::Lenet5 a(7), b(7);
+  Replicas r(&b, 2);
+  const Batch batch = Images(8, 19);
+  {
+    testing::ScopedHostAsDevice device;
+    b.MoveTo(testing::kHostAsDevice);
+    try {
+      r.ForwardBackward(batch, 2);
+      FAIL() << "split a step of a model that is not on the CPU";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("on the CPU"));
+    }
+    b.MoveTo(Device::CPU());  // new storage: the replica's old view would read stale weights
+  }
+  // One identical step on both models changes the weights the replica must now see.
+  optim::Sgd sa(a.Parameters(), {.lr = 0.5}), sb(b.Parameters(), {.lr = 0.5});
+  OnePiece(&a, batch);
+  sa.Step();
+  OnePiece(&b, batch);
+  sb.Step();
+  const Batch next = Images(8, 21);
+  ExpectClose(Split(&b, &r, next, 2), OnePiece(&a, next));
 }
 
 TEST(Replicas, PiecesFollowTheThreadSettingAndTheBatch) {
@@ -196,7 +222,7 @@ TEST(ShareParametersWith, RefusesAnotherArchitecture) {
     mini.ShareParametersWith(lenet);
     FAIL() << "shared LeNet-5's parameters with MiniTorch's network";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), testing::HasSubstr("ShareParametersWith"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("ShareParametersWith"));
   }
 }
 

@@ -36,7 +36,9 @@ struct StepContext {
   int64_t epoch = 0, batch = 0, num_batches = 0;  // batch is 1-based
   models::Model* model = nullptr;
   optim::Optimizer* optimizer = nullptr;
-  const Tensor* loss = nullptr;  // the batch's mean loss (0-dim)
+  // The batch's mean loss (0-dim). When the step split the batch over the cores
+  // (replicas.h) it is a detached scalar: backward has already run, piece by piece.
+  const Tensor* loss = nullptr;
 };
 
 using AfterBackwardHook = std::function<void(const StepContext&)>;
