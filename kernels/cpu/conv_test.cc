@@ -161,6 +161,11 @@ TYPED_TEST(ConvTest, SpecialShapesMatchReference) {
   add(2, 3, 20, 20, 4, 5, 5, 1, 1, 0, 0, 0, 0);
   add(2, 2, 10, 12, 3, 3, 5, 1, 1, 0, 0, 0, 0);
   add(2, 2, 7, 6, 3, 2, 3, 1, 1, 0, 0, 0, 0);
+  // col2im's register rows (float): input rows of 8, 28 (4 registers) and 24 pixels, the last
+  // with 17 taps, more than it takes (the loop instead).
+  add(2, 2, 4, 8, 3, 2, 1, 1, 1, 0, 0, 0, 0);
+  add(2, 2, 6, 28, 3, 3, 13, 1, 1, 0, 0, 0, 0);
+  add(1, 1, 3, 24, 2, 1, 17, 1, 1, 0, 0, 0, 0);
   // Fewer samples than threads, one long output row: pieces of the row per thread (forward
   // without kept columns), channel ranges per thread (im2col, col2im). Unpadded like Kim CNN's
   // sequence, padded wide, strided, a 2-D kernel as tall as its input, several pieces each.
@@ -208,6 +213,26 @@ TYPED_TEST(ConvTest, WeightGradientBitsFollowSplitsNotThreads) {
     EXPECT_EQ(gw[0], gw[1]) << Describe(shape);
     EXPECT_EQ(gw[2], gw[3]) << Describe(shape);
   }
+}
+
+TYPED_TEST(ConvTest, InputGradientBitsDoNotDependOnThreads) {
+  // One thread makes the input gradient's columns a few samples at a time (they fit in L2),
+  // several threads the whole batch's at once: every column is the same dot product either
+  // way. LeNet-5's conv2 at batch 32 spans several groups, the last one short.
+  using T = TypeParam;
+  std::mt19937_64 rng(43);
+  Conv2dShape s;
+  s.batch = 37, s.in_channels = 6, s.in_h = s.in_w = 14, s.out_channels = 16;
+  s.kernel_h = s.kernel_w = 5;
+  const auto w = RandomVector<T>(s.out_channels * s.in_channels * 25, rng);
+  const auto g = RandomVector<T>(s.batch * s.out_channels * s.out_h() * s.out_w(), rng);
+  std::vector<T> one(s.batch * s.in_channels * 196), two(one.size());
+  Conv2dBackwardInput<T>(Context{1}, s, g.data(), w.data(), one.data());
+  Conv2dBackwardInput<T>(Context{2}, s, g.data(), w.data(), two.data());
+  EXPECT_EQ(one, two);
+  const std::vector<T> in(one.size(), T(0));
+  const reference::Conv2dResult ref = reference::Conv2d(s, in, w, {}, g);
+  ExpectDotClose(one, ref.grad_input, ref.grad_input_mag, s.out_channels * 25, "backward input");
 }
 
 TYPED_TEST(ConvTest, DirectPathChoice) {
