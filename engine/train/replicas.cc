@@ -65,6 +65,11 @@ int Replicas::PiecesFor(int threads, int64_t batch_size) {
 void Replicas::Run(Piece* piece) {
   try {
     ScopedThreads one(1);  // the cores are the pieces' now
+    if (piece->forward_only) {
+      NoGradGuard no_grad;  // per thread: the caller's guard does not reach the workers
+      piece->output = piece->model->Forward(piece->batch.input);
+      return;
+    }
     const Tensor log_probs = piece->model->Forward(piece->batch.input);
     const Tensor loss = NllLoss(log_probs, piece->batch.target);
     // Weighted so that the pieces' gradients add up to the whole batch's mean-loss gradient.
@@ -97,12 +102,13 @@ void Replicas::WorkerLoop(int index) {
   }
 }
 
-Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
+void Replicas::Cut(const Batch& batch, bool forward_only) {
   const int k = count();
   const int64_t n = batch.input.size(0);
-  MT_CHECK(n >= k && batch.target.size(0) == n, "Replicas: a batch of ", n,
+  MT_CHECK(n >= k && (forward_only || batch.target.size(0) == n), "Replicas: a batch of ", n,
            " examples cannot be split into ", k, " pieces");
-  MT_CHECK(batch.input.device() == Device::CPU() && batch.target.device() == Device::CPU(),
+  MT_CHECK(batch.input.device() == Device::CPU() &&
+               (forward_only || batch.target.device() == Device::CPU()),
            "Replicas: the batch must be on the CPU");
   for (const std::unique_ptr<models::Model>& replica : replicas_) {
     // The model's parameters moved (MoveTo) since the last step: view their new home, or say
@@ -114,7 +120,10 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
     const int64_t len = n / k + (r < n % k ? 1 : 0);
     Piece& p = pieces_[r];
     p.model = r == 0 ? model_ : replicas_[r - 1].get();
-    p.batch = {Narrow(batch.input, 0, start, len), Narrow(batch.target, 0, start, len)};
+    p.forward_only = forward_only;
+    p.batch.input = Narrow(batch.input, 0, start, len);
+    p.batch.target = forward_only ? Tensor() : Narrow(batch.target, 0, start, len);
+    p.output = Tensor();
     p.weight = static_cast<double>(len) / static_cast<double>(n);
     p.loss = 0;
     p.correct = 0;
@@ -123,12 +132,19 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
     if (r > 0) {
       models::Model* replica = replicas_[r - 1].get();
       replica->Train(model_->is_training());
-      replica->ZeroGrad();
+      if (!forward_only) replica->ZeroGrad();
       // One draw of the model's generator per replica and step: the masks follow the model's
-      // generator state, which checkpoints hold.
-      replica->dropout_generator().Seed(model_->dropout_generator().engine()());
+      // generator state, which checkpoints hold. An eval-mode forward draws no masks and takes
+      // nothing from it (validation between epochs leaves training's masks as they were).
+      if (!forward_only || model_->is_training()) {
+        replica->dropout_generator().Seed(model_->dropout_generator().engine()());
+      }
     }
   }
+}
+
+void Replicas::RunPieces(int threads) {
+  const int k = count();
   const int parallel = std::clamp(threads, 1, k);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -143,15 +159,26 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [&] { return pending_ == 0; });
   }
-  Result result;
   std::exception_ptr error;
   for (Piece& p : pieces_) {
     if (p.error && !error) error = p.error;
-    result.loss += p.weight * p.loss;
-    result.correct += p.correct;
     p.batch = Batch();  // the pieces' views keep no batch alive between steps
   }
-  if (error) std::rethrow_exception(error);
+  if (error) {
+    for (Piece& p : pieces_) p.output = Tensor();
+    std::rethrow_exception(error);
+  }
+}
+
+Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
+  Cut(batch, /*forward_only=*/false);
+  RunPieces(threads);
+  Result result;
+  for (const Piece& p : pieces_) {
+    result.loss += p.weight * p.loss;
+    result.correct += p.correct;
+  }
+  const int parallel = std::clamp(threads, 1, count());
   for (DType dtype : {DType::kFloat32, DType::kFloat64}) {
     const Tensor into = model_->GatherGradients(dtype);
     if (!into.defined()) continue;
@@ -166,6 +193,17 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
     }
   }
   return result;
+}
+
+Tensor Replicas::Forward(const Tensor& input, int threads) {
+  Batch batch;
+  batch.input = input;
+  Cut(batch, /*forward_only=*/true);
+  RunPieces(threads);
+  std::vector<Tensor> outputs;
+  for (Piece& p : pieces_) outputs.push_back(std::move(p.output));
+  for (Piece& p : pieces_) p.output = Tensor();
+  return Cat(outputs, 0);
 }
 
 }  // namespace mt::train

@@ -62,15 +62,28 @@ class Replicas {
   // the replicas follow them. Not thread-safe: one step at a time per object.
   Result ForwardBackward(const Batch& batch, int threads);
 
+  // The model's output for `input` (CPU, N >= count() examples) without gradients, the pieces
+  // run as above in the model's current train/eval mode and their outputs joined along dim 0:
+  // inference and validation batches split over the cores like training steps. The same values
+  // as one Forward over the whole batch, bit for bit where each example's output depends on
+  // that example alone (a model in eval mode).
+  Tensor Forward(const Tensor& input, int threads);
+
  private:
   struct Piece {
     models::Model* model = nullptr;
+    bool forward_only = false;  // Forward: no loss, no backward; `output` is the result
     Batch batch;
+    Tensor output;
     double weight = 0;  // n_r / n
     double loss = 0;
     int64_t correct = 0;
     std::exception_ptr error;
   };
+  // Fills pieces_ with count() pieces of `batch` (targets may be undefined for forward_only).
+  void Cut(const Batch& batch, bool forward_only);
+  // Runs every piece, `threads` at a time; rethrows the first piece's error.
+  void RunPieces(int threads);
   static void Run(Piece* piece);
   void WorkerLoop(int index);
   void StopWorkers();  // stops and joins every started worker

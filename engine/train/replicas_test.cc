@@ -208,6 +208,40 @@ TEST(Replicas, ReplicasFollowTheModelsParametersWhenTheyMove) {
   ExpectClose(Split(&b, &r, next, 2), OnePiece(&a, next));
 }
 
+TEST(Replicas, ForwardGivesTheWholeBatchsOutputs) {
+  // Eval mode: each example's log-probabilities depend on that example alone, so the pieces'
+  // outputs joined are the whole batch's, bit for bit, on one thread or two, in uneven pieces.
+  models::Lenet5 lenet(21);
+  models::MinitorchMnist mini(22);
+  models::KimCnnOptions o;
+  o.vocab_size = 50;
+  o.embedding_dim = 8;
+  o.feature_maps = 4;
+  models::KimCnn kim(o, 23);
+  const Tensor images = Images(11, 24).input, sentences = Sentences(9, 6, 50, 25).input;
+  for (auto [model, input] : {std::pair<models::Model*, Tensor>{&lenet, images},
+                              {&mini, images}, {&kim, sentences}}) {
+    model->Eval();
+    Replicas r(model, 3);
+    std::vector<double> want;
+    {
+      NoGradGuard no_grad;
+      ScopedThreads one(1);
+      want = model->Forward(input).ToVector();
+    }
+    const std::string state = model->dropout_generator().State();
+    for (int threads : {1, 3}) {
+      const Tensor got = r.Forward(input, threads);
+      EXPECT_FALSE(got.requires_grad()) << model->name();
+      EXPECT_EQ(got.shape(), (Shape{input.size(0), model->num_classes()})) << model->name();
+      EXPECT_EQ(got.ToVector(), want) << model->name() << " on " << threads << " threads";
+    }
+    // No dropout in eval mode, so the model's generator is left as it was.
+    EXPECT_EQ(model->dropout_generator().State(), state) << model->name();
+    EXPECT_THROW(r.Forward(Narrow(input, 0, 0, 2), 3), Error);  // fewer examples than pieces
+  }
+}
+
 TEST(Replicas, PiecesFollowTheThreadSettingAndTheBatch) {
   EXPECT_EQ(Replicas::PiecesFor(1, 64), 1);
   EXPECT_EQ(Replicas::PiecesFor(2, 64), 2);

@@ -99,7 +99,11 @@ ValidationReport Trainer::EvaluateReport(const Dataset& data, int64_t first, int
     // device-to-host copy per chunk.
     const std::vector<int64_t> want = b.target.ToInt64Vector();
     if (device_run_) b = device_run_->Upload(b);
-    const Tensor log_probs = model_->Forward(b.input);
+    // On the CPU the chunk splits over the cores as training steps do (the same values).
+    const Tensor log_probs = replicas_ && !device_run_ && model_->SplitsInferenceBatches() &&
+                                     m >= replicas_->count()
+                                 ? replicas_->Forward(b.input, ThreadCount())
+                                 : model_->Forward(b.input);
     // The same argmax as training accuracy, so ties break the same way.
     const std::vector<int64_t> pred = Argmax(log_probs, 1).ToInt64Vector();
     const std::vector<double> lp = log_probs.ToVector();
