@@ -103,7 +103,7 @@ def main():
     p.add_argument("--lenet5_steps", type=int, default=200)
     p.add_argument("--minitorch_steps", type=int, default=300)
     p.add_argument("--kim_steps", type=int, default=60)
-    p.add_argument("--infer_batches", type=int, default=20)
+    p.add_argument("--infer_batches", type=int, default=100)
     p.add_argument("--contention_steps", type=int, default=150)
     p.add_argument("--mt_train_size", type=int, default=20000,
                    help="training examples of the mt-train LeNet-5 run and of the same job through "
