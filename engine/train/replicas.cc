@@ -196,6 +196,13 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
 }
 
 Tensor Replicas::Forward(const Tensor& input, int threads) {
+  if (input.defined() && input.dim() > 0 && input.size(0) < 2 * count() &&
+      input.size(0) >= count()) {
+    // A piece of one example would take the one-row product path (Gemv), whose sums may run
+    // in another order than the whole batch's: such small batches run whole, on this thread.
+    NoGradGuard no_grad;
+    return model_->Forward(input);
+  }
   Batch batch;
   batch.input = input;
   Cut(batch, /*forward_only=*/true);

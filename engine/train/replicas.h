@@ -66,7 +66,8 @@ class Replicas {
   // run as above in the model's current train/eval mode and their outputs joined along dim 0:
   // inference and validation batches split over the cores like training steps. The same values
   // as one Forward over the whole batch, bit for bit where each example's output depends on
-  // that example alone (a model in eval mode).
+  // that example alone (a model in eval mode). Fewer than two examples a piece: the whole
+  // batch runs as one Forward on the calling thread.
   Tensor Forward(const Tensor& input, int threads);
 
  private:

@@ -219,8 +219,12 @@ TEST(Replicas, ForwardGivesTheWholeBatchsOutputs) {
   o.feature_maps = 4;
   models::KimCnn kim(o, 23);
   const Tensor images = Images(11, 24).input, sentences = Sentences(9, 6, 50, 25).input;
+  // 11 and 9 examples in 3 pieces; 6 in pieces of two; 5 would leave a piece of one (which
+  // would take the one-row product path), so it runs whole.
   for (auto [model, input] : {std::pair<models::Model*, Tensor>{&lenet, images},
-                              {&mini, images}, {&kim, sentences}}) {
+                              {&mini, images}, {&kim, sentences},
+                              {&lenet, Narrow(images, 0, 0, 6)}, {&mini, Narrow(images, 0, 0, 5)},
+                              {&lenet, Narrow(images, 0, 0, 5)}}) {
     model->Eval();
     Replicas r(model, 3);
     std::vector<double> want;

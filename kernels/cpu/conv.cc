@@ -590,7 +590,8 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
     const int64_t sample_bytes = ckk * ohw * static_cast<int64_t>(sizeof(T));
     const int64_t group =
         ctx.threads > 1 ? s.batch
-                        : std::clamp<int64_t>(kGroupColumnsBytes / sample_bytes, 1, s.batch);
+                        : std::clamp<int64_t>(kGroupColumnsBytes / std::max<int64_t>(sample_bytes, 1),
+                                              1, s.batch);
     ColumnScratch<T, 1> cols(static_cast<size_t>(ckk * group * ohw));
     ColumnScratch<T, 2> g(static_cast<size_t>(s.out_channels * k));
     SwapBatchAndChannels(ctx, s, grad_out, g.data());

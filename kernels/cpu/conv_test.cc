@@ -235,6 +235,18 @@ TYPED_TEST(ConvTest, InputGradientBitsDoNotDependOnThreads) {
   ExpectDotClose(one, ref.grad_input, ref.grad_input_mag, s.out_channels * 25, "backward input");
 }
 
+TYPED_TEST(ConvTest, NoInputChannelsOnOneThread) {
+  // No columns at all (C = 0): the one-thread grouping must not divide by their size.
+  using T = TypeParam;
+  Conv2dShape s;
+  s.batch = 2, s.in_channels = 0, s.in_h = s.in_w = 6, s.out_channels = 3;
+  s.kernel_h = s.kernel_w = 3;
+  const std::vector<T> g(s.batch * s.out_channels * s.out_h() * s.out_w(), T(1));
+  std::vector<T> gi(1, T(7));  // no elements of grad_input exist; the sentinel must survive
+  Conv2dBackwardInput<T>(Context{1}, s, g.data(), gi.data(), gi.data());
+  EXPECT_EQ(gi[0], T(7));
+}
+
 TYPED_TEST(ConvTest, DirectPathChoice) {
   // The direct kernels take few-channel stride-1 wide convs only (and only where AVX2 was
   // compiled in); the shapes above must reach both paths.
