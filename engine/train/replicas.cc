@@ -1,6 +1,7 @@
 #include "engine/train/replicas.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "engine/autograd.h"
 #include "engine/error.h"
@@ -196,8 +197,7 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
 }
 
 Tensor Replicas::Forward(const Tensor& input, int threads) {
-  if (input.defined() && input.dim() > 0 && input.size(0) < 2 * count() &&
-      input.size(0) >= count()) {
+  if (input.size(0) >= count() && input.size(0) < 2 * count()) {
     // A piece of one example would take the one-row product path (Gemv), whose sums may run
     // in another order than the whole batch's: such small batches run whole, on this thread.
     NoGradGuard no_grad;
@@ -208,8 +208,7 @@ Tensor Replicas::Forward(const Tensor& input, int threads) {
   Cut(batch, /*forward_only=*/true);
   RunPieces(threads);
   std::vector<Tensor> outputs;
-  for (Piece& p : pieces_) outputs.push_back(std::move(p.output));
-  for (Piece& p : pieces_) p.output = Tensor();
+  for (Piece& p : pieces_) outputs.push_back(std::exchange(p.output, Tensor()));
   return Cat(outputs, 0);
 }
 

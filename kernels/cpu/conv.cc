@@ -277,9 +277,10 @@ class SampleColumns {
 // input row stays in NV 8-lane registers while its kernel_w shifted contributions are added,
 // in tap order, and is stored once. The loop in Col2Im adds the taps one after another in
 // memory instead, reloading the row right after storing it one pixel further on, and stalls on
-// store-to-load forwarding: this took LeNet-5's conv2 (6x14x14 input, 5x5 kernel, 64 samples)
-// from 590 to 360 us. The sums are the same, in the same order; a lane outside a tap's row adds
-// +0.0, so an input gradient of -0.0 can come out +0.0.
+// store-to-load forwarding (kernels/cpu:conv_bench, LeNet-5 conv2 at batch 64 on one thread:
+// the input gradient took 1071 us before, 649 us with this and the grouping in
+// Conv2dBackwardInput). The sums are the same, in the same order; a lane outside a tap's row
+// adds +0.0, so an input gradient of -0.0 can come out +0.0.
 template <int NV>
 void Col2ImRowsAvx2(const Conv2dShape& s, const float* cols, int64_t ld, float* grad_input,
                     int64_t c0, int64_t c1) {
@@ -582,9 +583,10 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
     // cols (ckk, n * ohw) = W^T (ckk, O) * G (O, n * ohw) for groups of n samples, each group's
     // columns scattered back onto its pixels before the next group's are made. On one thread
     // (a training step split over the cores runs each piece so) a group's columns fit in about
-    // half of L2: LeNet-5's conv2 at batch 32 has 1.2 MB of them, which the product wrote to
-    // and col2im read back from L3. On several threads one group is the whole batch, so the
-    // product and the scatter each split over the threads. The value of every column is one
+    // half of L2: LeNet-5's conv2 at batch 32 has 1.9 MB of them, which the product wrote to
+    // and col2im read back from L3 (the grouping took conv_bench's one-thread LeNet-5 conv2
+    // input gradient from 680-700 to 649 us). On several threads one group is the whole
+    // batch, so the product and the scatter each split over the threads. The value of every column is one
     // dot product over O whatever the grouping (the same bits, conv_test checks).
     const int64_t k = s.batch * ohw;
     const int64_t sample_bytes = ckk * ohw * static_cast<int64_t>(sizeof(T));

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/optim_rules.h"
+
 namespace mt::kernels::cpu {
 namespace {
 
@@ -38,7 +40,7 @@ template <typename T>
 void SgdPlain(int64_t begin, int64_t end, T* __restrict param, const T* __restrict grad, T lr,
               T weight_decay) {
 #pragma omp simd
-  for (int64_t i = begin; i < end; ++i) param[i] -= lr * (grad[i] + weight_decay * param[i]);
+  for (int64_t i = begin; i < end; ++i) param[i] -= lr * SgdGradient(param[i], grad[i], weight_decay);
 }
 
 template <typename T, bool kFirst>
@@ -46,8 +48,8 @@ void SgdMomentum(int64_t begin, int64_t end, T* __restrict param, const T* __res
                  T* __restrict buf, T lr, T momentum, T weight_decay) {
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i) {
-    const T g = grad[i] + weight_decay * param[i];
-    const T b = kFirst ? g : momentum * buf[i] + g;
+    const T b = SgdMomentumBuffer(SgdGradient(param[i], grad[i], weight_decay), buf[i], momentum,
+                                  kFirst);
     buf[i] = b;
     param[i] -= lr * b;
   }
@@ -55,16 +57,11 @@ void SgdMomentum(int64_t begin, int64_t end, T* __restrict param, const T* __res
 
 template <typename T>
 void Adam(int64_t begin, int64_t end, T* __restrict param, const T* __restrict grad,
-          T* __restrict m, T* __restrict v, T step_size, T beta1, T beta2, T eps, T sqrt_bc2,
+          T* __restrict m, T* __restrict v, AdamCorrections<T> c, T beta1, T beta2, T eps,
           T weight_decay) {
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i) {
-    const T g = grad[i] + weight_decay * param[i];
-    const T mi = beta1 * m[i] + (T(1) - beta1) * g;
-    const T vi = beta2 * v[i] + (T(1) - beta2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] -= step_size * mi / (std::sqrt(vi) / sqrt_bc2 + eps);
+    AdamElement(param[i], grad[i], m[i], v[i], c, beta1, beta2, eps, weight_decay);
   }
 }
 
@@ -78,7 +75,6 @@ void SgdStep(const Context& ctx, int64_t n, T* param, const T* grad, T* momentum
     Slices(ctx, n, [&](int64_t b, int64_t e) { SgdPlain(b, e, param, grad, lr, weight_decay); });
     return;
   }
-  // torch.optim.SGD seeds the buffer with the first gradient instead of decaying a zero buffer.
   Slices(ctx, n, [&](int64_t b, int64_t e) {
     if (first_step) {
       SgdMomentum<T, true>(b, e, param, grad, momentum_buf, lr, momentum, weight_decay);
@@ -92,14 +88,9 @@ void SgdStep(const Context& ctx, int64_t n, T* param, const T* grad, T* momentum
 template <typename T>
 void AdamStep(const Context& ctx, int64_t n, T* param, const T* grad, T* m, T* v, T lr, T beta1,
               T beta2, T eps, T weight_decay, int64_t step) {
-  // Bias corrections in double, then folded the way torch.optim.Adam folds them:
-  // step_size = lr / bc1, denom = sqrt(v) / sqrt(bc2) + eps.
-  const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
-  const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
-  const T step_size = static_cast<T>(lr / bc1);
-  const T sqrt_bc2 = static_cast<T>(std::sqrt(bc2));
+  const AdamCorrections<T> c = AdamCorrectionsFor(lr, beta1, beta2, step);
   Slices(ctx, n, [&](int64_t b, int64_t e) {
-    Adam(b, e, param, grad, m, v, step_size, beta1, beta2, eps, sqrt_bc2, weight_decay);
+    Adam(b, e, param, grad, m, v, c, beta1, beta2, eps, weight_decay);
   });
 }
 

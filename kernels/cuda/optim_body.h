@@ -7,10 +7,12 @@
 #include <cstdint>
 
 #include "kernels/cuda/body.h"
+#include "kernels/optim_rules.h"
 
 namespace mt::kernels::cuda {
 
-// g = grad + wd * param; buf = first ? g : momentum * buf + g (if momentum); param -= lr * g
+// torch.optim.SGD (kernels/optim_rules.h): g = grad + wd * param; buf = first ? g : momentum *
+// buf + g (if momentum); param -= lr * g
 template <typename T>
 struct SgdStepBody {
   int64_t n;
@@ -22,9 +24,9 @@ struct SgdStepBody {
   template <typename Thread>
   MT_BODY void operator()(const Thread& t) const {
     for (int64_t i = GlobalThread(t); i < n; i += GlobalStride(t)) {
-      T g = grad[i] + weight_decay * param[i];
+      T g = SgdGradient(param[i], grad[i], weight_decay);
       if (momentum != T(0)) {
-        g = first_step ? g : momentum * momentum_buf[i] + g;
+        g = SgdMomentumBuffer(g, momentum_buf[i], momentum, first_step);
         momentum_buf[i] = g;
       }
       param[i] -= lr * g;
@@ -32,7 +34,7 @@ struct SgdStepBody {
   }
 };
 
-// torch.optim.Adam with bias corrections folded as the CPU kernel folds them.
+// torch.optim.Adam (kernels/optim_rules.h), its bias corrections computed once on the host.
 template <typename T>
 struct AdamStepBody {
   int64_t n;
@@ -40,16 +42,12 @@ struct AdamStepBody {
   const T* grad;
   T* m;
   T* v;
-  T beta1, beta2, eps, weight_decay, step_size, sqrt_bc2;
+  T beta1, beta2, eps, weight_decay;
+  AdamCorrections<T> corrections;
   template <typename Thread>
   MT_BODY void operator()(const Thread& t) const {
     for (int64_t i = GlobalThread(t); i < n; i += GlobalStride(t)) {
-      const T g = grad[i] + weight_decay * param[i];
-      const T mi = beta1 * m[i] + (T(1) - beta1) * g;
-      const T vi = beta2 * v[i] + (T(1) - beta2) * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      param[i] -= step_size * mi / (std::sqrt(vi) / sqrt_bc2 + eps);
+      AdamElement(param[i], grad[i], m[i], v[i], corrections, beta1, beta2, eps, weight_decay);
     }
   }
 };
@@ -67,13 +65,9 @@ void AdamStepImpl(Exec& ex, int64_t n, T* param, const T* grad, T* m, T* v, T lr
                   T eps, T weight_decay, int64_t step) {
   if (n <= 0) return;
   // Bias corrections in double on the host, as the CPU kernel computes them.
-  const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
-  const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
-  const T step_size = static_cast<T>(lr / bc1);
-  const T sqrt_bc2 = static_cast<T>(std::sqrt(bc2));
-  ex.Launch(
-      GridFor(n), kBlock, 0,
-      AdamStepBody<T>{n, param, grad, m, v, beta1, beta2, eps, weight_decay, step_size, sqrt_bc2});
+  ex.Launch(GridFor(n), kBlock, 0,
+            AdamStepBody<T>{n, param, grad, m, v, beta1, beta2, eps, weight_decay,
+                            AdamCorrectionsFor(lr, beta1, beta2, step)});
 }
 
 }  // namespace mt::kernels::cuda
