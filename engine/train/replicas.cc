@@ -71,6 +71,9 @@ void Replicas::Run(Piece* piece) {
       piece->output = piece->model->Forward(piece->batch.input);
       return;
     }
+    // A replica's gradients are zeroed by the thread that adds into them next, so their cache
+    // lines stay with that core (zeroed by the caller, each line would cross cores twice).
+    if (piece->zero_grad) piece->model->ZeroGrad();
     const Tensor log_probs = piece->model->Forward(piece->batch.input);
     const Tensor loss = NllLoss(log_probs, piece->batch.target);
     // Weighted so that the pieces' gradients add up to the whole batch's mean-loss gradient.
@@ -129,11 +132,11 @@ void Replicas::Cut(const Batch& batch, bool forward_only) {
     p.loss = 0;
     p.correct = 0;
     p.error = nullptr;
+    p.zero_grad = r > 0 && !forward_only;
     start += len;
     if (r > 0) {
       models::Model* replica = replicas_[r - 1].get();
       replica->Train(model_->is_training());
-      if (!forward_only) replica->ZeroGrad();
       // One draw of the model's generator per replica and step: the masks follow the model's
       // generator state, which checkpoints hold. An eval-mode forward draws no masks and takes
       // nothing from it (validation between epochs leaves training's masks as they were).

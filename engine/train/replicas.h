@@ -74,6 +74,7 @@ class Replicas {
   struct Piece {
     models::Model* model = nullptr;
     bool forward_only = false;  // Forward: no loss, no backward; `output` is the result
+    bool zero_grad = false;     // a replica's training piece: its gradients start from zero
     Batch batch;
     Tensor output;
     double weight = 0;  // n_r / n
