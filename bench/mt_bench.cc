@@ -17,6 +17,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/float_mode.h"
 #include "common/omp_wait.h"
 #include "engine/autograd.h"
 #include "engine/device_scope.h"
@@ -279,6 +280,7 @@ int Run() {
 int main(int argc, char** argv) {
   // The same default as mt-train and the daemon (the contention rows run it at its defaults).
   mt::EnsureBriefOpenMpWait(argv);
+  mt::FlushDenormalsUnlessKept();  // before any thread starts: every thread inherits it
   absl::ParseCommandLine(argc, argv);
   return Run();
 }

@@ -26,6 +26,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "common/cli_flags.h"
+#include "common/float_mode.h"
 #include "common/omp_wait.h"
 #include "absl/strings/str_split.h"
 #include "server/service.h"
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   // Before anything starts a thread: idle OpenMP threads sleep instead of spinning against
   // other processes (may re-execute this program once with OMP_WAIT_POLICY=PASSIVE and a brief GOMP_SPINCOUNT).
   mt::EnsureBriefOpenMpWait(argv);
+  mt::FlushDenormalsUnlessKept();  // before any thread starts: every thread inherits it
   absl::SetProgramUsageMessage(
       "mt training daemon. Serves mt.v1.TrainingService (plus grpc.health.v1.Health and "
       "server reflection).\n  bazel run //server [-- --listen=HOST:PORT --state_dir=DIR "

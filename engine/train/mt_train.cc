@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/cli_flags.h"
+#include "common/float_mode.h"
 #include "common/omp_wait.h"
 #include "engine/tasks/registry.h"
 #include "engine/threads.h"
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
   // Before anything starts a thread: idle OpenMP threads sleep instead of spinning against
   // other processes (may re-execute this program once with OMP_WAIT_POLICY=PASSIVE and a brief GOMP_SPINCOUNT).
   mt::EnsureBriefOpenMpWait(argv);
+  mt::FlushDenormalsUnlessKept();  // before any thread starts: every thread inherits it
   absl::SetProgramUsageMessage(absl::StrCat(
       "Trains an mt network without the daemon.\n"
       "  mt-train --task=mnist [--model=lenet5|minitorch_mnist] [--epochs=N] ...\n"
