@@ -24,7 +24,8 @@ inline constexpr char kBriefSpinCount[] = "3000";
 // GOMP_SPINCOUNT is set, sets OMP_WAIT_POLICY=PASSIVE and GOMP_SPINCOUNT=kBriefSpinCount and
 // replaces the process with a fresh copy of itself (same pid, same arguments); returns
 // normally when either was already set (the user's choice is kept) or when the re-execution is
-// impossible (then the program runs with libgomp's default).
+// impossible (then the program runs with libgomp's default). The re-executed copy, which the
+// kernel would name "exe" after /proc/self/exe, takes its binary's name back (ps, top).
 void EnsureBriefOpenMpWait(char** argv);
 
 }  // namespace mt
