@@ -31,6 +31,7 @@
 #include "server/request_limits.h"
 #include "server/runner.h"
 #include "server/scheduler.h"
+#include "server/serial_executor.h"
 #include "server/state_dir_lock.h"
 #include "server/worker_spec.h"
 
@@ -128,6 +129,12 @@ class JobManagerImpl : public JobManager {
 
   std::mutex shutdown_mu_;
   bool stopped_ = false;  // guarded by shutdown_mu_
+
+  // Running jobs' training-loss points are written here, off the jobs' threads (the database
+  // syncs every append). A job's later events wait for its points first (DrainHistory), so the
+  // log keeps the order they happened in. Last: destroyed first, running what is queued while
+  // the log is still there.
+  SerialExecutor history_writer_;
 };
 
 absl::Status JobManagerImpl::Init() {
@@ -400,16 +407,22 @@ RunCallbacks JobManagerImpl::CallbacksFor(const std::string& id) {
     log_->SetProgress(id, rate->Annotate(p, std::chrono::steady_clock::now()));
     // A point that cannot be written is lost (the log says why); training goes on.
     if (std::optional<v1::JobEvent> e = history_.OnProgress(id, p)) {
-      RecordHistory(id, *e).IgnoreError();
+      history_writer_.Post(
+          [this, id, e = std::move(*e)] { RecordHistory(id, e).IgnoreError(); });
     }
   };
   c.on_epoch = [this, id](const v1::EpochMetrics& m) {
+    history_writer_.Drain();  // the epoch's loss points come before its event
     absl::Status s = RecordEpoch(id, m);
     if (s.ok()) history_.OnEpoch(id, m, [this, id] { return Activations(id, ModelInput{}); });
     return s;
   };
-  c.on_history = [this, id](const v1::JobEvent& e) { return RecordHistory(id, e); };
+  c.on_history = [this, id](const v1::JobEvent& e) {
+    history_writer_.Drain();
+    return RecordHistory(id, e);
+  };
   c.on_finished = [this, id](const RunOutcome& o) {
+    history_writer_.Drain();  // the run's last points come before its end
     history_.EndRun(id);
     Finish(id, o);
   };
