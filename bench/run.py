@@ -105,7 +105,7 @@ def main():
     p.add_argument("--kim_steps", type=int, default=60)
     p.add_argument("--infer_batches", type=int, default=100)
     p.add_argument("--contention_steps", type=int, default=150)
-    p.add_argument("--mt_train_size", type=int, default=20000,
+    p.add_argument("--mt_train_size", type=int, default=0,
                    help="training examples of the mt-train LeNet-5 run and of the same job through "
                         "the daemon (0 = the full 60000)")
     p.add_argument("--no_daemon", action="store_true",
