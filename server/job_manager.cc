@@ -134,7 +134,8 @@ class JobManagerImpl : public JobManager {
   // syncs every append). A job's later events wait for its points first (DrainHistory), so the
   // log keeps the order they happened in. Last: destroyed first, running what is queued while
   // the log is still there.
-  SerialExecutor history_writer_;
+  // Its thread runs at nice +10: a background writer that training threads need not yield to.
+  SerialExecutor history_writer_{/*max_queued=*/1024, /*nice_increment=*/10};
 };
 
 absl::Status JobManagerImpl::Init() {

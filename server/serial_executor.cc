@@ -1,11 +1,18 @@
 #include "server/serial_executor.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <utility>
 
 namespace mt::server {
 
-SerialExecutor::SerialExecutor(size_t max_queued)
-    : max_queued_(max_queued < 1 ? 1 : max_queued), thread_([this] { Loop(); }) {}
+SerialExecutor::SerialExecutor(size_t max_queued, int nice_increment)
+    : max_queued_(max_queued < 1 ? 1 : max_queued),
+      thread_([this, nice_increment] { Loop(nice_increment); }) {}
 
 SerialExecutor::~SerialExecutor() {
   {
@@ -43,7 +50,16 @@ void SerialExecutor::Drain() {
   done_cv_.wait(lock, [&] { return finished_ >= target; });
 }
 
-void SerialExecutor::Loop() {
+void SerialExecutor::Loop(int nice_increment) {
+  if (nice_increment > 0) {
+    // On Linux a nice value belongs to the thread (its tid); failing to lower it is harmless.
+    const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+    errno = 0;
+    const int now = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+    if (errno == 0) {
+      setpriority(PRIO_PROCESS, static_cast<id_t>(tid), std::min(19, now + nice_increment));
+    }
+  }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     // The front of the queue runs only when every task posted before it has finished (one

@@ -6,6 +6,10 @@
 //
 // The queue is bounded: a Post that finds it full runs the task on the caller's thread, after
 // the tasks already queued, so that order holds and memory does not grow without limit.
+//
+// The thread may run at a lower priority (a nice value above the process's): on a machine whose
+// cores a training job keeps busy, a woken writer at the same priority preempts a training
+// thread, and the job's other threads then wait for that one at their next barrier.
 #ifndef MT_SERVER_SERIAL_EXECUTOR_H_
 #define MT_SERVER_SERIAL_EXECUTOR_H_
 
@@ -21,7 +25,8 @@ namespace mt::server {
 
 class SerialExecutor {
  public:
-  explicit SerialExecutor(size_t max_queued = 1024);
+  // `nice_increment` > 0 lowers the thread's priority by that much (Linux; at most to 19).
+  explicit SerialExecutor(size_t max_queued = 1024, int nice_increment = 0);
   // Runs every task still queued, then stops the thread.
   ~SerialExecutor();
   SerialExecutor(const SerialExecutor&) = delete;
@@ -33,7 +38,7 @@ class SerialExecutor {
   void Drain();
 
  private:
-  void Loop();
+  void Loop(int nice_increment);
 
   const size_t max_queued_;
   std::mutex mu_;

@@ -1,6 +1,12 @@
 #include "server/serial_executor.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -121,6 +127,19 @@ TEST(SerialExecutor, PostsFromManyThreadsAllRun) {
     ex.Drain();
     EXPECT_EQ(count.load(), 800);
   }
+}
+
+TEST(SerialExecutor, RunsItsThreadAtTheLowerPriorityAskedFor) {
+  errno = 0;
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  ASSERT_EQ(errno, 0);
+  SerialExecutor ex(/*max_queued=*/16, /*nice_increment=*/5);
+  int theirs = 100;
+  ex.Post([&] { theirs = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))); });
+  ex.Drain();
+  EXPECT_EQ(theirs, std::min(19, mine + 5));
+  // The caller's own priority is untouched.
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))), mine);
 }
 
 }  // namespace
