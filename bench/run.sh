@@ -18,4 +18,9 @@ if [[ "${1:-}" == "--setup" ]]; then
 fi
 
 bazel build //bench:mt-bench //bench:fma-probe //engine/train:mt-train //server //client:mt-client >&2
-exec python3 bench/run.py --bin_dir "$(bazel info bazel-bin 2>/dev/null)" "$@"
+bin_dir="$(bazel info bazel-bin 2>/dev/null)"
+# The Bazel server's JVM stays up after a build and wakes its threads many times a second
+# (a sched_switch trace caught it preempting a training thread about 20 times a second): stop
+# it so that it does not share the cores with the runs. The next bazel command starts it again.
+bazel shutdown >&2 || true
+exec python3 bench/run.py --bin_dir "$bin_dir" "$@"
