@@ -10,6 +10,12 @@
 
 namespace mt::kernels::cpu {
 
+// Float products take an AVX-512 micro-kernel where the CPU has it (chosen at run time, the
+// same bits as the AVX2 one; MT_CPU_AVX512=off in the environment keeps AVX2). Whether they
+// do now; for tests, Avx512ForTesting(false) turns it off and (true) back to the CPU's answer.
+bool GemmUsesAvx512();
+void Avx512ForTesting(bool allow);
+
 // C = alpha * op(A) * op(B) + beta * C.  op(A): (m, k), op(B): (k, n), C: (m, n).
 // A is stored (m, k) with row stride lda, or (k, m) when trans_a. Likewise B: (k, n) / (n, k).
 // beta == 0 overwrites C without reading it (C may hold NaN garbage).

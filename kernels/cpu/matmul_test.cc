@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -276,6 +277,41 @@ TYPED_TEST(MatmulTest, BatchedAgainstNaiveReference) {
   BatchedGemm<T>(testing::Ctx(), 2, false, false, 2, 2, 2, a.data(), 4, 2, b.data(), 0, 2, T(0),
                  c.data(), 4, 2);
   EXPECT_EQ(c, (std::vector<T>{1, 3, 3, 7, 0, 1, 1, 1}));
+}
+
+// The AVX-512 micro-kernel adds each product in the same order with the same fused
+// multiply-adds as the AVX2 one: every product, full tiles and edges, has the same bits.
+TEST(GemmAvx512, SameBitsAsAvx2) {
+  if (!GemmUsesAvx512()) GTEST_SKIP() << "this CPU has no AVX-512 (or MT_CPU_AVX512=off)";
+  std::mt19937_64 rng(7);
+  const Case cases[] = {
+      {false, false, 37, 80, 300, 300, 80, 80, 1.0, 0.0},   // two full slivers and edges
+      {false, true, 64, 64, 150, 150, 150, 64, 1.0, 0.0},   // B packed from its transpose
+      {true, false, 30, 100, 257, 30, 100, 100, 0.5, 1.0},  // kc blocks, beta 1
+      {false, false, 6, 48, 20, 20, 48, 48, 1.0, 0.5},      // beta neither 0 nor 1
+      {false, false, 13, 31, 9, 9, 31, 40, -2.0, 0.0},      // one full sliver and an edge
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.Describe());
+    const std::vector<float> a = RandomVector<float>((c.trans_a ? c.k : c.m) * c.lda, rng);
+    const std::vector<float> b = RandomVector<float>((c.trans_b ? c.n : c.k) * c.ldb, rng);
+    const std::vector<float> c0 = RandomVector<float>(c.m * c.ldc, rng);
+    for (int threads : {1, 2}) {
+      Context ctx;
+      ctx.threads = threads;
+      std::vector<float> wide = c0, narrow = c0;
+      Gemm<float>(ctx, c.trans_a, c.trans_b, c.m, c.n, c.k, static_cast<float>(c.alpha), a.data(),
+                  c.lda, b.data(), c.ldb, static_cast<float>(c.beta), wide.data(), c.ldc);
+      Avx512ForTesting(false);
+      Gemm<float>(ctx, c.trans_a, c.trans_b, c.m, c.n, c.k, static_cast<float>(c.alpha), a.data(),
+                  c.lda, b.data(), c.ldb, static_cast<float>(c.beta), narrow.data(), c.ldc);
+      Avx512ForTesting(true);
+      for (size_t i = 0; i < wide.size(); ++i) {
+        ASSERT_EQ(std::memcmp(&wide[i], &narrow[i], sizeof(float)), 0)
+            << "element " << i << ": " << wide[i] << " vs " << narrow[i];
+      }
+    }
+  }
 }
 
 }  // namespace
