@@ -262,31 +262,35 @@ bool UseAvx512() {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// Two float micro-tiles side by side, C[0:6, 0:32] = beta * C + A_sliver * [B0 B1], both full:
+// Two float micro-tiles side by side, C[0:rows, 0:32] = beta * C + A_sliver * [B0 B1], both
+// 16 columns wide:
 // each row of each tile is one 16-float zmm register, so 12 accumulators take every p as
 // MicroKernel's 12 ymm do -- the same fused multiply-add per element in the same order, the
 // same bits -- at twice the width (this machine's two 512-bit FMA units ran 1.9x the AVX2
 // loop's GFLOP/s). kInPlace as in MicroKernel: rows of the B slivers ldbp apart.
-template <bool kInPlace>
-__attribute__((target("avx512f"))) void MicroKernelPairAvx512(
+// kRows (<= kMr) rows of the tiles: packed A keeps kMr values per p, the rows past kRows
+// (zero padding at the edge of C) are neither computed nor stored.
+template <bool kInPlace, int kRows>
+__attribute__((target("avx512f"))) void MicroKernelPairRowsAvx512(
     int64_t kc, const float* __restrict ap, const float* __restrict bp0,
     const float* __restrict bp1, int64_t ldbp, float beta, float* __restrict c, int64_t ldc) {
   constexpr int kMr = Blocking<float>::kMr;
   static_assert(Blocking<float>::kNr == 16, "one zmm register per row of a tile");
+  static_assert(kRows >= 1 && kRows <= kMr, "rows of a micro-tile");
   const int64_t stride = kInPlace ? ldbp : 16;
-  __m512 acc0[kMr], acc1[kMr];
-  for (int i = 0; i < kMr; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  __m512 acc0[kRows], acc1[kRows];
+  for (int i = 0; i < kRows; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (int64_t p = 0; p < kc; ++p) {
     const __m512 b0 = _mm512_loadu_ps(bp0 + p * stride), b1 = _mm512_loadu_ps(bp1 + p * stride);
 #pragma GCC unroll 6
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       const __m512 a = _mm512_set1_ps(ap[p * kMr + i]);
       acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
       acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
     }
   }
   const __m512 vbeta = _mm512_set1_ps(beta);
-  for (int i = 0; i < kMr; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     float* ci = c + i * ldc;
     if (beta == 0.0f) {
       _mm512_storeu_ps(ci, acc0[i]);
@@ -300,10 +304,24 @@ __attribute__((target("avx512f"))) void MicroKernelPairAvx512(
     }
   }
 }
+
+// The pair kernel for mr (1..kMr) rows.
+template <bool kInPlace>
+void MicroKernelPairAvx512(int64_t kc, const float* ap, const float* bp0, const float* bp1,
+                           int64_t ldbp, int mr, float beta, float* c, int64_t ldc) {
+  switch (mr) {
+    case 1: return MicroKernelPairRowsAvx512<kInPlace, 1>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
+    case 2: return MicroKernelPairRowsAvx512<kInPlace, 2>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
+    case 3: return MicroKernelPairRowsAvx512<kInPlace, 3>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
+    case 4: return MicroKernelPairRowsAvx512<kInPlace, 4>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
+    case 5: return MicroKernelPairRowsAvx512<kInPlace, 5>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
+    default: return MicroKernelPairRowsAvx512<kInPlace, 6>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
+  }
+}
 #else
 template <bool kInPlace>
-void MicroKernelPairAvx512(int64_t, const float*, const float*, const float*, int64_t, float,
-                           float*, int64_t) {}
+void MicroKernelPairAvx512(int64_t, const float*, const float*, const float*, int64_t, int,
+                           float, float*, int64_t) {}
 #endif
 
 // C = beta * C for the degenerate products (k == 0 or alpha == 0), as BLAS does.
@@ -515,12 +533,12 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
                 const int mr = static_cast<int>(std::min<int64_t>(B::kMr, mc - ir));
                 T* c_tile = c + (ic + ir) * ldc + j;
                 if constexpr (std::is_same_v<T, float>) {
-                  if (bp_next != nullptr && mr == B::kMr) {
+                  if (bp_next != nullptr) {
                     if (in_place) {
-                      MicroKernelPairAvx512<true>(kc, block_a + ir * kc, bp, bp_next, ldbp,
+                      MicroKernelPairAvx512<true>(kc, block_a + ir * kc, bp, bp_next, ldbp, mr,
                                                   beta_now, c_tile, ldc);
                     } else {
-                      MicroKernelPairAvx512<false>(kc, block_a + ir * kc, bp, bp_next, ldbp,
+                      MicroKernelPairAvx512<false>(kc, block_a + ir * kc, bp, bp_next, ldbp, mr,
                                                    beta_now, c_tile, ldc);
                     }
                     continue;

@@ -290,6 +290,8 @@ TEST(GemmAvx512, SameBitsAsAvx2) {
       {true, false, 30, 100, 257, 30, 100, 100, 0.5, 1.0},  // kc blocks, beta 1
       {false, false, 6, 48, 20, 20, 48, 48, 1.0, 0.5},      // beta neither 0 nor 1
       {false, false, 13, 31, 9, 9, 31, 40, -2.0, 0.0},      // one full sliver and an edge
+      {false, false, 16, 64, 150, 150, 64, 64, 1.0, 0.0},   // rows 6, 6, 4 (LeNet-5's conv2)
+      {true, true, 5, 96, 40, 5, 40, 96, 1.0, 0.0},         // fewer rows than a tile
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.Describe());
