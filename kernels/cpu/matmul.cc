@@ -247,6 +247,7 @@ bool CpuAllowsAvx512() {
   static const bool use = [] {
     const char* env = std::getenv("MT_CPU_AVX512");
     if (env != nullptr && std::strcmp(env, "off") == 0) return false;
+    __builtin_cpu_init();  // harmless after startup; needed if first called from a constructor
     return __builtin_cpu_supports("avx512f") != 0;
   }();
   return use;
