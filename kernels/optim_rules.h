@@ -17,12 +17,14 @@
 
 namespace mt::kernels {
 
-// torch.optim.SGD (dampening 0, no Nesterov): g = grad + wd * param; with momentum,
-// buf = first ? g : momentum * buf + g and g = buf; param -= lr * g.
+// The gradient with L2 weight decay added, as torch.optim.SGD and torch.optim.Adam add it.
 template <typename T>
-MT_HOST_DEVICE T SgdGradient(T param, T grad, T weight_decay) {
+MT_HOST_DEVICE T WithWeightDecay(T param, T grad, T weight_decay) {
   return grad + weight_decay * param;
 }
+
+// torch.optim.SGD (dampening 0, no Nesterov): g = WithWeightDecay(...); with momentum,
+// buf = first ? g : momentum * buf + g and g = buf; param -= lr * g.
 template <typename T>
 MT_HOST_DEVICE T SgdMomentumBuffer(T g, T buf, T momentum, bool first_step) {
   // torch.optim.SGD seeds the buffer with the first gradient instead of decaying a zero one.
@@ -45,7 +47,7 @@ inline AdamCorrections<T> AdamCorrectionsFor(T lr, T beta1, T beta2, int64_t ste
 template <typename T>
 MT_HOST_DEVICE void AdamElement(T& param, T grad, T& m, T& v, AdamCorrections<T> c, T beta1,
                                 T beta2, T eps, T weight_decay) {
-  const T g = grad + weight_decay * param;
+  const T g = WithWeightDecay(param, grad, weight_decay);
   const T mi = beta1 * m + (T(1) - beta1) * g;
   const T vi = beta2 * v + (T(1) - beta2) * g * g;
   m = mi;

@@ -131,10 +131,10 @@ class JobManagerImpl : public JobManager {
   bool stopped_ = false;  // guarded by shutdown_mu_
 
   // Running jobs' training-loss points are written here, off the jobs' threads (the database
-  // syncs every append). A job's later events wait for its points first (DrainHistory), so the
-  // log keeps the order they happened in. Last: destroyed first, running what is queued while
-  // the log is still there.
-  // Its thread runs at nice +10: a background writer that training threads need not yield to.
+  // syncs every append). A job's epoch, confusion and end events drain it first (CallbacksFor),
+  // so the log keeps the order they happened in. Its thread runs at nice +10: a background
+  // writer that training threads need not yield to. Last: destroyed first, running what is
+  // queued while the log is still there.
   SerialExecutor history_writer_{/*max_queued=*/1024, /*nice_increment=*/10};
 };
 

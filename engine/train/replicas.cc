@@ -147,7 +147,7 @@ void Replicas::Cut(const Batch& batch, bool forward_only) {
   }
 }
 
-void Replicas::RunPieces(int threads) {
+int Replicas::RunPieces(int threads) {
   const int k = count();
   const int parallel = std::clamp(threads, 1, k);
   {
@@ -172,17 +172,17 @@ void Replicas::RunPieces(int threads) {
     for (Piece& p : pieces_) p.output = Tensor();
     std::rethrow_exception(error);
   }
+  return parallel;
 }
 
 Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
   Cut(batch, /*forward_only=*/false);
-  RunPieces(threads);
+  const int parallel = RunPieces(threads);
   Result result;
   for (const Piece& p : pieces_) {
     result.loss += p.weight * p.loss;
     result.correct += p.correct;
   }
-  const int parallel = std::clamp(threads, 1, count());
   for (DType dtype : {DType::kFloat32, DType::kFloat64}) {
     const Tensor into = model_->GatherGradients(dtype);
     if (!into.defined()) continue;

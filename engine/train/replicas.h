@@ -84,8 +84,9 @@ class Replicas {
   };
   // Fills pieces_ with count() pieces of `batch` (targets may be undefined for forward_only).
   void Cut(const Batch& batch, bool forward_only);
-  // Runs every piece, `threads` at a time; rethrows the first piece's error.
-  void RunPieces(int threads);
+  // Runs every piece, `threads` at a time; rethrows the first piece's error. Returns how many
+  // ran at once.
+  int RunPieces(int threads);
   static void Run(Piece* piece);
   void WorkerLoop(int index);
   void StopWorkers();  // stops and joins every started worker

@@ -279,7 +279,8 @@ class SampleColumns {
 // memory instead, reloading the row right after storing it one pixel further on, and stalls on
 // store-to-load forwarding (kernels/cpu:conv_bench, LeNet-5 conv2 at batch 64 on one thread:
 // the input gradient took 1071 us before, 649 us with this and the grouping in
-// Conv2dBackwardInput). The sums are the same, in the same order; a lane outside a tap's row
+// Conv2dBackwardInput, on the 2-core AMD VM of 2026-12-07; 569 us on the Intel VM with the
+// AVX-512 GEMM). The sums are the same, in the same order; a lane outside a tap's row
 // adds +0.0, so an input gradient of -0.0 can come out +0.0.
 template <int NV>
 void Col2ImRowsAvx2(const Conv2dShape& s, const float* cols, int64_t ld, float* grad_input,
@@ -585,9 +586,10 @@ void Conv2dBackwardInput(const Context& ctx, const Conv2dShape& s, const T* grad
     // (a training step split over the cores runs each piece so) a group's columns fit in about
     // half of L2: LeNet-5's conv2 at batch 32 has 1.9 MB of them, which the product wrote to
     // and col2im read back from L3 (the grouping took conv_bench's one-thread LeNet-5 conv2
-    // input gradient from 680-700 to 649 us). On several threads one group is the whole
-    // batch, so the product and the scatter each split over the threads. The value of every column is one
-    // dot product over O whatever the grouping (the same bits, conv_test checks).
+    // input gradient from 680-700 to 649 us on the AMD VM). On several threads one group is
+    // the whole batch, so the product and the scatter each split over the threads. The value
+    // of every column is one dot product over O whatever the grouping (the same bits,
+    // conv_test checks).
     const int64_t k = s.batch * ohw;
     const int64_t sample_bytes = ckk * ohw * static_cast<int64_t>(sizeof(T));
     const int64_t group =

@@ -306,10 +306,9 @@ __attribute__((target("avx512f"))) void MicroKernelPairRowsAvx512(
   }
 }
 
-// The pair kernel for mr (1..kMr) rows.
 template <bool kInPlace>
-void MicroKernelPairAvx512(int64_t kc, const float* ap, const float* bp0, const float* bp1,
-                           int64_t ldbp, int mr, float beta, float* c, int64_t ldc) {
+void PairRows(int64_t kc, const float* ap, const float* bp0, const float* bp1, int64_t ldbp,
+              int mr, float beta, float* c, int64_t ldc) {
   switch (mr) {
     case 1: return MicroKernelPairRowsAvx512<kInPlace, 1>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
     case 2: return MicroKernelPairRowsAvx512<kInPlace, 2>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
@@ -319,9 +318,20 @@ void MicroKernelPairAvx512(int64_t kc, const float* ap, const float* bp0, const 
     default: return MicroKernelPairRowsAvx512<kInPlace, 6>(kc, ap, bp0, bp1, ldbp, beta, c, ldc);
   }
 }
+
+// The pair kernel for mr (1..kMr) rows, B slivers in place (rows ldbp apart) or packed.
+void MicroKernelPairAvx512(bool in_place, int64_t kc, const float* ap, const float* bp0,
+                           const float* bp1, int64_t ldbp, int mr, float beta, float* c,
+                           int64_t ldc) {
+  if (in_place) {
+    PairRows<true>(kc, ap, bp0, bp1, ldbp, mr, beta, c, ldc);
+  } else {
+    PairRows<false>(kc, ap, bp0, bp1, ldbp, mr, beta, c, ldc);
+  }
+}
 #else
-template <bool kInPlace>
-void MicroKernelPairAvx512(int64_t, const float*, const float*, const float*, int64_t, int,
+// Never called: UseAvx512() is false where this is not compiled.
+void MicroKernelPairAvx512(bool, int64_t, const float*, const float*, const float*, int64_t, int,
                            float, float*, int64_t) {}
 #endif
 
@@ -453,6 +463,8 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
   // micro-kernel then reads full-width slivers of row-major B in place; only a ragged last
   // sliver is packed (zero-padded).
   const bool direct_b = !trans_b && row_blocks <= 2;
+  // Read once per product, not per micro-tile.
+  const bool avx512_pairs = std::is_same_v<T, float> && UseAvx512();
 
   // An exception must not leave an OpenMP region (the process would abort). A thread whose
   // packed-A buffer cannot be allocated skips its tasks and the failure is rethrown after the
@@ -523,41 +535,29 @@ void GemmImpl(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t
               const T* bp = in_place ? b + pc * ldb + j : packed_b_block + s * B::kNr * kc;
               const int64_t ldbp = in_place ? ldb : B::kNr;
               // With AVX-512, this sliver and the next (both full, so read the same way) in
-              // one pass of twice the width.
-              const T* bp_next = nullptr;
-              if constexpr (std::is_same_v<T, float>) {
-                if (s + 1 < s1 && nc - s * B::kNr >= 2 * B::kNr && UseAvx512()) {
-                  bp_next = in_place ? bp + B::kNr : packed_b_block + (s + 1) * B::kNr * kc;
-                }
-              }
+              // one pass of twice the width, whatever the rows.
+              const bool pair = avx512_pairs && s + 1 < s1 && nc - s * B::kNr >= 2 * B::kNr;
+              const T* bp_next =
+                  in_place ? bp + B::kNr : packed_b_block + (s + 1) * B::kNr * kc;  // if pair
               for (int64_t ir = 0; ir < mc; ir += B::kMr) {
                 const int mr = static_cast<int>(std::min<int64_t>(B::kMr, mc - ir));
                 T* c_tile = c + (ic + ir) * ldc + j;
                 if constexpr (std::is_same_v<T, float>) {
-                  if (bp_next != nullptr) {
-                    if (in_place) {
-                      MicroKernelPairAvx512<true>(kc, block_a + ir * kc, bp, bp_next, ldbp, mr,
-                                                  beta_now, c_tile, ldc);
-                    } else {
-                      MicroKernelPairAvx512<false>(kc, block_a + ir * kc, bp, bp_next, ldbp, mr,
-                                                   beta_now, c_tile, ldc);
-                    }
+                  if (pair) {
+                    MicroKernelPairAvx512(in_place, kc, block_a + ir * kc, bp, bp_next, ldbp, mr,
+                                          beta_now, c_tile, ldc);
                     continue;
                   }
                 }
-                for (const T* sliver : {bp, bp_next}) {
-                  if (sliver == nullptr) continue;
-                  T* tile = c_tile + (sliver == bp ? 0 : B::kNr);
-                  if (in_place) {
-                    MicroKernel<true>(kc, block_a + ir * kc, sliver, ldbp, mr, nr, beta_now,
-                                      tile, ldc);
-                  } else {
-                    MicroKernel<false>(kc, block_a + ir * kc, sliver, ldbp, mr, nr, beta_now,
-                                       tile, ldc);
-                  }
+                if (in_place) {
+                  MicroKernel<true>(kc, block_a + ir * kc, bp, ldbp, mr, nr, beta_now, c_tile,
+                                    ldc);
+                } else {
+                  MicroKernel<false>(kc, block_a + ir * kc, bp, ldbp, mr, nr, beta_now, c_tile,
+                                     ldc);
                 }
               }
-              if (bp_next != nullptr) ++s;  // the next sliver is done too
+              if (pair) ++s;  // the next sliver is done too
             }
           }
         }

@@ -55,7 +55,9 @@ template <typename T>
 void SgdPlain(int64_t begin, int64_t end, T* __restrict param, const T* __restrict grad, T lr,
               T weight_decay) {
 #pragma omp simd
-  for (int64_t i = begin; i < end; ++i) param[i] -= lr * SgdGradient(param[i], grad[i], weight_decay);
+  for (int64_t i = begin; i < end; ++i) {
+    param[i] -= lr * WithWeightDecay(param[i], grad[i], weight_decay);
+  }
 }
 
 template <typename T, bool kFirst>
@@ -63,8 +65,8 @@ void SgdMomentum(int64_t begin, int64_t end, T* __restrict param, const T* __res
                  T* __restrict buf, T lr, T momentum, T weight_decay) {
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i) {
-    const T b = SgdMomentumBuffer(SgdGradient(param[i], grad[i], weight_decay), buf[i], momentum,
-                                  kFirst);
+    const T g = WithWeightDecay(param[i], grad[i], weight_decay);
+    const T b = SgdMomentumBuffer(g, buf[i], momentum, kFirst);
     buf[i] = b;
     param[i] -= lr * b;
   }

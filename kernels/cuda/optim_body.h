@@ -24,7 +24,7 @@ struct SgdStepBody {
   template <typename Thread>
   MT_BODY void operator()(const Thread& t) const {
     for (int64_t i = GlobalThread(t); i < n; i += GlobalStride(t)) {
-      T g = SgdGradient(param[i], grad[i], weight_decay);
+      T g = WithWeightDecay(param[i], grad[i], weight_decay);
       if (momentum != T(0)) {
         g = SgdMomentumBuffer(g, momentum_buf[i], momentum, first_step);
         momentum_buf[i] = g;
