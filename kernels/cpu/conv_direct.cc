@@ -20,6 +20,12 @@ constexpr int64_t kMinOutWidth = 12;
 constexpr int64_t kMaxPaddedFloats = int64_t{1} << 22;
 constexpr int64_t kBlockCols = 16;  // output columns per block: two AVX2 vectors
 constexpr int64_t kMaxBlockChannels = 6;
+// The input gradient's direct path (a forward pass over the padded grad_out): at most this
+// many input channels (its output channels: blocks of 6 loaded once per tap) and taps O * kh *
+// kw. There the alternative, W^T * grad_out and a col2im, writes and re-reads ckk values per
+// pixel.
+constexpr int64_t kMaxBackwardInputChannels = 18;
+constexpr int64_t kMaxBackwardInputTaps = 1024;
 
 int64_t RoundUp(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -65,6 +71,10 @@ void ForwardBlock(const Conv2dShape& s, const float* pad, const Padded& g,
                   const float* tap_major, int64_t ob, const float* bias, float* out) {
   const int64_t oh = s.out_h(), ow = s.out_w(), channels = s.out_channels;
   for (int64_t y = 0; y < oh; ++y) {
+    // Kernel rows that fall on the zero rows above or below the sample add nothing: skip them
+    // (the input gradient's padded grad_out has kernel_h - 1 - pad of them on each side).
+    const int64_t i0 = std::max<int64_t>(0, s.pad_top - y);
+    const int64_t i1 = std::min<int64_t>(s.kernel_h, s.pad_top + s.in_h - y);
     for (int64_t xb = 0; xb < ow; xb += kBlockCols) {
       __m256 acc0[NOB], acc1[NOB];
 #pragma GCC unroll 6
@@ -72,7 +82,7 @@ void ForwardBlock(const Conv2dShape& s, const float* pad, const Padded& g,
         acc0[o] = acc1[o] = _mm256_set1_ps(bias != nullptr ? bias[ob + o] : 0.0f);
       }
       for (int64_t c = 0; c < s.in_channels; ++c) {
-        for (int64_t i = 0; i < s.kernel_h; ++i) {
+        for (int64_t i = i0; i < i1; ++i) {
           const float* row = pad + (c * g.hp + y + i) * g.wp + xb;
           const float* w = tap_major + (c * s.kernel_h + i) * s.kernel_w * channels + ob;
           for (int64_t j = 0; j < s.kernel_w; ++j) {
@@ -205,6 +215,73 @@ void DirectConvForwardSample(const Conv2dShape& s, const float* in, const float*
 #else
   (void)s, (void)in, (void)tap_major, (void)bias, (void)out;
 #endif
+}
+
+namespace {
+// The input gradient of a stride-1 conv is a stride-1 conv of grad_out (O channels, oh x ow)
+// padded by kernel - 1 - pad on each side, with the weights flipped in both spatial dims and
+// their channel dims swapped: grad_in[c, y, x] = sum_{o,i,j} grad_out[o, y + pt - i, x + pl - j]
+// * w[o, c, i, j] (zero outside grad_out). Its output is (C, H, W).
+Conv2dShape BackwardInputAsForward(const Conv2dShape& s) {
+  Conv2dShape t;
+  t.batch = 1;
+  t.in_channels = s.out_channels;
+  t.in_h = s.out_h();
+  t.in_w = s.out_w();
+  t.out_channels = s.in_channels;
+  t.kernel_h = s.kernel_h;
+  t.kernel_w = s.kernel_w;
+  t.stride_h = t.stride_w = 1;
+  t.pad_top = s.kernel_h - 1 - s.pad_top;
+  t.pad_bottom = s.kernel_h - 1 - s.pad_bottom;
+  t.pad_left = s.kernel_w - 1 - s.pad_left;
+  t.pad_right = s.kernel_w - 1 - s.pad_right;
+  return t;
+}
+}  // namespace
+
+bool DirectConvBackwardInputApplies(const Conv2dShape& s) {
+#if MT_DIRECT_CONV
+  if (s.stride_h != 1 || s.stride_w != 1) return false;
+  if (s.batch <= 0 || s.out_channels <= 0 || s.in_channels <= 0) return false;
+  if (s.out_h() <= 0 || s.out_w() <= 0 || s.in_w < kMinOutWidth) return false;
+  // A padding past kernel - 1 has output pixels that see no input pixel at all; im2col handles
+  // it.
+  if (s.pad_top > s.kernel_h - 1 || s.pad_bottom > s.kernel_h - 1 ||
+      s.pad_left > s.kernel_w - 1 || s.pad_right > s.kernel_w - 1) {
+    return false;
+  }
+  // Many input channels (Kim CNN's 128-d embeddings): W^T * grad_out is a real product there.
+  if (s.in_channels > kMaxBackwardInputChannels) return false;
+  if (s.out_channels * s.kernel_h * s.kernel_w > kMaxBackwardInputTaps) return false;
+  const Conv2dShape t = BackwardInputAsForward(s);
+  const Padded g = Geometry(t);
+  return t.in_channels * g.hp * g.wp <= kMaxPaddedFloats;
+#else
+  (void)s;
+  return false;
+#endif
+}
+
+std::vector<float> DirectConvBackwardInputWeights(const Conv2dShape& s, const float* weight) {
+  const int64_t kh = s.kernel_h, kw = s.kernel_w, kk = kh * kw, channels = s.in_channels;
+  std::vector<float> tap_major(static_cast<size_t>(s.out_channels * kk * channels));
+  for (int64_t o = 0; o < s.out_channels; ++o) {
+    for (int64_t c = 0; c < channels; ++c) {
+      for (int64_t i = 0; i < kh; ++i) {
+        for (int64_t j = 0; j < kw; ++j) {
+          tap_major[((o * kh + i) * kw + j) * channels + c] =
+              weight[((o * channels + c) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)];
+        }
+      }
+    }
+  }
+  return tap_major;
+}
+
+void DirectConvBackwardInputSample(const Conv2dShape& s, const float* grad_out,
+                                   const float* weights, float* grad_in) {
+  DirectConvForwardSample(BackwardInputAsForward(s), grad_out, weights, nullptr, grad_in);
 }
 
 void DirectConvWeightGradSample(const Conv2dShape& s, const float* grad_out, const float* in,

@@ -26,6 +26,16 @@ std::vector<float> DirectConvTapMajorWeights(const Conv2dShape& s, const float* 
 void DirectConvForwardSample(const Conv2dShape& s, const float* in, const float* tap_major,
                              const float* bias, float* out);
 
+// True when the input gradient takes the direct path below (and it was compiled: AVX2): stride
+// 1, no padding past kernel - 1, few input channels.
+bool DirectConvBackwardInputApplies(const Conv2dShape& s);
+// The weights (O, C, kh, kw) flipped in both spatial dims, tap-major over (O, kh, kw): (O*kh*kw,
+// C), as DirectConvBackwardInputSample reads them.
+std::vector<float> DirectConvBackwardInputWeights(const Conv2dShape& s, const float* weight);
+// One sample: grad_in (C, H, W) = d(sum(out * grad_out)) / d(in), computed as a forward conv of
+// grad_out (O, oh, ow) zero-padded by kernel - 1 - pad, with the weights above; overwritten.
+void DirectConvBackwardInputSample(const Conv2dShape& s, const float* grad_out,
+                                   const float* weights, float* grad_in);
 // One sample's weight gradient: acc (O, C, kh, kw) = (first ? 0 : acc) + sum over pixels of
 // grad_out (O, oh, ow) times the input under each tap.
 void DirectConvWeightGradSample(const Conv2dShape& s, const float* grad_out, const float* in,

@@ -183,6 +183,16 @@ TYPED_TEST(ConvTest, SpecialShapesMatchReference) {
   for (int64_t o = 1; o <= 7; ++o) add(2, 2, 5, 13 + o, o, 2, 1 + o % 4, 1, 1, 1, 0, o % 3, 1);
   add(3, 3, 1, 40, 5, 1, 4, 1, 1, 0, 0, 3, 3);
   add(2, 64, 2, 20, 3, 1, 1, 1, 1, 0, 0, 1, 0);  // 64 taps: the most the direct path takes
+  // The input gradient's direct path (a forward conv of the padded grad_out): LeNet-5's conv2
+  // above; every input-channel block (1-7 channels, 7 = 6 + 1), asymmetric padding up to
+  // kernel - 1 and none, ragged 16-column blocks, outputs narrower than one block, a conv1d,
+  // 18 input channels (the most it takes) and 19 (Gemm + col2im again).
+  for (int64_t c = 1; c <= 7; ++c) add(2, c, 6, 11 + c, 3 + c % 3, 3, 1 + c % 5, 1, 1,
+                                     c % 3, 2, c % 2 % (1 + c % 5), c % 4 % (1 + c % 5));
+  add(2, 16, 10, 12, 5, 5, 5, 1, 1, 4, 0, 0, 4);
+  add(2, 5, 1, 30, 9, 1, 5, 1, 1, 0, 0, 4, 2);
+  add(2, 18, 4, 14, 4, 3, 3, 1, 1, 1, 1, 1, 1);
+  add(2, 19, 4, 14, 4, 3, 3, 1, 1, 1, 1, 1, 1);
   for (const Conv2dShape& s : shapes) CheckConv<T>(s, rng);
 }
 
@@ -267,6 +277,24 @@ TYPED_TEST(ConvTest, DirectPathChoice) {
   EXPECT_EQ(Conv2dKeptColumnsSize<float>(lenet2), lenet2.columns_size());
   EXPECT_FALSE(DirectConvApplies(lenet2));  // 150 taps, 10 columns: im2col + Gemm
   EXPECT_FALSE(DirectConvApplies(strided));
+  // The input gradient: LeNet-5's conv2 (6 input channels, 400 taps of grad_out) takes the
+  // direct path; strides, paddings past kernel - 1, inputs narrower than 12 and many input
+  // channels (Kim CNN's embeddings) do not.
+  Conv2dShape wide_pad = lenet1;
+  wide_pad.pad_left = 5;
+  Conv2dShape narrow = lenet2;
+  narrow.in_w = 11;
+  Conv2dShape kim;
+  kim.batch = 50, kim.in_channels = 128, kim.in_h = 1, kim.in_w = 40, kim.out_channels = 100;
+  kim.kernel_h = 1, kim.kernel_w = 4, kim.pad_left = kim.pad_right = 3;
+#if defined(__AVX2__) && defined(__FMA__)
+  EXPECT_TRUE(DirectConvBackwardInputApplies(lenet2));
+  EXPECT_TRUE(DirectConvBackwardInputApplies(lenet1));
+#endif
+  EXPECT_FALSE(DirectConvBackwardInputApplies(strided));
+  EXPECT_FALSE(DirectConvBackwardInputApplies(wide_pad));
+  EXPECT_FALSE(DirectConvBackwardInputApplies(narrow));
+  EXPECT_FALSE(DirectConvBackwardInputApplies(kim));
 }
 
 TYPED_TEST(ConvTest, Conv1dExactValues) {
