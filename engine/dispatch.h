@@ -149,6 +149,18 @@ struct Conv2dBackwardWeightFromColumnsKernel {
   using Fn = void (*)(const Context&, DType, const kernels::Conv2dShape&, const void* grad_out,
                       const void* input, const void* columns, void* grad_weight, void* grad_bias);
 };
+// relu(max_pool2d(conv2d(x))) in one pass (kernels/cpu/conv_pool.h), for the shapes Applies
+// says; argmax may be null. Optional: the engine composes the three ops elsewhere.
+struct Conv2dMaxPoolReluAppliesKernel {
+  static constexpr const char* kName = "Conv2dMaxPoolReluApplies";
+  using Fn = bool (*)(DType, const kernels::Conv2dShape&, int64_t kh, int64_t kw);
+};
+struct Conv2dMaxPoolReluForwardKernel {
+  static constexpr const char* kName = "Conv2dMaxPoolReluForward";
+  using Fn = void (*)(const Context&, DType, const kernels::Conv2dShape&, int64_t kh, int64_t kw,
+                      const void* input, const void* weight, const void* bias, void* out,
+                      int64_t* argmax);
+};
 // Non-overlapping 2-D pooling over (planes, in_h, in_w) (see kernels/cpu/pool.h). A device
 // without these kernels pools through Tile + Max/Mean instead (engine/ops_nn.cc).
 struct MaxPool2dForwardKernel {

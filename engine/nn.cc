@@ -268,6 +268,10 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int6
 
 Tensor Conv2d::Forward(const Tensor& x) const { return mt::Conv2d(x, weight_, bias_, options_); }
 
+Tensor Conv2d::ForwardMaxPoolRelu(const Tensor& x, int64_t kh, int64_t kw) const {
+  return mt::Conv2dMaxPoolRelu(x, weight_, bias_, options_, kh, kw);
+}
+
 Embedding::Embedding(int64_t num_embeddings, int64_t dim, Generator& gen, DType dtype) {
   MT_CHECK(num_embeddings > 0 && dim > 0, "Embedding: sizes must be positive, got ",
            num_embeddings, " x ", dim);

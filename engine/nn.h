@@ -131,6 +131,8 @@ class Conv2d : public Module {
          Generator& gen, Conv2dOptions options = {}, bool bias = true,
          DType dtype = DType::kFloat32);
   Tensor Forward(const Tensor& x) const;
+  // Relu(MaxPool2d(Forward(x), kh, kw)) as one op (mt::Conv2dMaxPoolRelu).
+  Tensor ForwardMaxPoolRelu(const Tensor& x, int64_t kh, int64_t kw) const;
   const Tensor& weight() const { return weight_; }
 
  private:

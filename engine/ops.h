@@ -117,6 +117,14 @@ struct Conv2dOptions {
 Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
               const Conv2dOptions& options = {});
 
+// Relu(MaxPool2d(Conv2d(input, weight, bias, options), kh, kw)) as one op: LeNet-5's layers.
+// The same values and gradients, bit for bit, as those three ops. Where the device has a fused
+// kernel for the shape (the CPU's few-channel direct conv, kernels/cpu/conv_pool.h), each
+// sample's conv output is pooled while still in cache instead of going to memory and back;
+// elsewhere the three ops run.
+Tensor Conv2dMaxPoolRelu(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                         const Conv2dOptions& options, int64_t kh, int64_t kw);
+
 // MiniTorch's tile: (B, C, H, W) → (B, C, H/kh, W/kw, kh*kw), each window row-major.
 // H and W must be divisible by kh and kw.
 Tensor Tile(const Tensor& input, int64_t kh, int64_t kw);

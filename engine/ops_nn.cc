@@ -13,27 +13,30 @@ namespace {
 constexpr int64_t kMaxKeptColumnsBytes = int64_t{64} << 20;
 }  // namespace
 
-Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
-              const Conv2dOptions& o) {
-  CheckSameKind(input, weight, "Conv2d");
-  CheckFloating(input, "Conv2d");
-  MT_CHECK(input.dim() == 4, "Conv2d: input must be (N, C_in, H, W), got ",
+namespace {
+// The conv's geometry, every argument checked (`op` names the op in messages).
+kernels::Conv2dShape CheckedConv2dShape(const Tensor& input, const Tensor& weight,
+                                        const Tensor& bias, const Conv2dOptions& o,
+                                        const char* op) {
+  CheckSameKind(input, weight, op);
+  CheckFloating(input, op);
+  MT_CHECK(input.dim() == 4, op, ": input must be (N, C_in, H, W), got ",
            ShapeToString(input.shape()));
-  MT_CHECK(weight.dim() == 4, "Conv2d: weight must be (C_out, C_in, kH, kW), got ",
+  MT_CHECK(weight.dim() == 4, op, ": weight must be (C_out, C_in, kH, kW), got ",
            ShapeToString(weight.shape()));
-  MT_CHECK(input.size(1) == weight.size(1), "Conv2d: input has ", input.size(1),
+  MT_CHECK(input.size(1) == weight.size(1), op, ": input has ", input.size(1),
            " channels but the weight expects ", weight.size(1), " (input ",
            ShapeToString(input.shape()), ", weight ", ShapeToString(weight.shape()), ")");
   if (bias.defined()) {
-    CheckSameKind(input, bias, "Conv2d (bias)");
-    MT_CHECK(bias.shape() == Shape{weight.size(0)}, "Conv2d: bias must have shape [",
+    CheckSameKind(input, bias, absl::StrCat(op, " (bias)").c_str());
+    MT_CHECK(bias.shape() == Shape{weight.size(0)}, op, ": bias must have shape [",
              weight.size(0), "], got ", ShapeToString(bias.shape()));
   }
-  MT_CHECK(o.stride_h >= 1 && o.stride_w >= 1, "Conv2d: strides must be >= 1, got (", o.stride_h,
+  MT_CHECK(o.stride_h >= 1 && o.stride_w >= 1, op, ": strides must be >= 1, got (", o.stride_h,
            ", ", o.stride_w, ")");
-  MT_CHECK(o.pad_top >= 0 && o.pad_bottom >= 0 && o.pad_left >= 0 && o.pad_right >= 0,
-           "Conv2d: paddings must be >= 0, got top ", o.pad_top, " bottom ", o.pad_bottom,
-           " left ", o.pad_left, " right ", o.pad_right);
+  MT_CHECK(o.pad_top >= 0 && o.pad_bottom >= 0 && o.pad_left >= 0 && o.pad_right >= 0, op,
+           ": paddings must be >= 0, got top ", o.pad_top, " bottom ", o.pad_bottom, " left ",
+           o.pad_left, " right ", o.pad_right);
   kernels::Conv2dShape s;
   s.batch = input.size(0);
   s.in_channels = input.size(1);
@@ -50,9 +53,45 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
   s.pad_right = o.pad_right;
   MT_CHECK(s.in_h + s.pad_top + s.pad_bottom >= s.kernel_h &&
                s.in_w + s.pad_left + s.pad_right >= s.kernel_w,
-           "Conv2d: the ", s.kernel_h, "x", s.kernel_w, " kernel is larger than the padded input ",
+           op, ": the ", s.kernel_h, "x", s.kernel_w, " kernel is larger than the padded input ",
            s.in_h + s.pad_top + s.pad_bottom, "x", s.in_w + s.pad_left + s.pad_right,
            "; pad more or use a smaller kernel");
+  return s;
+}
+
+// {d input, d weight, d bias} of a conv from gd, the gradient of its output (dense, (N, O, oh,
+// ow)); undefined where not needed. columns: what the forward pass kept, or undefined.
+std::vector<Tensor> Conv2dGradients(const kernels::Conv2dShape& s, Device device,
+                                    const Tensor& gd, const Tensor& in_d, const Tensor& w_d,
+                                    bool need_in, bool need_w, bool has_bias,
+                                    const Tensor& columns) {
+  Tensor g_in, g_w, g_b;
+  CheckFloating(gd, "Conv2dBackward");
+  if (need_in) {
+    g_in = Tensor::Empty(in_d.shape(), in_d.dtype(), device);
+    dispatch::Run<dispatch::Conv2dBackwardInputKernel>(device, gd.dtype(), s, gd.raw_data(),
+                                                       w_d.raw_data(), g_in.raw_data());
+  }
+  if (need_w) {
+    g_w = Tensor::Empty(w_d.shape(), w_d.dtype(), device);
+    if (has_bias) g_b = Tensor::Empty({s.out_channels}, w_d.dtype(), device);
+    if (columns.defined()) {
+      dispatch::Run<dispatch::Conv2dBackwardWeightFromColumnsKernel>(
+          device, gd.dtype(), s, gd.raw_data(), in_d.raw_data(), columns.raw_data(),
+          g_w.raw_data(), has_bias ? g_b.raw_data() : nullptr);
+    } else {
+      dispatch::Run<dispatch::Conv2dBackwardWeightKernel>(device, gd.dtype(), s, gd.raw_data(),
+                                                          in_d.raw_data(), g_w.raw_data(),
+                                                          has_bias ? g_b.raw_data() : nullptr);
+    }
+  }
+  return {g_in, g_w, g_b};
+}
+}  // namespace
+
+Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+              const Conv2dOptions& o) {
+  const kernels::Conv2dShape s = CheckedConv2dShape(input, weight, bias, o, "Conv2d");
   Tensor in_d = Dense(input).Detach(), w_d = Dense(weight).Detach();
   Tensor b_d = bias.defined() ? Dense(bias).Detach() : Tensor();
   const Device device = input.device();
@@ -86,30 +125,69 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
         b_d.defined() ? b_d.raw_data() : nullptr, out.raw_data());
   }
   return autograd::Record(out, {input, weight, bias}, "Conv2d", [=](const Tensor& g) {
-    Tensor gd = Dense(g);
-    Tensor g_in, g_w, g_b;
-    CheckFloating(gd, "Conv2dBackward");
-    if (need_in) {
-      g_in = Tensor::Empty(in_d.shape(), in_d.dtype(), device);
-      dispatch::Run<dispatch::Conv2dBackwardInputKernel>(device, gd.dtype(), s, gd.raw_data(),
-                                                         w_d.raw_data(), g_in.raw_data());
-    }
-    if (need_w) {
-      g_w = Tensor::Empty(w_d.shape(), w_d.dtype(), device);
-      if (has_bias) g_b = Tensor::Empty({s.out_channels}, w_d.dtype(), device);
-      if (columns.defined()) {
-        dispatch::Run<dispatch::Conv2dBackwardWeightFromColumnsKernel>(
-            device, gd.dtype(), s, gd.raw_data(), in_d.raw_data(), columns.raw_data(),
-            g_w.raw_data(), has_bias ? g_b.raw_data() : nullptr);
-      } else {
-        dispatch::Run<dispatch::Conv2dBackwardWeightKernel>(device, gd.dtype(), s,
-                                                            gd.raw_data(), in_d.raw_data(),
-                                                            g_w.raw_data(),
-                                                            has_bias ? g_b.raw_data() : nullptr);
-      }
-    }
-    return std::vector<Tensor>{g_in, g_w, g_b};
+    return Conv2dGradients(s, device, Dense(g), in_d, w_d, need_in, need_w, has_bias, columns);
   });
+}
+
+Tensor Conv2dMaxPoolRelu(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                         const Conv2dOptions& o, int64_t kh, int64_t kw) {
+  const kernels::Conv2dShape s = CheckedConv2dShape(input, weight, bias, o, "Conv2dMaxPoolRelu");
+  const Device device = input.device();
+  const bool fused =
+      dispatch::HasAll<dispatch::Conv2dMaxPoolReluAppliesKernel,
+                       dispatch::Conv2dMaxPoolReluForwardKernel,
+                       dispatch::MaxPool2dBackwardKernel, dispatch::BinaryKernel>(device.type) &&
+      dispatch::Lookup<dispatch::Conv2dMaxPoolReluAppliesKernel>(device)(input.dtype(), s, kh,
+                                                                        kw);
+  // Elsewhere (another device, a conv on im2col + Gemm, windows that do not divide the conv's
+  // output: MaxPool2d says so) the three ops, with the same values and gradients.
+  if (!fused) return Relu(MaxPool2d(Conv2d(input, weight, bias, o), kh, kw));
+  Tensor in_d = Dense(input).Detach(), w_d = Dense(weight).Detach();
+  Tensor b_d = bias.defined() ? Dense(bias).Detach() : Tensor();
+  kernels::Pool2dShape p;  // the conv output's planes
+  p.planes = s.batch * s.out_channels;
+  p.in_h = s.out_h();
+  p.in_w = s.out_w();
+  p.kernel_h = kh;
+  p.kernel_w = kw;
+  const Shape out_shape{s.batch, s.out_channels, p.out_h(), p.out_w()};
+  Tensor out = Tensor::Empty(out_shape, input.dtype(), device);
+  const bool need_in = autograd::NeedsGrad(input);
+  const bool need_w = autograd::NeedsGrad(weight) || autograd::NeedsGrad(bias);
+  const bool need_grad = GradEnabled() && (need_in || need_w);
+  Tensor taps = need_grad ? Tensor::Empty(out_shape, DType::kInt64, device) : Tensor();
+  if (out.numel() > 0) {
+    dispatch::Run<dispatch::Conv2dMaxPoolReluForwardKernel>(
+        device, input.dtype(), s, kh, kw, in_d.raw_data(), w_d.raw_data(),
+        b_d.defined() ? b_d.raw_data() : nullptr, out.raw_data(),
+        need_grad ? taps.data<int64_t>() : nullptr);
+  }
+  if (!need_grad) return out;
+  const Tensor y = out.Detach();
+  const bool has_bias = bias.defined();
+  return autograd::Record(
+      out, {input, weight, bias}, "Conv2dMaxPoolRelu", [=](const Tensor& g) {
+        // ReLU's gradient passes where the output is positive (where the pooled value was),
+        // max pooling's to each window's first maximum, then the conv's.
+        const Tensor gd = Dense(g);
+        Tensor g_relu = Tensor::Empty(y.shape(), y.dtype(), device);
+        Tensor g_conv =
+            Tensor::Empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, y.dtype(), device);
+        if (g_relu.numel() > 0) {
+          dispatch::Run<dispatch::BinaryKernel>(
+              device, y.dtype(), kernels::BinaryOp::kReluBackward, y.dim(), y.shape().data(),
+              gd.raw_data(), gd.strides().data(), y.raw_data(), y.strides().data(),
+              g_relu.raw_data());
+        }
+        if (g_conv.numel() > 0) {
+          dispatch::Run<dispatch::MaxPool2dBackwardKernel>(device, y.dtype(), p,
+                                                           g_relu.raw_data(),
+                                                           taps.data<int64_t>(),
+                                                           g_conv.raw_data());
+        }
+        return Conv2dGradients(s, device, g_conv, in_d, w_d, need_in, need_w, has_bias,
+                               Tensor());
+      });
 }
 
 Tensor Conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias,

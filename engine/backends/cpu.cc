@@ -6,6 +6,7 @@
 #include "engine/dispatch.h"
 #include "engine/ops_internal.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_pool.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/embedding.h"
 #include "kernels/cpu/index.h"
@@ -300,6 +301,24 @@ void AdamStep(const Context& ctx, DType dtype, int64_t n, void* param, const voi
   });
 }
 
+bool Conv2dMaxPoolReluApplies(DType dtype, const kernels::Conv2dShape& s, int64_t kh,
+                              int64_t kw) {
+  if (dtype == DType::kFloat32) return k::Conv2dMaxPoolReluApplies<float>(s, kh, kw);
+  if (dtype == DType::kFloat64) return k::Conv2dMaxPoolReluApplies<double>(s, kh, kw);
+  return false;
+}
+
+void Conv2dMaxPoolReluForward(const Context& ctx, DType dtype, const kernels::Conv2dShape& s,
+                              int64_t kh, int64_t kw, const void* input, const void* weight,
+                              const void* bias, void* out, int64_t* argmax) {
+  DispatchFloat(dtype, "Conv2dMaxPoolRelu", [&](auto t) {
+    using T = decltype(t);
+    k::Conv2dMaxPoolReluForward<T>(ctx, s, kh, kw, static_cast<const T*>(input),
+                                   static_cast<const T*>(weight), static_cast<const T*>(bias),
+                                   static_cast<T*>(out), argmax);
+  });
+}
+
 }  // namespace
 
 void RegisterCpuKernels() {
@@ -327,6 +346,8 @@ void RegisterCpuKernels() {
   set(Conv2dKeptColumnsSizeKernel{}, &Conv2dKeptColumnsSize);
   set(Conv2dForwardKeepColumnsKernel{}, &Conv2dForwardKeepColumns);
   set(Conv2dBackwardWeightFromColumnsKernel{}, &Conv2dBackwardWeightFromColumns);
+  set(Conv2dMaxPoolReluAppliesKernel{}, &Conv2dMaxPoolReluApplies);
+  set(Conv2dMaxPoolReluForwardKernel{}, &Conv2dMaxPoolReluForward);
   set(MaxPool2dForwardKernel{}, &MaxPool2dForward);
   set(MaxPool2dBackwardKernel{}, &MaxPool2dBackward);
   set(AvgPool2dForwardKernel{}, &AvgPool2dForward);

@@ -66,9 +66,10 @@ Tensor Lenet5::Forward(const Tensor& x, Activations* a) {
     // ReLU then 2x2 max pool equals max pool then ReLU (ReLU is monotone), values and
     // gradients alike (a window's first maximum is the same position; a window with no
     // positive value passes no gradient either way), and the ReLU then touches a quarter of
-    // the elements.
-    h = Relu(MaxPool2d(conv1_->Forward(x), 2, 2));  // (N, 6, 14, 14)
-    h = Relu(MaxPool2d(conv2_->Forward(h), 2, 2));  // (N, 16, 5, 5)
+    // the elements. One op each (mt::Conv2dMaxPoolRelu): on the CPU conv1's output is pooled
+    // sample by sample while still in cache; conv2 (im2col + Gemm) runs the three ops.
+    h = conv1_->ForwardMaxPoolRelu(x, 2, 2);  // (N, 6, 14, 14)
+    h = conv2_->ForwardMaxPoolRelu(h, 2, 2);  // (N, 16, 5, 5)
   } else {  // the feature maps a picture shows are the ReLU outputs before pooling
     h = Relu(conv1_->Forward(x));  // (N, 6, 28, 28)
     Record(a, "conv1", h);

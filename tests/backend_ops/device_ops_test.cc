@@ -102,6 +102,11 @@ std::vector<OpCase> Cases() {
                }});
   c.push_back({"Conv2dNoBias", {{{1, 3, 5, 5}}, {{2, 3, 3, 3}}},
                [](V x, Device) { return Conv2d(x[0], x[1], Tensor()); }});
+  c.push_back({"Conv2dMaxPoolRelu", {{{2, 1, 12, 14}}, {{3, 1, 3, 3}}, {{3}}}, [](V x, Device) {
+                 Conv2dOptions o;
+                 o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = 1;
+                 return Conv2dMaxPoolRelu(x[0], x[1], x[2], o, 2, 2);
+               }});
   c.push_back({"Tile", {{{2, 2, 4, 6}}}, [](V x, Device) { return Tile(x[0], 2, 3); }});
   c.push_back({"AvgPool2d", {{{2, 2, 4, 6}}}, [](V x, Device) { return AvgPool2d(x[0], 2, 3); }});
   c.push_back({"MaxPool2d", {{{2, 2, 4, 6}}}, [](V x, Device) { return MaxPool2d(x[0], 2, 3); }});

@@ -278,6 +278,23 @@ TEST(GradcheckOps, MiniTorchConv) {
   });
 }
 
+// Conv + max pool + ReLU in one op (float64: the op composes the three there; float32's fused
+// CPU path is checked against the composition bit for bit in ops_test).
+TEST(GradcheckOps, Conv2dMaxPoolRelu) {
+  Property("Conv2dMaxPoolRelu", 10, [](Generator& gen) {
+    const int64_t kh = RandInt(gen, 1, 2), kw = RandInt(gen, 1, 3);
+    Conv2dOptions o;
+    o.pad_top = o.pad_bottom = 1;
+    o.pad_left = RandInt(gen, 0, 1);
+    // A 3x3 kernel: the conv output is (h, w + pad_left - 2); both multiples of the window.
+    const int64_t h = kh * RandInt(gen, 1, 3), w = kw * RandInt(gen, 1, 3) + 2 - o.pad_left;
+    return std::make_pair(std::vector<InputSpec>{{{2, 2, h, w}}, {{3, 2, 3, 3}}, {{3}}},
+                          OpFn([=](const std::vector<Tensor>& x) {
+                            return Conv2dMaxPoolRelu(x[0], x[1], x[2], o, kh, kw);
+                          }));
+  });
+}
+
 // ---------------------------------------------------------------- pooling
 TEST(GradcheckOps, TileAndPooling) {
   for (int which = 0; which < 3; ++which) {

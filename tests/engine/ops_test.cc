@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -137,6 +138,85 @@ TEST(Pooling, KernelsMatchTheTileComposition) {
         EXPECT_EQ(V(a.grad()), V(b.grad())) << (max ? "max " : "avg ") << kh << "x" << kw;
       }
     }
+  }
+}
+
+// The fused conv + max pool + ReLU against the three ops: the same values and the same
+// gradients of input, weight and bias, bit for bit, on the CPU's fused path (LeNet-5's conv1
+// shape in float32: the node is the fused op's) and where it composes the ops (float64; a conv
+// on im2col + Gemm).
+TEST(Conv2dMaxPoolRelu, SameValuesAndGradientsAsTheThreeOps) {
+  Generator gen(11);
+  struct Case {
+    Shape input, weight;
+    int64_t pad, kh, kw;
+    DType dtype;
+    bool bias;
+    const char* node;  // the output's autograd node
+  };
+  const std::vector<Case> cases = {
+      {{3, 1, 28, 28}, {6, 1, 5, 5}, 2, 2, 2, DType::kFloat32, true, "Conv2dMaxPoolRelu"},
+      {{2, 1, 28, 28}, {6, 1, 5, 5}, 2, 2, 2, DType::kFloat32, false, "Conv2dMaxPoolRelu"},
+      {{2, 2, 12, 14}, {7, 2, 3, 3}, 1, 3, 2, DType::kFloat32, true, "Conv2dMaxPoolRelu"},
+      {{2, 1, 28, 28}, {6, 1, 5, 5}, 2, 2, 2, DType::kFloat64, true, "Relu"},
+      {{2, 6, 14, 14}, {16, 6, 5, 5}, 0, 2, 2, DType::kFloat32, true, "Relu"},
+  };
+  for (const Case& c : cases) {
+    Conv2dOptions o;
+    o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = c.pad;
+    const Tensor x0 = RandUniform(c.input, -1, 1, gen, c.dtype);
+    const Tensor w0 = RandUniform(c.weight, -0.5, 0.5, gen, c.dtype);
+    const Tensor b0 = c.bias ? RandUniform({c.weight[0]}, -0.2, 0.2, gen, c.dtype) : Tensor();
+    std::vector<Tensor> ours, theirs;
+    for (std::vector<Tensor>* leaves : {&ours, &theirs}) {
+      for (const Tensor& t : {x0, w0, b0}) {
+        Tensor leaf = t.defined() ? Clone(t) : Tensor();
+        if (leaf.defined()) leaf.set_requires_grad(true);
+        leaves->push_back(leaf);
+      }
+    }
+    const Tensor fused = Conv2dMaxPoolRelu(ours[0], ours[1], ours[2], o, c.kh, c.kw);
+    const Tensor composed = Relu(MaxPool2d(Conv2d(theirs[0], theirs[1], theirs[2], o), c.kh, c.kw));
+    const std::string what = ShapeToString(c.input) + " " + DTypeName(c.dtype);
+    ASSERT_EQ(fused.shape(), composed.shape()) << what;
+    EXPECT_EQ(fused.impl()->grad_fn->name(), c.node) << what;
+    const std::vector<double> values = V(fused);
+    EXPECT_EQ(values, V(composed)) << what;
+    const int64_t zeros = std::count(values.begin(), values.end(), 0.0);
+    EXPECT_GT(zeros, 0) << what;  // the ReLU cut something...
+    EXPECT_LT(zeros, static_cast<int64_t>(values.size())) << what;  // ... and passed something
+    const Tensor seed = RandUniform(fused.shape(), -1, 1, gen, c.dtype);
+    Sum(fused * seed).Backward();
+    Sum(composed * seed).Backward();
+    for (int i = 0; i < 3; ++i) {
+      if (!ours[i].defined()) continue;
+      EXPECT_EQ(V(ours[i].grad()), V(theirs[i].grad())) << what << " gradient " << i;
+    }
+  }
+  // Without gradients (inference) the fused path keeps no window taps and gives the same values.
+  NoGradGuard no_grad;
+  Conv2dOptions o;
+  o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = 2;
+  const Tensor x = RandUniform({4, 1, 28, 28}, -1, 1, gen);
+  const Tensor w = RandUniform({6, 1, 5, 5}, -0.5, 0.5, gen);
+  const Tensor b = RandUniform({6}, -0.2, 0.2, gen);
+  EXPECT_EQ(V(Conv2dMaxPoolRelu(x, w, b, o, 2, 2)), V(Relu(MaxPool2d(Conv2d(x, w, b, o), 2, 2))));
+}
+
+TEST(Conv2dMaxPoolRelu, Errors) {
+  Conv2dOptions o;
+  try {
+    Conv2dMaxPoolRelu(Tensor::Zeros({1, 1, 8, 8}), Tensor::Zeros({2, 3, 3, 3}), Tensor(), o, 2, 2);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("Conv2dMaxPoolRelu: input has 1 channels"));
+  }
+  try {  // a 6x6 conv output in 4x4 windows
+    Conv2dMaxPoolRelu(Tensor::Zeros({1, 1, 8, 8}), Tensor::Zeros({2, 1, 3, 3}), Tensor(), o, 4, 4);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("must divide"));
+    EXPECT_THAT(e.what(), HasSubstr("6x6"));
   }
 }
 
