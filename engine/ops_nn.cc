@@ -132,6 +132,10 @@ Tensor Conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
 Tensor Conv2dMaxPoolRelu(const Tensor& input, const Tensor& weight, const Tensor& bias,
                          const Conv2dOptions& o, int64_t kh, int64_t kw) {
   const kernels::Conv2dShape s = CheckedConv2dShape(input, weight, bias, o, "Conv2dMaxPoolRelu");
+  MT_CHECK(kh >= 1 && kw >= 1 && s.out_h() % kh == 0 && s.out_w() % kw == 0,
+           "Conv2dMaxPoolRelu: a ", kh, "x", kw, " pooling window must divide the conv's ",
+           s.out_h(), "x", s.out_w(), " output (input ", ShapeToString(input.shape()),
+           ", weight ", ShapeToString(weight.shape()), ")");
   const Device device = input.device();
   const bool fused =
       dispatch::HasAll<dispatch::Conv2dMaxPoolReluAppliesKernel,
@@ -139,8 +143,8 @@ Tensor Conv2dMaxPoolRelu(const Tensor& input, const Tensor& weight, const Tensor
                        dispatch::MaxPool2dBackwardKernel, dispatch::BinaryKernel>(device.type) &&
       dispatch::Lookup<dispatch::Conv2dMaxPoolReluAppliesKernel>(device)(input.dtype(), s, kh,
                                                                         kw);
-  // Elsewhere (another device, a conv on im2col + Gemm, windows that do not divide the conv's
-  // output: MaxPool2d says so) the three ops, with the same values and gradients.
+  // Elsewhere (another device, float64, a conv on im2col + Gemm) the three ops, with the same
+  // values and gradients.
   if (!fused) return Relu(MaxPool2d(Conv2d(input, weight, bias, o), kh, kw));
   Tensor in_d = Dense(input).Detach(), w_d = Dense(weight).Detach();
   Tensor b_d = bias.defined() ? Dense(bias).Detach() : Tensor();

@@ -11,6 +11,10 @@
 #include "kernels/cpu/pool.h"
 
 namespace mt::kernels::cpu {
+namespace {
+// A sample's conv output up to this many floats (1 MiB) stays allocated per thread between calls.
+constexpr int64_t kKeptConvFloats = int64_t{1} << 18;
+}  // namespace
 
 template <typename T>
 bool Conv2dMaxPoolReluApplies(const Conv2dShape& s, int64_t kh, int64_t kw) {
@@ -46,7 +50,10 @@ void Conv2dMaxPoolReluForward(const Context& ctx, const Conv2dShape& s, int64_t 
     ctx.threads > 1 && s.batch > 1 && !omp_in_parallel())
     for (int64_t b = 0; b < s.batch; ++b) {
       try {
-        thread_local std::vector<float> conv;
+        // Kept per thread up to kKeptConvFloats (LeNet-5's conv1: 4704), else per sample.
+        thread_local std::vector<float> kept;
+        std::vector<float> large;
+        std::vector<float>& conv = conv_size <= kKeptConvFloats ? kept : large;
         if (conv.size() < static_cast<size_t>(conv_size)) conv.resize(conv_size);
         DirectConvForwardSample(s, input + b * in_size, tap_major.data(), bias, conv.data());
         float* o = out + b * pooled;

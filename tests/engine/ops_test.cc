@@ -179,7 +179,11 @@ TEST(Conv2dMaxPoolRelu, SameValuesAndGradientsAsTheThreeOps) {
     const Tensor composed = Relu(MaxPool2d(Conv2d(theirs[0], theirs[1], theirs[2], o), c.kh, c.kw));
     const std::string what = ShapeToString(c.input) + " " + DTypeName(c.dtype);
     ASSERT_EQ(fused.shape(), composed.shape()) << what;
+#if defined(__AVX2__) && defined(__FMA__)
     EXPECT_EQ(fused.impl()->grad_fn->name(), c.node) << what;
+#else  // no direct conv kernels: the op always composes
+    EXPECT_EQ(fused.impl()->grad_fn->name(), "Relu") << what;
+#endif
     const std::vector<double> values = V(fused);
     EXPECT_EQ(values, V(composed)) << what;
     const int64_t zeros = std::count(values.begin(), values.end(), 0.0);
@@ -215,7 +219,7 @@ TEST(Conv2dMaxPoolRelu, Errors) {
     Conv2dMaxPoolRelu(Tensor::Zeros({1, 1, 8, 8}), Tensor::Zeros({2, 1, 3, 3}), Tensor(), o, 4, 4);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("must divide"));
+    EXPECT_THAT(e.what(), HasSubstr("Conv2dMaxPoolRelu: a 4x4 pooling window must divide"));
     EXPECT_THAT(e.what(), HasSubstr("6x6"));
   }
 }
