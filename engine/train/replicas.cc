@@ -1,6 +1,7 @@
 #include "engine/train/replicas.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "engine/autograd.h"
@@ -28,6 +29,20 @@ void AddInto(const Tensor& into, const std::vector<Tensor>& from, int threads) {
 #pragma omp simd
       for (int64_t i = c * chunk; i < end; ++i) out[i] += src[i];
     }
+  }
+}
+
+// Polls done() until it returns true or `nanos` have passed; returns its last answer.
+template <typename Done>
+bool SpinFor(int64_t nanos, Done done) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + std::chrono::nanoseconds(nanos);
+  for (int i = 1;; ++i) {
+    if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();  // tells the core this is a wait loop (and the other hyperthread)
+#endif
+    if (i % 64 == 0 && Clock::now() >= end) return done();
   }
 }
 
@@ -92,17 +107,25 @@ void Replicas::Run(Piece* piece) {
 
 void Replicas::WorkerLoop(int index) {
   int64_t seen = 0;
+  bool ran = false;  // ran a piece in generation `seen`: the next one likely follows soon
   for (;;) {
+    if (ran) {
+      SpinFor(kSpinNanos, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      start_cv_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
       if (stop_) return;
-      seen = generation_;
-      if (!assigned_[index]) continue;
+      seen = generation_.load();
+      ran = assigned_[index];
+      if (!ran) continue;
     }
     Run(&pieces_[index + 1]);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--pending_ == 0) done_cv_.notify_one();
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Under the lock, so that a caller between its check and its wait hears it.
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
   }
 }
 
@@ -150,18 +173,23 @@ void Replicas::Cut(const Batch& batch, bool forward_only) {
 int Replicas::RunPieces(int threads) {
   const int k = count();
   const int parallel = std::clamp(threads, 1, k);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int i = 0; i + 1 < k; ++i) assigned_[i] = i + 1 < parallel;
-    pending_ = parallel - 1;
-    ++generation_;
+  if (parallel > 1) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int i = 0; i + 1 < k; ++i) assigned_[i] = i + 1 < parallel;
+      pending_.store(parallel - 1);
+      generation_.fetch_add(1);
+    }
+    start_cv_.notify_all();
   }
-  if (parallel > 1) start_cv_.notify_all();
   Run(&pieces_[0]);
   for (int r = parallel; r < k; ++r) Run(&pieces_[r]);
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return pending_ == 0; });
+  if (parallel > 1) {
+    const auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!SpinFor(kSpinNanos, finished)) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, finished);
+    }
   }
   std::exception_ptr error;
   for (Piece& p : pieces_) {
