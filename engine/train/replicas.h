@@ -12,12 +12,13 @@
 // Waiting: a worker that ran a piece, and the caller waiting for the workers' pieces, first
 // spin for up to kSpinNanos, then sleep on a condition variable. Between two steps the caller
 // alone works (adding the gradients, the optimiser, the next batch) for a fraction of that; a
-// sleeping worker's virtual CPU goes idle, and on the VMs we run on it came back 10-15 % slower
-// (the wake-up, and caches its core lost meanwhile). LeNet-5 on 2 threads, mt-bench, 8
-// interleaved rounds on a 2-vCPU AMD VM: 1 -> 2 threads 1.65x without the spin, 1.72x with a
+// sleeping worker's virtual CPU goes idle. Measured on a 2-vCPU VM: two 1-thread processes
+// together trained 10-20 % faster than one process on 2 threads, and perf put the extra time in
+// the compute kernels (ForwardBlock +26 %), which suggests (not proven) that a woken vCPU runs
+// cold for a while. LeNet-5 on 2 threads, mt-bench, 8 interleaved rounds: 1 -> 2 threads 1.65x without the spin, 1.72x with a
 // 0.2 ms spin, 1.82x with 1 ms (medians); a second 8-round A/B on a much noisier VM gave +2 %
-// (pairs 0.82-1.19): the gain depends on the VM's state and bench/run.sh has not yet confirmed
-// it. The spin is bounded, and a worker that had no piece in the last step (a busy neighbour
+// (pairs 0.82-1.19): the gain depends on the VM's state and bench/run.sh has not confirmed it
+// (its 3-round run gave 1.38x, within-round 1.17-2.07x: noise). The spin is bounded, and a worker that had no piece in the last step (a busy neighbour
 // took a core back, engine/cpu_load.h) does not spin at all: no spinning against a neighbour.
 //
 // What holds (replicas_test.cc): the loss is the batch's mean NLL, piece r weighted n_r / n, so
@@ -112,7 +113,8 @@ class Replicas {
   // How long a waiting thread spins before it sleeps (see the top of this file).
   static constexpr int64_t kSpinNanos = 1'000'000;
 
-  // Written under mu_; read without it while spinning.
+  // generation_ and assigned_ are written under mu_ (generation_ also read without it while
+  // spinning); pending_ is set under mu_ and counted down by the workers without it.
   std::atomic<int64_t> generation_{0};  // bumped once per step that hands pieces to workers
   std::vector<bool> assigned_;          // worker i runs pieces_[i + 1] in this generation
   std::atomic<int> pending_{0};         // worker pieces not yet finished
