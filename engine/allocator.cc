@@ -1,8 +1,11 @@
 #include "engine/allocator.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
+#include <set>
 
 #include "engine/cuda_memory.h"
 #include "engine/error.h"
@@ -21,12 +24,123 @@ void* AlignedCpuAllocator::Allocate(size_t nbytes) {
 
 void AlignedCpuAllocator::Free(void* ptr, size_t /*nbytes*/) { std::free(ptr); }
 
-CachingAllocator::CachingAllocator(std::unique_ptr<Allocator> backend, size_t max_cached_bytes)
-    : backend_(std::move(backend)), max_cached_bytes_(max_cached_bytes) {}
+// One thread's blocks of one allocator. Its mutex is taken by that thread on every call and by
+// others only in stats(), EmptyCache() and Retire(), so it stays in that core's cache.
+struct CachingAllocator::ThreadCache {
+  std::mutex mu;
+  std::unordered_map<size_t, std::vector<void*>> blocks;  // bucket size -> blocks
+  int64_t bytes = 0;                                      // held in `blocks`
+  // This thread's part of the allocator's stats (in_use may go negative: a block allocated
+  // here and freed elsewhere).
+  int64_t allocations = 0, hits = 0, in_use = 0;
+};
+
+namespace {
+// The caching allocators with thread caches that exist, by id: a thread that exits after one
+// was destroyed (tests make their own) must not touch it. Lock order: this, then an
+// allocator's mu_, then a thread cache's mu.
+std::mutex& LiveMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+std::set<uint64_t>& LiveIds() {
+  static auto* ids = new std::set<uint64_t>;
+  return *ids;
+}
+std::atomic<uint64_t> g_next_id{1};
+
+struct ThreadCacheEntry {
+  CachingAllocator* allocator;
+  uint64_t id;
+  void* cache;
+};
+// Gives a thread's caches back when it exits. One per thread, for every caching allocator
+// with thread caches that the thread used.
+struct ThreadCaches {
+  std::vector<ThreadCacheEntry> caches;
+  std::function<void(CachingAllocator*, void*)> retire;
+  ~ThreadCaches();
+};
+thread_local ThreadCaches t_caches;
+// Set once this thread's ThreadCaches is gone: a block freed later in the thread's exit (by
+// another thread_local's destructor) goes to the shared lists.
+thread_local bool t_caches_gone = false;
+ThreadCaches::~ThreadCaches() {
+  t_caches_gone = true;
+  std::lock_guard<std::mutex> lock(LiveMutex());
+  for (const ThreadCacheEntry& e : caches) {
+    if (LiveIds().count(e.id)) retire(e.allocator, e.cache);
+  }
+}
+}  // namespace
+
+CachingAllocator::CachingAllocator(std::unique_ptr<Allocator> backend, size_t max_cached_bytes,
+                                   bool thread_caches)
+    : backend_(std::move(backend)),
+      thread_caches_(thread_caches),
+      id_(g_next_id.fetch_add(1)),
+      max_cached_bytes_(max_cached_bytes) {
+  if (thread_caches_) {
+    std::lock_guard<std::mutex> lock(LiveMutex());
+    LiveIds().insert(id_);
+  }
+}
 
 CachingAllocator::~CachingAllocator() {
+  if (thread_caches_) {
+    std::lock_guard<std::mutex> lock(LiveMutex());
+    LiveIds().erase(id_);  // threads that exit later leave their (emptied) caches alone
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  EmptyCacheLocked();
+  EmptyCacheLocked();  // every thread cache's blocks too
+  // No thread touches its entry for this allocator again (its id is no longer live).
+  for (ThreadCache* cache : thread_caches_list_) delete cache;
+  thread_caches_list_.clear();
+}
+
+CachingAllocator::ThreadCache* CachingAllocator::ThisThreadCache() {
+  if (!thread_caches_ || t_caches_gone) return nullptr;
+  for (const ThreadCacheEntry& e : t_caches.caches) {
+    if (e.allocator == this && e.id == id_) return static_cast<ThreadCache*>(e.cache);
+  }
+  auto* cache = new ThreadCache;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    thread_caches_list_.push_back(cache);
+  }
+  if (!t_caches.retire) {
+    t_caches.retire = [](CachingAllocator* a, void* c) {
+      a->Retire(static_cast<ThreadCache*>(c));
+    };
+  }
+  t_caches.caches.push_back({this, id_, cache});
+  return cache;
+}
+
+void CachingAllocator::Retire(ThreadCache* cache) {
+  std::vector<std::pair<void*, size_t>> give_back;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> mine(cache->mu);
+    for (auto& [bucket, blocks] : cache->blocks) {
+      for (void* p : blocks) {
+        if (static_cast<size_t>(stats_.cached_bytes) + bucket <= max_cached_bytes_) {
+          free_blocks_[bucket].push_back(p);
+          stats_.cached_bytes += static_cast<int64_t>(bucket);
+        } else {
+          give_back.emplace_back(p, bucket);
+          ++stats_.backend_frees;
+        }
+      }
+    }
+    stats_.allocations += cache->allocations;
+    stats_.cache_hits += cache->hits;
+    stats_.in_use_bytes += cache->in_use;
+    thread_caches_list_.erase(
+        std::find(thread_caches_list_.begin(), thread_caches_list_.end(), cache));
+  }
+  delete cache;
+  for (auto& [p, bucket] : give_back) backend_->Free(p, bucket);
 }
 
 size_t CachingAllocator::BucketSize(size_t nbytes) {
@@ -41,6 +155,19 @@ size_t CachingAllocator::BucketSize(size_t nbytes) {
 
 void* CachingAllocator::Allocate(size_t nbytes) {
   const size_t bucket = BucketSize(nbytes);
+  if (ThreadCache* cache = bucket <= kThreadBlockBytes ? ThisThreadCache() : nullptr) {
+    std::lock_guard<std::mutex> mine(cache->mu);
+    auto it = cache->blocks.find(bucket);
+    if (it != cache->blocks.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      ++cache->allocations;
+      ++cache->hits;
+      cache->bytes -= static_cast<int64_t>(bucket);
+      cache->in_use += static_cast<int64_t>(bucket);
+      return p;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.allocations;
@@ -74,6 +201,15 @@ void* CachingAllocator::Allocate(size_t nbytes) {
 void CachingAllocator::Free(void* ptr, size_t nbytes) {
   if (ptr == nullptr) return;
   const size_t bucket = BucketSize(nbytes);
+  if (ThreadCache* cache = bucket <= kThreadBlockBytes ? ThisThreadCache() : nullptr) {
+    std::lock_guard<std::mutex> mine(cache->mu);
+    if (static_cast<size_t>(cache->bytes) + bucket <= kThreadCacheBytes) {
+      cache->blocks[bucket].push_back(ptr);
+      cache->bytes += static_cast<int64_t>(bucket);
+      cache->in_use -= static_cast<int64_t>(bucket);
+      return;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.in_use_bytes -= static_cast<int64_t>(bucket);
@@ -93,6 +229,15 @@ void CachingAllocator::EmptyCache() {
 }
 
 void CachingAllocator::EmptyCacheLocked() {
+  for (ThreadCache* cache : thread_caches_list_) {
+    std::lock_guard<std::mutex> mine(cache->mu);
+    for (auto& [bucket, blocks] : cache->blocks) {
+      for (void* p : blocks) backend_->Free(p, bucket);
+      stats_.backend_frees += static_cast<int64_t>(blocks.size());
+    }
+    cache->blocks.clear();
+    cache->bytes = 0;
+  }
   for (auto& [bucket, blocks] : free_blocks_) {
     for (void* p : blocks) backend_->Free(p, bucket);
     stats_.backend_frees += static_cast<int64_t>(blocks.size());
@@ -103,7 +248,15 @@ void CachingAllocator::EmptyCacheLocked() {
 
 CachingAllocatorStats CachingAllocator::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  CachingAllocatorStats out = stats_;
+  for (ThreadCache* cache : thread_caches_list_) {
+    std::lock_guard<std::mutex> mine(cache->mu);
+    out.allocations += cache->allocations;
+    out.cache_hits += cache->hits;
+    out.cached_bytes += cache->bytes;
+    out.in_use_bytes += cache->in_use;
+  }
+  return out;
 }
 
 namespace {
@@ -136,7 +289,8 @@ int Slot(Device::Type type) {
 CachingAllocator& CpuCachingAllocator() {
   // Never destroyed: tensors in static storage may be freed after main returns.
   static CachingAllocator* cpu =
-      new CachingAllocator(std::make_unique<AlignedCpuAllocator>(), kCpuCacheBytes);
+      new CachingAllocator(std::make_unique<AlignedCpuAllocator>(), kCpuCacheBytes,
+                           /*thread_caches=*/true);
   return *cpu;
 }
 

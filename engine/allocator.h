@@ -54,9 +54,22 @@ struct CachingAllocatorStats {
 // Keeps freed blocks, bucketed by size class (64-byte steps up to 4 KiB, then four classes per
 // power of two), for reuse by the next request of the same class. Holds at most max_cached_bytes; a free that would exceed it goes straight
 // to the underlying allocator. Thread-safe.
+//
+// With per-thread caches (the CPU allocator's), each thread first keeps blocks of up to
+// kThreadBlockBytes that it freed, kThreadCacheBytes in all, in a cache of its own, and takes
+// from it first; only what does not fit there goes through the shared lists. Why: two threads
+// training replicas of one model (engine/train/replicas.h) allocate the same sizes at the same
+// time, and one shared lock and free list per size moved their cache lines between the cores
+// on every allocation: fully independent models trained on two threads of one process ran
+// 7-10 % slower than in two processes. A block freed by its thread also comes back with its
+// lines still in that core's cache. A thread's cache goes to the shared lists when it exits;
+// stats() and EmptyCache() take in every thread's. max_cached_bytes bounds the shared lists.
 class CachingAllocator : public Allocator {
  public:
-  CachingAllocator(std::unique_ptr<Allocator> backend, size_t max_cached_bytes);
+  static constexpr size_t kThreadBlockBytes = size_t{4} << 20;
+  static constexpr size_t kThreadCacheBytes = size_t{32} << 20;
+  CachingAllocator(std::unique_ptr<Allocator> backend, size_t max_cached_bytes,
+                   bool thread_caches = false);
   ~CachingAllocator() override;
 
   void* Allocate(size_t nbytes) override;
@@ -69,9 +82,18 @@ class CachingAllocator : public Allocator {
   static size_t BucketSize(size_t nbytes);
 
  private:
+  struct ThreadCache;
+  friend struct ThreadCache;
   void EmptyCacheLocked();
+  // The calling thread's cache of this allocator, made on first use; null without caches.
+  ThreadCache* ThisThreadCache();
+  // Takes a departing thread's cache into the shared lists (or gives its blocks back).
+  void Retire(ThreadCache* cache);
 
   std::unique_ptr<Allocator> backend_;
+  const bool thread_caches_;
+  const uint64_t id_;  // tells this allocator from a later one at the same address
+  std::vector<ThreadCache*> thread_caches_list_;  // guarded by mu_
   const size_t max_cached_bytes_;
   mutable std::mutex mu_;
   std::unordered_map<size_t, std::vector<void*>> free_blocks_;  // bucket size -> blocks

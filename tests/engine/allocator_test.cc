@@ -3,7 +3,9 @@
 #include "engine/allocator.h"
 
 #include <memory>
+#include <future>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include "engine/ops.h"
@@ -53,6 +55,86 @@ TEST(CachingAllocator, ReusesFreedBlocksOfTheSameBucket) {
   a.EmptyCache();
   EXPECT_EQ(a.stats().cached_bytes, 0);
   EXPECT_EQ(raw->frees, 2);
+}
+
+// With thread caches, a block goes back to the cache of the thread that freed it: that thread
+// gets it again, another thread does not, until the thread exits; stats() and EmptyCache()
+// take in every thread's cache; large blocks skip them.
+TEST(CachingAllocator, ThreadCachesKeepEachThreadsBlocks) {
+  auto backend = std::make_unique<FlakyAllocator>();
+  FlakyAllocator* raw = backend.get();
+  CachingAllocator a(std::move(backend), size_t{64} << 20, /*thread_caches=*/true);
+  std::promise<void*> freed;
+  std::promise<void> go_on;
+  void* again = nullptr;
+  std::thread other([&] {
+    void* p = a.Allocate(1000);
+    a.Free(p, 1000);
+    freed.set_value(p);
+    go_on.get_future().wait();
+    again = a.Allocate(1000);
+    a.Free(again, 1000);
+  });
+  void* p = freed.get_future().get();
+  EXPECT_EQ(a.stats().cached_bytes, 1024);  // in the other thread's cache, counted
+  void* q = a.Allocate(1000);
+  EXPECT_NE(q, p) << "a block in another thread's cache was handed out";
+  EXPECT_EQ(raw->allocations, 2);
+  go_on.set_value();
+  other.join();
+  EXPECT_EQ(again, p);  // its own block again
+  // The thread has exited: its block is in the shared lists, for this thread now.
+  void* r = a.Allocate(1010);
+  EXPECT_EQ(r, p);
+  EXPECT_EQ(raw->allocations, 2);
+  CachingAllocatorStats s = a.stats();
+  EXPECT_EQ(s.allocations, 4);
+  EXPECT_EQ(s.cache_hits, 2);
+  EXPECT_EQ(s.in_use_bytes, 2048);
+  a.Free(q, 1000);
+  a.Free(r, 1000);
+  // A block too large for a thread cache goes to the shared lists at once.
+  const size_t big = CachingAllocator::kThreadBlockBytes + 1;
+  void* large = nullptr;
+  std::thread([&] {
+    large = a.Allocate(big);
+    a.Free(large, big);
+  }).join();
+  EXPECT_EQ(raw->allocations, 3);
+  s = a.stats();
+  EXPECT_EQ(s.in_use_bytes, 0);
+  EXPECT_EQ(s.cached_bytes, 2048 + static_cast<int64_t>(CachingAllocator::BucketSize(big)));
+  a.EmptyCache();  // this thread's cache too
+  EXPECT_EQ(a.stats().cached_bytes, 0);
+  EXPECT_EQ(raw->frees, 3);
+  void* fresh = a.Allocate(1000);
+  EXPECT_EQ(raw->allocations, 4);
+  a.Free(fresh, 1000);
+}
+
+// A thread whose cache outlives its allocator (tests make their own) exits without touching it,
+// and an allocator made later at the same address does not take the old cache for its own.
+TEST(CachingAllocator, ThreadCachesOutliveTheirAllocator) {
+  std::promise<void> made, destroyed;
+  std::promise<void> done;
+  alignas(CachingAllocator) unsigned char storage[sizeof(CachingAllocator)];
+  auto* a = new (storage) CachingAllocator(std::make_unique<AlignedCpuAllocator>(), 1 << 20, true);
+  std::thread other([&] {
+    a->Free(a->Allocate(100), 100);  // a cache of this thread's
+    made.set_value();
+    destroyed.get_future().wait();
+    auto* b = new (storage) CachingAllocator(std::make_unique<AlignedCpuAllocator>(), 1 << 20,
+                                             true);
+    void* p = b->Allocate(100);  // from the backend, not the old cache
+    EXPECT_EQ(b->stats().cache_hits, 0);
+    b->Free(p, 100);
+    EXPECT_EQ(b->stats().cached_bytes, 128);
+    b->~CachingAllocator();
+  });
+  made.get_future().wait();
+  a->~CachingAllocator();
+  destroyed.set_value();
+  other.join();
 }
 
 TEST(CachingAllocator, SizeClasses) {
