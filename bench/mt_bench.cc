@@ -217,8 +217,7 @@ int Run() {
       const mt::train::Batch& batch = batches[s % batches.size()];
       optimizer->ZeroGrad();
       if (replicas) {
-        loss = replicas->ForwardBackward(batch, mt::ThreadCount()).loss;
-        optimizer->Step();
+        loss = replicas->ForwardBackwardStep(batch, mt::ThreadCount(), optimizer.get()).loss;
         continue;
       }
       mt::Tensor l = mt::NllLoss(model->Forward(batch.input), batch.target);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/autograd.h"
+
 namespace mt::nn {
 
 NamedTensors Module::NamedParameters() const {
@@ -178,6 +180,16 @@ void Module::ShareParametersWith(const Module& source) {
       b.params[i].first.impl()->storage = from.values.impl()->storage;  // same offset, strides
     }
     b.values = from.values;
+  }
+}
+
+void Module::UnshareParameters() {
+  MT_CHECK(is_flat(), "UnshareParameters: call FlattenParameters first");
+  NoGradGuard no_grad;
+  for (FlatBuffer& b : flat_) {
+    const Tensor copy = Clone(b.values.Detach());
+    for (auto& [p, offset] : b.params) p.impl()->storage = copy.impl()->storage;
+    b.values = copy;
   }
 }
 

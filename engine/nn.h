@@ -54,6 +54,10 @@ class Module {
   // values are shared: train/eval mode and gradients stay each module's own. Every parameter
   // must be in a flat buffer (none registered after FlattenParameters).
   void ShareParametersWith(const Module& source);
+  // Gives this flat module its own copy of the values its flat buffers hold (after
+  // ShareParametersWith: a copy of the source's current values), so that it no longer sees the
+  // source's updates; gradients are untouched. Needs FlattenParameters.
+  void UnshareParameters();
   // Whether every flat parameter here still views source's flat buffers (false once source's
   // parameters moved, e.g. by MoveTo, or before ShareParametersWith).
   bool SharesParametersWith(const Module& source) const;

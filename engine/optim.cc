@@ -12,6 +12,27 @@ Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
   }
 }
 
+void Optimizer::CopyStateTo(Optimizer* to) const {
+  MT_CHECK(to->params_.size() == params_.size(), "optimiser CloneFor: ", to->params_.size(),
+           " parameters given, this optimiser has ", params_.size());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    MT_CHECK(to->params_[i].shape() == params_[i].shape() &&
+                 to->params_[i].dtype() == params_[i].dtype(),
+             "optimiser CloneFor: parameter ", i, " is ", ShapeToString(to->params_[i].shape()),
+             " ", DTypeName(to->params_[i].dtype()), " but this optimiser's is ",
+             ShapeToString(params_[i].shape()), " ", DTypeName(params_[i].dtype()));
+  }
+  to->steps_ = steps_;
+  to->lr_ = lr_;
+  to->buffer_names_ = buffer_names_;
+  to->buffers_.assign(buffers_.size(), std::vector<Tensor>(params_.size()));
+  for (size_t b = 0; b < buffers_.size(); ++b) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (buffers_[b][i].defined()) to->buffers_[b][i] = Clone(buffers_[b][i].Detach());
+    }
+  }
+}
+
 void Optimizer::ZeroGrad() {
   for (Tensor& p : params_) p.ZeroGrad();
 }
@@ -89,6 +110,12 @@ void Sgd::Step() {
   }
 }
 
+std::unique_ptr<Optimizer> Sgd::CloneFor(std::vector<Tensor> params) const {
+  auto copy = std::make_unique<Sgd>(std::move(params), options_);
+  CopyStateTo(copy.get());
+  return copy;
+}
+
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
     : Optimizer(std::move(params)), options_(options) {
   MT_CHECK(options.lr > 0, "Adam: learning rate must be > 0, got ", options.lr);
@@ -116,6 +143,12 @@ void Adam::Step() {
         p.device(), p.dtype(), p.numel(), p.raw_data(), gd.raw_data(), m.raw_data(), v.raw_data(),
         lr_, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, steps_);
   }
+}
+
+std::unique_ptr<Optimizer> Adam::CloneFor(std::vector<Tensor> params) const {
+  auto copy = std::make_unique<Adam>(std::move(params), options_);
+  CopyStateTo(copy.get());
+  return copy;
 }
 
 }  // namespace mt::optim

@@ -3,6 +3,7 @@
 #ifndef MT_ENGINE_OPTIM_H_
 #define MT_ENGINE_OPTIM_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,12 @@ class Optimizer {
   // One update from the parameters' accumulated gradients (parameters without one are skipped).
   virtual void Step() = 0;
   void ZeroGrad();
+  // A new optimiser of this kind and options over `params` (the same shapes and dtypes as this
+  // one's, in order), holding copies of this one's state (step count, learning rate, buffers):
+  // stepped with the same gradients, it makes the same updates bit for bit. Used by
+  // engine/train/replicas.h to keep a replica's own copy of the weights in step with the model.
+  virtual std::unique_ptr<Optimizer> CloneFor(std::vector<Tensor> params) const = 0;
+  const std::vector<Tensor>& params() const { return params_; }
   int64_t steps() const { return steps_; }
 
   // State buffers by name ("<param index>.<buffer>"), plus the step count, for checkpoints.
@@ -37,6 +44,10 @@ class Optimizer {
   std::vector<std::vector<Tensor>> buffers_;
   int64_t steps_ = 0;
   double lr_ = 0.0;
+
+  // For CloneFor: checks that `to` has this optimiser's parameter shapes and gives it copies of
+  // the state.
+  void CopyStateTo(Optimizer* to) const;
 };
 
 struct SgdOptions {
@@ -49,6 +60,7 @@ class Sgd : public Optimizer {
  public:
   Sgd(std::vector<Tensor> params, SgdOptions options);
   void Step() override;
+  std::unique_ptr<Optimizer> CloneFor(std::vector<Tensor> params) const override;
 
  private:
   SgdOptions options_;
@@ -65,6 +77,7 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options);
   void Step() override;
+  std::unique_ptr<Optimizer> CloneFor(std::vector<Tensor> params) const override;
 
  private:
   AdamOptions options_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "engine/autograd.h"
@@ -44,6 +45,42 @@ bool SpinFor(int64_t nanos, Done done) {
 #endif
     if (i % 64 == 0 && Clock::now() >= end) return done();
   }
+}
+
+// out = from[0] + from[1] + ..., element by element in that order (as AddInto adds them).
+template <typename T>
+void SumInto(void* into, const std::vector<const void*>& from, int64_t n) {
+  T* __restrict out = static_cast<T*>(into);
+  const T* __restrict first = static_cast<const T*>(from[0]);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = first[i];
+  for (size_t r = 1; r < from.size(); ++r) {
+    const T* __restrict src = static_cast<const T*>(from[r]);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] += src[i];
+  }
+}
+
+// Waits until done() (spinning first, as the hand-over does), on `cv` under `mu`.
+template <typename Done>
+void WaitFor(std::mutex& mu, std::condition_variable& cv, int64_t spin_nanos, Done done) {
+  if (SpinFor(spin_nanos, done)) return;
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, done);
+}
+
+// Whether `optimizer` steps exactly `model`'s parameters, in order.
+bool StepsModel(const optim::Optimizer& optimizer, const models::Model& model) {
+  const std::vector<Tensor> mine = model.Parameters();
+  const std::vector<Tensor>& stepped = optimizer.params();
+  if (stepped.size() != mine.size()) return false;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (stepped[i].raw_data() != mine[i].raw_data() || stepped[i].numel() != mine[i].numel() ||
+        stepped[i].dtype() != mine[i].dtype()) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -112,6 +149,7 @@ void Replicas::WorkerLoop(int index) {
     if (ran) {
       SpinFor(kSpinNanos, [&] { return generation_.load(std::memory_order_acquire) != seen; });
     }
+    bool stepping = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       start_cv_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
@@ -119,6 +157,7 @@ void Replicas::WorkerLoop(int index) {
       seen = generation_.load();
       ran = assigned_[index];
       if (!ran) continue;
+      stepping = step_ != nullptr;
     }
     Run(&pieces_[index + 1]);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -126,10 +165,110 @@ void Replicas::WorkerLoop(int index) {
       std::lock_guard<std::mutex> lock(mu_);
       done_cv_.notify_one();
     }
+    if (!stepping) continue;
+    // The caller releases the exchange once every piece is done (it always does, also when
+    // one failed: then step_run_ is false), so this wait ends without stop_.
+    const auto go = [&] { return step_go_.load(std::memory_order_acquire) == seen; };
+    if (!SpinFor(kSpinNanos, go)) {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, go);
+    }
+    if (step_run_) RunExchange(index + 1);
+    if (step_pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
   }
 }
 
-void Replicas::Cut(const Batch& batch, bool forward_only) {
+bool Replicas::InStep(const optim::Optimizer& optimizer) const {
+  if (!private_ || synced_optimizer_ != &optimizer || synced_steps_ != optimizer.steps()) {
+    return false;
+  }
+  for (size_t d = 0; d < kDTypes.size(); ++d) {
+    const Tensor values = model_->FlatParameters(kDTypes[d]);
+    if ((values.defined() ? values.raw_data() : nullptr) != synced_values_[d]) return false;
+  }
+  return true;
+}
+
+void Replicas::Privatize(const optim::Optimizer& optimizer) {
+  private_ = false;
+  replica_optimizers_.clear();
+  for (const std::unique_ptr<models::Model>& replica : replicas_) {
+    replica->ShareParametersWith(*model_);  // the model's current values and layout
+    replica->UnshareParameters();           // ... copied
+    replica_optimizers_.push_back(optimizer.CloneFor(replica->Parameters()));
+  }
+  scratch_.assign(count(), std::vector<Tensor>(kDTypes.size()));
+  for (size_t d = 0; d < kDTypes.size(); ++d) {
+    const Tensor values = model_->FlatParameters(kDTypes[d]);
+    synced_values_[d] = values.defined() ? values.raw_data() : nullptr;
+    if (!values.defined()) continue;
+    for (std::vector<Tensor>& mine : scratch_) {
+      mine[d] = Tensor::Empty(values.shape(), kDTypes[d], Device::CPU());
+    }
+  }
+  synced_optimizer_ = &optimizer;
+  synced_steps_ = optimizer.steps();
+  private_ = true;
+}
+
+void Replicas::PrepareExchange() {
+  for (size_t d = 0; d < kDTypes.size(); ++d) {
+    flat_grads_[d].clear();
+    // Every flat parameter's gradient then lives in its slot of the flat buffer, zeroed if
+    // backward gave it none.
+    const Tensor mine = model_->GatherGradients(kDTypes[d]);
+    if (!mine.defined()) continue;
+    flat_grads_[d].push_back(mine.raw_data());
+    flat_numel_[d] = mine.numel();
+    for (const std::unique_ptr<models::Model>& replica : replicas_) {
+      const Tensor theirs = replica->GatherGradients(kDTypes[d]);
+      MT_CHECK(theirs.defined() && theirs.numel() == mine.numel(),
+               "Replicas: a replica's gradient buffer differs from the model's");
+      flat_grads_[d].push_back(theirs.raw_data());
+    }
+  }
+  for (const std::unique_ptr<optim::Optimizer>& o : replica_optimizers_) o->set_lr(step_->lr());
+}
+
+void Replicas::RunExchange(int t) {
+  ScopedThreads one(1);  // one core each
+  try {
+    for (size_t d = 0; d < kDTypes.size(); ++d) {
+      if (flat_grads_[d].empty()) continue;
+      void* sum = scratch_[t][d].raw_data();
+      if (kDTypes[d] == DType::kFloat64) {
+        SumInto<double>(sum, flat_grads_[d], flat_numel_[d]);
+      } else {
+        SumInto<float>(sum, flat_grads_[d], flat_numel_[d]);
+      }
+    }
+  } catch (...) {
+    exchange_errors_[t] = std::current_exception();
+  }
+  // Every thread has read every gradient buffer before any is overwritten with the sum.
+  if (arrived_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    barrier_cv_.notify_all();
+  }
+  WaitFor(mu_, barrier_cv_, kSpinNanos,
+          [&] { return arrived_.load(std::memory_order_acquire) == 0; });
+  if (exchange_errors_[t]) return;
+  try {
+    for (size_t d = 0; d < kDTypes.size(); ++d) {
+      if (flat_grads_[d].empty()) continue;
+      const size_t bytes = static_cast<size_t>(flat_numel_[d]) * ElementSize(kDTypes[d]);
+      std::memcpy(const_cast<void*>(flat_grads_[d][t]), scratch_[t][d].raw_data(), bytes);
+    }
+    (t == 0 ? step_ : replica_optimizers_[t - 1].get())->Step();
+  } catch (...) {
+    exchange_errors_[t] = std::current_exception();
+  }
+}
+
+void Replicas::Cut(const Batch& batch, bool forward_only, bool share) {
   const int k = count();
   const int64_t n = batch.input.size(0);
   MT_CHECK(n >= k && (forward_only || batch.target.size(0) == n), "Replicas: a batch of ", n,
@@ -137,10 +276,13 @@ void Replicas::Cut(const Batch& batch, bool forward_only) {
   MT_CHECK(batch.input.device() == Device::CPU() &&
                (forward_only || batch.target.device() == Device::CPU()),
            "Replicas: the batch must be on the CPU");
-  for (const std::unique_ptr<models::Model>& replica : replicas_) {
-    // The model's parameters moved (MoveTo) since the last step: view their new home, or say
-    // why not (a model no longer on the CPU).
-    if (!replica->SharesParametersWith(*model_)) replica->ShareParametersWith(*model_);
+  if (share) {
+    for (const std::unique_ptr<models::Model>& replica : replicas_) {
+      // The model's parameters moved (MoveTo) since the last step, or the replicas hold copies
+      // (ForwardBackwardStep): view the model's, or say why not (a model no longer on the CPU).
+      if (!replica->SharesParametersWith(*model_)) replica->ShareParametersWith(*model_);
+    }
+    private_ = false;
   }
   int64_t start = 0;
   for (int r = 0; r < k; ++r) {
@@ -170,15 +312,19 @@ void Replicas::Cut(const Batch& batch, bool forward_only) {
   }
 }
 
-int Replicas::RunPieces(int threads) {
+int Replicas::RunPieces(int threads, optim::Optimizer* optimizer) {
   const int k = count();
   const int parallel = std::clamp(threads, 1, k);
+  MT_CHECK(optimizer == nullptr || parallel > 1, "Replicas: the step's exchange needs two threads");
+  int64_t generation = 0;
   if (parallel > 1) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (int i = 0; i + 1 < k; ++i) assigned_[i] = i + 1 < parallel;
       pending_.store(parallel - 1);
-      generation_.fetch_add(1);
+      step_ = optimizer;
+      step_pending_.store(optimizer ? parallel - 1 : 0);
+      generation = generation_.fetch_add(1) + 1;
     }
     start_cv_.notify_all();
   }
@@ -195,6 +341,38 @@ int Replicas::RunPieces(int threads) {
   for (Piece& p : pieces_) {
     if (p.error && !error) error = p.error;
     p.batch = Batch();  // the pieces' views keep no batch alive between steps
+  }
+  if (optimizer != nullptr) {
+    // Every piece is done: exchange the gradients and step every copy of the weights. The
+    // workers wait for step_go_ whatever happens here, so it is set on every path.
+    bool run = !error;
+    exchange_errors_.assign(parallel, nullptr);
+    if (run) {
+      try {
+        PrepareExchange();
+      } catch (...) {
+        error = std::current_exception();
+        run = false;
+      }
+    }
+    arrived_.store(parallel);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      step_run_ = run;
+      step_go_.store(generation, std::memory_order_release);
+    }
+    start_cv_.notify_all();
+    if (run) RunExchange(0);
+    WaitFor(mu_, done_cv_, kSpinNanos,
+            [&] { return step_pending_.load(std::memory_order_acquire) == 0; });
+    for (const std::exception_ptr& e : exchange_errors_) {
+      if (e && !error) error = e;
+    }
+    if (error) {
+      private_ = false;  // the copies may differ now: copied afresh next time
+    } else {
+      synced_steps_ = optimizer->steps();
+    }
   }
   if (error) {
     for (Piece& p : pieces_) p.output = Tensor();
@@ -223,6 +401,26 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
     } else {
       AddInto<double>(into, from, parallel);
     }
+  }
+  return result;
+}
+
+Replicas::Result Replicas::ForwardBackwardStep(const Batch& batch, int threads,
+                                                optim::Optimizer* optimizer) {
+  MT_CHECK(optimizer != nullptr, "Replicas::ForwardBackwardStep: no optimiser");
+  if (std::clamp(threads, 1, count()) < count() || model_->NumParameters() > kPrivateMaxParams ||
+      !StepsModel(*optimizer, *model_)) {
+    const Result result = ForwardBackward(batch, threads);
+    optimizer->Step();
+    return result;
+  }
+  if (!InStep(*optimizer)) Privatize(*optimizer);
+  Cut(batch, /*forward_only=*/false, /*share=*/false);
+  RunPieces(threads, optimizer);
+  Result result;
+  for (const Piece& p : pieces_) {
+    result.loss += p.weight * p.loss;
+    result.correct += p.correct;
   }
   return result;
 }

@@ -30,6 +30,7 @@
 #ifndef MT_ENGINE_TRAIN_REPLICAS_H_
 #define MT_ENGINE_TRAIN_REPLICAS_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -40,6 +41,7 @@
 #include <vector>
 
 #include "engine/models/models.h"
+#include "engine/optim.h"
 #include "engine/train/dataset.h"
 
 namespace mt::train {
@@ -75,6 +77,28 @@ class Replicas {
   // the replicas follow them. Not thread-safe: one step at a time per object.
   Result ForwardBackward(const Batch& batch, int threads);
 
+  // ForwardBackward followed by optimizer->Step(), bit for bit, done the way data-parallel
+  // training across machines does it: each replica keeps its own copy of the weights and of the
+  // optimiser's state, every thread adds up all the pieces' gradients into its own buffer and
+  // steps its own copy, and the copies stay equal because the same sums go through the same
+  // rule. Why: with the weights shared, the caller's step writes lines the other core has just
+  // read, and each write waits for that core's copy to be dropped (LeNet-5's SGD step: 35 us
+  // after two pieces in turn on one core, 140 us after two at once, serial); the worker then
+  // reads every weight back across the cores. With copies, only the gradients cross, once
+  // each way, in parallel. The model's gradient buffer holds the batch's gradient afterwards.
+  //
+  // The copies are made (from the model and `optimizer`) on the first call, and again whenever
+  // the model's parameters or the optimiser may have changed without this object: a call of
+  // ForwardBackward or Forward (they view the model's weights again), another optimiser, an
+  // optimiser step count other than the one this object left, parameters that moved. Nothing
+  // else may change the model's weights between two calls. Taken only when every piece has a
+  // thread of its own (threads >= count()), the model has at most kPrivateMaxParams parameters
+  // (beyond, each core stepping every weight costs more than sharing them: Kim CNN's
+  // embeddings) and `optimizer` is over the model's Parameters(), in order; otherwise this is
+  // ForwardBackward then optimizer->Step(). After an exception the model's weights may be
+  // partly updated (as after a failed Step).
+  Result ForwardBackwardStep(const Batch& batch, int threads, optim::Optimizer* optimizer);
+
   // The model's output for `input` (CPU, N >= count() examples) without gradients, the pieces
   // run as above in the model's current train/eval mode and their outputs joined along dim 0:
   // inference and validation batches split over the cores like training steps. The same values
@@ -95,11 +119,23 @@ class Replicas {
     int64_t correct = 0;
     std::exception_ptr error;
   };
+  // Whether the replicas' copies are in step with the model and `optimizer` (see
+  // ForwardBackwardStep).
+  bool InStep(const optim::Optimizer& optimizer) const;
+  // Gives every replica a copy of the model's weights and of optimizer's state.
+  void Privatize(const optim::Optimizer& optimizer);
+  // On the caller, every piece done: the gradient buffers' addresses, the learning rate.
+  void PrepareExchange();
+  // Thread t's share of the step: the sum of every piece's gradients into scratch_[t], a
+  // barrier, the sum copied into t's own gradient buffer and t's optimiser stepped.
+  void RunExchange(int t);
   // Fills pieces_ with count() pieces of `batch` (targets may be undefined for forward_only).
-  void Cut(const Batch& batch, bool forward_only);
-  // Runs every piece, `threads` at a time; rethrows the first piece's error. Returns how many
+  // With `share`, the replicas view the model's weights again (leaving any copies).
+  void Cut(const Batch& batch, bool forward_only, bool share = true);
+  // Runs every piece, `threads` at a time, then, with `optimizer`, the step's parts on the
+  // threads that ran pieces (ForwardBackwardStep); rethrows the first error. Returns how many
   // ran at once.
-  int RunPieces(int threads);
+  int RunPieces(int threads, optim::Optimizer* optimizer = nullptr);
   static void Run(Piece* piece);
   void WorkerLoop(int index);
   void StopWorkers();  // stops and joins every started worker
@@ -119,6 +155,30 @@ class Replicas {
   std::vector<bool> assigned_;          // worker i runs pieces_[i + 1] in this generation
   std::atomic<int> pending_{0};         // worker pieces not yet finished
   bool stop_ = false;
+
+  // The step's phase (ForwardBackwardStep), written by the caller: step_ under mu_ with the
+  // generation; everything else before step_go_ is set to the generation, which releases the
+  // workers into RunExchange once every piece is done.
+  static constexpr int64_t kPrivateMaxParams = int64_t{1} << 20;
+  static constexpr std::array<DType, 2> kDTypes = {DType::kFloat32, DType::kFloat64};
+  optim::Optimizer* step_ = nullptr;  // null: this generation has no step phase
+  bool step_run_ = false;             // false: a piece failed, the exchange is skipped
+  std::atomic<int64_t> step_go_{0};
+  std::atomic<int> step_pending_{0};  // worker exchanges not yet finished
+  std::atomic<int> arrived_{0};       // threads still summing (RunExchange's barrier)
+  std::condition_variable barrier_cv_;
+  std::vector<std::exception_ptr> exchange_errors_;
+  // Per dtype: every piece's flat gradient buffer (the model's first) and its length.
+  std::array<std::vector<const void*>, 2> flat_grads_;
+  std::array<int64_t, 2> flat_numel_{};
+  std::vector<std::vector<Tensor>> scratch_;  // [thread][dtype]: that thread's sum
+
+  // The replicas' copies (Privatize) and what they were made from.
+  bool private_ = false;
+  std::vector<std::unique_ptr<optim::Optimizer>> replica_optimizers_;
+  const optim::Optimizer* synced_optimizer_ = nullptr;
+  int64_t synced_steps_ = -1;
+  std::array<const void*, 2> synced_values_{};  // the model's flat buffers then
 };
 
 }  // namespace mt::train

@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -160,6 +162,152 @@ TEST(Replicas, ReplicasSeeEveryOptimiserStep) {
   // The next step's gradient depends on the stepped weights in every piece.
   const Batch next = Images(8, 30);
   ExpectClose(Split(&b, &r, next, 2), OnePiece(&a, next));
+}
+
+// Everything a step leaves behind, exactly: the weights, the optimiser's state, the gradient.
+struct After {
+  double loss;
+  std::vector<double> weights, grad;
+  std::vector<std::vector<double>> state;
+};
+
+After Snapshot(models::Model* m, const optim::Optimizer& o, double loss) {
+  After a{loss, m->FlatParameters().ToVector(), m->GatherGradients().ToVector(), {}};
+  for (const auto& [name, t] : o.StateTensors()) a.state.push_back(t.ToVector());
+  return a;
+}
+
+void ExpectSame(const After& got, const After& want, const std::string& where) {
+  SCOPED_TRACE(where);
+  EXPECT_EQ(got.loss, want.loss);
+  EXPECT_EQ(got.weights, want.weights);
+  EXPECT_EQ(got.grad, want.grad);
+  EXPECT_EQ(got.state, want.state);
+}
+
+// ForwardBackwardStep keeps a copy of the weights per replica and steps each copy: the model
+// ends every step with the bits that ForwardBackward then Step give, step after step (so the
+// copies stayed equal to the model's: piece 1's gradient comes from its copy), for SGD with
+// momentum and for Adam, with dropout.
+TEST(Replicas, ForwardBackwardStepIsForwardBackwardThenStepBitForBit) {
+  for (int kind = 0; kind < 2; ++kind) {
+    SCOPED_TRACE(kind == 0 ? "lenet5, sgd" : "minitorch, adam");
+    std::unique_ptr<models::Model> a, b;
+    std::unique_ptr<optim::Optimizer> oa, ob;
+    if (kind == 0) {
+      a = std::make_unique<models::Lenet5>(5);
+      b = std::make_unique<models::Lenet5>(5);
+      oa = std::make_unique<optim::Sgd>(a->Parameters(), optim::SgdOptions{.lr = 0.1, .momentum = 0.9});
+      ob = std::make_unique<optim::Sgd>(b->Parameters(), optim::SgdOptions{.lr = 0.1, .momentum = 0.9});
+    } else {
+      a = std::make_unique<models::MinitorchMnist>(5);
+      b = std::make_unique<models::MinitorchMnist>(5);
+      oa = std::make_unique<optim::Adam>(a->Parameters(), optim::AdamOptions{.lr = 0.01});
+      ob = std::make_unique<optim::Adam>(b->Parameters(), optim::AdamOptions{.lr = 0.01});
+    }
+    Replicas ra(a.get(), 2), rb(b.get(), 2);
+    for (int step = 0; step < 4; ++step) {
+      const Batch batch = Images(9, 40 + step);  // uneven pieces: 5 and 4
+      oa->ZeroGrad();
+      const double la = ra.ForwardBackward(batch, 2).loss;
+      oa->Step();
+      ob->ZeroGrad();
+      const double lb = rb.ForwardBackwardStep(batch, 2, ob.get()).loss;
+      ExpectSame(Snapshot(b.get(), *ob, lb), Snapshot(a.get(), *oa, la),
+                 "step " + std::to_string(step));
+    }
+    EXPECT_NE(a->FlatParameters().ToVector(), models::Lenet5(5).FlatParameters().ToVector());
+  }
+}
+
+// The copies are made again whenever the model or the optimiser may have changed without the
+// replicas: a step taken outside, a Forward (which views the model's weights), another
+// optimiser, one thread (the plain path), weights written by hand followed by a state load.
+TEST(Replicas, CopiesFollowWhatChangedOutside) {
+  models::Lenet5 a(6), b(6);
+  optim::Sgd oa(a.Parameters(), {.lr = 0.05, .momentum = 0.5});
+  optim::Sgd ob(b.Parameters(), {.lr = 0.05, .momentum = 0.5});
+  Replicas ra(&a, 2), rb(&b, 2);
+  int step = 0;
+  const auto both = [&](const std::string& what, int threads = 2) {
+    const Batch batch = Images(8, 60 + step++);
+    oa.ZeroGrad();
+    const double la = ra.ForwardBackward(batch, 2).loss;
+    oa.Step();
+    ob.ZeroGrad();
+    const double lb = rb.ForwardBackwardStep(batch, threads, &ob).loss;
+    ExpectSame(Snapshot(&b, ob, lb), Snapshot(&a, oa, la), what);
+  };
+  both("first");
+  both("second");
+  // A step outside the replicas (on a gradient of a one-piece pass).
+  const Batch extra = Images(8, 90);
+  for (auto [m, o] : {std::pair<models::Model*, optim::Optimizer*>{&a, &oa}, {&b, &ob}}) {
+    o->ZeroGrad();
+    NllLoss(m->Forward(extra.input), extra.target).Backward();
+    o->Step();
+  }
+  both("after a step outside");
+  // A Forward: the replicas view the model's weights for it, then copy them again.
+  {
+    NoGradGuard no_grad;
+    EXPECT_EQ(rb.Forward(extra.input, 2).ToVector(), ra.Forward(extra.input, 2).ToVector());
+  }
+  both("after a Forward");
+  both("on one thread", 1);
+  both("back on two");
+  // Weights set by hand and the optimiser's state loaded, as a restored checkpoint does.
+  for (models::Model* m : {static_cast<models::Model*>(&a), static_cast<models::Model*>(&b)}) {
+    FillInto(m->FlatParameters(), 0.01);
+  }
+  ASSERT_TRUE(oa.LoadState(1, {}).ok());
+  ASSERT_TRUE(ob.LoadState(1, {}).ok());
+  both("after a restore");
+  // Another optimiser over the same parameters.
+  optim::Adam oa2(a.Parameters(), {.lr = 0.01}), ob2(b.Parameters(), {.lr = 0.01});
+  const Batch batch = Images(8, 99);
+  oa2.ZeroGrad();
+  const double la = ra.ForwardBackward(batch, 2).loss;
+  oa2.Step();
+  ob2.ZeroGrad();
+  const double lb = rb.ForwardBackwardStep(batch, 2, &ob2).loss;
+  ExpectSame(Snapshot(&b, ob2, lb), Snapshot(&a, oa2, la), "another optimiser");
+}
+
+// An error in a piece on the worker: no copy is stepped, the caller hears it, and the next
+// step is right.
+TEST(Replicas, AnErrorInAPieceOfAFusedStepStepsNothing) {
+  models::Lenet5 a(2), b(2);
+  optim::Sgd oa(a.Parameters(), {.lr = 0.1, .momentum = 0.9});
+  optim::Sgd ob(b.Parameters(), {.lr = 0.1, .momentum = 0.9});
+  Replicas ra(&a, 2), rb(&b, 2);
+  const Batch first = Images(8, 70);
+  oa.ZeroGrad();
+  ra.ForwardBackward(first, 2);
+  oa.Step();
+  ob.ZeroGrad();
+  rb.ForwardBackwardStep(first, 2, &ob);
+  Batch bad = Images(8, 71);
+  std::vector<int64_t> target = bad.target.ToInt64Vector();
+  target[6] = 10;  // in piece 1, on the worker thread
+  bad.target = Tensor::FromInt64(target, {8});
+  const std::vector<double> weights = b.FlatParameters().ToVector();
+  ob.ZeroGrad();
+  try {
+    rb.ForwardBackwardStep(bad, 2, &ob);
+    FAIL() << "a target outside [0, 10) was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("outside [0, 10)"));
+  }
+  EXPECT_EQ(b.FlatParameters().ToVector(), weights);
+  EXPECT_EQ(ob.steps(), 1);
+  const Batch good = Images(8, 72);
+  oa.ZeroGrad();
+  const double la = ra.ForwardBackward(good, 2).loss;
+  oa.Step();
+  ob.ZeroGrad();
+  const double lb = rb.ForwardBackwardStep(good, 2, &ob).loss;
+  ExpectSame(Snapshot(&b, ob, lb), Snapshot(&a, oa, la), "the step after the error");
 }
 
 TEST(Replicas, AnErrorInAnyPieceReachesTheCaller) {

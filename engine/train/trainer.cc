@@ -206,14 +206,19 @@ void Trainer::TrainStep(const Batch& batch, const StepContext& where, double* lo
                         int64_t* correct) {
   optimizer_->ZeroGrad();
   if (replicas_ && batch.input.size(0) >= replicas_->count()) {
-    const Replicas::Result r = replicas_->ForwardBackward(batch, ThreadCount());
+    // Without hooks between backward and the step, each replica steps its own copy of the
+    // weights on its own core (Replicas::ForwardBackwardStep).
+    const Replicas::Result r =
+        after_backward_.empty()
+            ? replicas_->ForwardBackwardStep(batch, ThreadCount(), optimizer_.get())
+            : replicas_->ForwardBackward(batch, ThreadCount());
     if (!after_backward_.empty()) {
       const Tensor loss = Tensor::Scalar(r.loss);
       StepContext context = where;
       context.loss = &loss;
       for (const AfterBackwardHook& hook : after_backward_) hook(context);
+      optimizer_->Step();
     }
-    optimizer_->Step();
     *loss_sum += r.loss;
     *correct += r.correct;
     return;

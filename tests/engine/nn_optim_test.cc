@@ -2,8 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/autograd.h"
+#include "engine/error.h"
 #include "engine/nn.h"
 #include "engine/optim.h"
 
@@ -137,6 +141,79 @@ TEST(Optimizer, StateRoundTripGivesIdenticalUpdates) {
   EXPECT_EQ(a.ToVector(), b.ToVector());
   EXPECT_FALSE(ob.LoadState(1, {{"9.exp_avg", Tensor::Zeros({3}, DType::kFloat64)}}).ok());
   EXPECT_FALSE(ob.LoadState(1, {{"0.exp_avg", Tensor::Zeros({4}, DType::kFloat64)}}).ok());
+}
+
+// A clone of an optimiser part-way through training, over a copy of the parameters, makes the
+// same updates bit for bit, and from then on each steps only its own parameters.
+TEST(Optimizer, CloneForCopiesTheStateAndStepsItsOwnParameters) {
+  auto make = [](std::vector<double> v) {
+    Tensor p = Tensor::FromVector(v, {static_cast<int64_t>(v.size())}, DType::kFloat64);
+    p.set_requires_grad(true);
+    return p;
+  };
+  const auto step = [](optim::Optimizer& o, Tensor& p) {
+    p.ZeroGrad();
+    Sum(Exp(p) * p).Backward();
+    o.Step();
+  };
+  for (int kind = 0; kind < 2; ++kind) {
+    SCOPED_TRACE(kind == 0 ? "sgd" : "adam");
+    Tensor a = make({0.3, -0.7, 1.1, 0.05});
+    std::unique_ptr<optim::Optimizer> oa;
+    if (kind == 0) {
+      oa = std::make_unique<optim::Sgd>(std::vector<Tensor>{a},
+                                        optim::SgdOptions{.lr = 0.1, .momentum = 0.9});
+    } else {
+      oa = std::make_unique<optim::Adam>(std::vector<Tensor>{a}, optim::AdamOptions{.lr = 0.05});
+    }
+    step(*oa, a);
+    step(*oa, a);
+    oa->set_lr(oa->lr() / 2);
+    Tensor b = make(a.ToVector());
+    const std::unique_ptr<optim::Optimizer> ob = oa->CloneFor({b});
+    EXPECT_EQ(ob->steps(), 2);
+    EXPECT_EQ(ob->lr(), oa->lr());
+    for (int i = 0; i < 3; ++i) {
+      step(*oa, a);
+      step(*ob, b);
+      ASSERT_EQ(a.ToVector(), b.ToVector()) << "after step " << i;
+    }
+    EXPECT_NE(a.ToVector()[0], 0.3);  // the steps moved the parameters
+    // The state is a copy: stepping one leaves the other's alone.
+    const std::vector<double> before = b.ToVector();
+    step(*oa, a);
+    EXPECT_EQ(b.ToVector(), before);
+    EXPECT_NE(a.ToVector(), before);
+    // Parameters of other shapes are refused, saying which.
+    try {
+      oa->CloneFor({make({1.0, 2.0})});
+      FAIL() << "a clone over a parameter of another shape was made";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("parameter 0"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// A flat module made a replica and then unshared holds the source's values, in storage of its
+// own: later changes on either side stay on that side.
+TEST(Module, UnshareParametersCopiesTheSourcesValues) {
+  Generator g1(3), g2(4);
+  TinyNet source(g1), replica(g2);
+  source.FlattenParameters();
+  replica.FlattenParameters();
+  replica.ShareParametersWith(source);
+  ASSERT_TRUE(replica.SharesParametersWith(source));
+  replica.UnshareParameters();
+  EXPECT_FALSE(replica.SharesParametersWith(source));
+  const std::vector<double> values = source.FlatParameters().ToVector();
+  EXPECT_EQ(replica.FlatParameters().ToVector(), values);
+  // Every parameter views the new buffer: a change through a parameter shows in the buffer.
+  const std::vector<Tensor> params = replica.Parameters();
+  params[0].data<float>()[0] += 1.0f;
+  EXPECT_EQ(replica.FlatParameters().ToVector()[0], static_cast<float>(values[0]) + 1.0f);
+  EXPECT_EQ(source.FlatParameters().ToVector(), values);
+  source.Parameters()[1].data<float>()[0] = 5.0f;
+  EXPECT_NE(replica.Parameters()[1].ToVector()[0], 5.0);
 }
 
 TEST(Training, TinyNetworkLearnsAFixedBatch) {
