@@ -117,22 +117,29 @@ CachingAllocator::ThreadCache* CachingAllocator::ThisThreadCache() {
   return cache;
 }
 
+void CachingAllocator::SpillLocked(ThreadCache* cache,
+                                   std::vector<std::pair<void*, size_t>>* give_back) {
+  for (auto& [bucket, blocks] : cache->blocks) {
+    for (void* p : blocks) {
+      if (static_cast<size_t>(stats_.cached_bytes) + bucket <= max_cached_bytes_) {
+        free_blocks_[bucket].push_back(p);
+        stats_.cached_bytes += static_cast<int64_t>(bucket);
+      } else {
+        give_back->emplace_back(p, bucket);
+        ++stats_.backend_frees;
+      }
+    }
+  }
+  cache->blocks.clear();
+  cache->bytes = 0;
+}
+
 void CachingAllocator::Retire(ThreadCache* cache) {
   std::vector<std::pair<void*, size_t>> give_back;
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::lock_guard<std::mutex> mine(cache->mu);
-    for (auto& [bucket, blocks] : cache->blocks) {
-      for (void* p : blocks) {
-        if (static_cast<size_t>(stats_.cached_bytes) + bucket <= max_cached_bytes_) {
-          free_blocks_[bucket].push_back(p);
-          stats_.cached_bytes += static_cast<int64_t>(bucket);
-        } else {
-          give_back.emplace_back(p, bucket);
-          ++stats_.backend_frees;
-        }
-      }
-    }
+    SpillLocked(cache, &give_back);
     stats_.allocations += cache->allocations;
     stats_.cache_hits += cache->hits;
     stats_.in_use_bytes += cache->in_use;
@@ -202,13 +209,28 @@ void CachingAllocator::Free(void* ptr, size_t nbytes) {
   if (ptr == nullptr) return;
   const size_t bucket = BucketSize(nbytes);
   if (ThreadCache* cache = bucket <= kThreadBlockBytes ? ThisThreadCache() : nullptr) {
-    std::lock_guard<std::mutex> mine(cache->mu);
-    if (static_cast<size_t>(cache->bytes) + bucket <= kThreadCacheBytes) {
+    {
+      std::lock_guard<std::mutex> mine(cache->mu);
+      if (static_cast<size_t>(cache->bytes) + bucket <= kThreadCacheBytes) {
+        cache->blocks[bucket].push_back(ptr);
+        cache->bytes += static_cast<int64_t>(bucket);
+        cache->in_use -= static_cast<int64_t>(bucket);
+        return;
+      }
+    }
+    // Full: it holds sizes this thread may no longer ask for. They all go to the shared lists
+    // (or back to the system, past max_cached_bytes), and the cache starts again from this one.
+    std::vector<std::pair<void*, size_t>> give_back;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> mine(cache->mu);
+      SpillLocked(cache, &give_back);
       cache->blocks[bucket].push_back(ptr);
       cache->bytes += static_cast<int64_t>(bucket);
       cache->in_use -= static_cast<int64_t>(bucket);
-      return;
     }
+    for (auto& [p, b] : give_back) backend_->Free(p, b);
+    return;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -261,7 +283,8 @@ CachingAllocatorStats CachingAllocator::stats() const {
 
 namespace {
 // Enough for the activations and gradients of a few concurrent training jobs of the model
-// sizes this service trains; beyond it, frees go back to the system.
+// sizes this service trains; beyond it, frees go back to the system. Each thread's own cache
+// holds up to CachingAllocator::kThreadCacheBytes on top.
 constexpr size_t kCpuCacheBytes = size_t{256} << 20;
 
 using AllocatorTable = std::array<std::atomic<Allocator*>, kMaxDeviceTypes>;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -52,8 +53,9 @@ struct CachingAllocatorStats {
 };
 
 // Keeps freed blocks, bucketed by size class (64-byte steps up to 4 KiB, then four classes per
-// power of two), for reuse by the next request of the same class. Holds at most max_cached_bytes; a free that would exceed it goes straight
-// to the underlying allocator. Thread-safe.
+// power of two), for reuse by the next request of the same class. The shared lists hold at
+// most max_cached_bytes; a free that would exceed it goes straight to the underlying
+// allocator. Thread-safe.
 //
 // With per-thread caches (the CPU allocator's), each thread first keeps blocks of up to
 // kThreadBlockBytes that it freed, kThreadCacheBytes in all, in a cache of its own, and takes
@@ -62,12 +64,15 @@ struct CachingAllocatorStats {
 // time, and one shared lock and free list per size moved their cache lines between the cores
 // on every allocation: fully independent models trained on two threads of one process ran
 // 7-10 % slower than in two processes. A block freed by its thread also comes back with its
-// lines still in that core's cache. A thread's cache goes to the shared lists when it exits;
-// stats() and EmptyCache() take in every thread's. max_cached_bytes bounds the shared lists.
+// lines still in that core's cache. A full thread cache hands everything it holds to the
+// shared lists and starts again (so it follows the sizes its thread asks for now); a thread's
+// cache also goes to the shared lists when the thread exits. stats() and EmptyCache() take in
+// every thread's cache. So the memory cached is at most max_cached_bytes plus
+// kThreadCacheBytes per thread that freed CPU tensors.
 class CachingAllocator : public Allocator {
  public:
   static constexpr size_t kThreadBlockBytes = size_t{4} << 20;
-  static constexpr size_t kThreadCacheBytes = size_t{32} << 20;
+  static constexpr size_t kThreadCacheBytes = size_t{16} << 20;
   CachingAllocator(std::unique_ptr<Allocator> backend, size_t max_cached_bytes,
                    bool thread_caches = false);
   ~CachingAllocator() override;
@@ -89,6 +94,9 @@ class CachingAllocator : public Allocator {
   ThreadCache* ThisThreadCache();
   // Takes a departing thread's cache into the shared lists (or gives its blocks back).
   void Retire(ThreadCache* cache);
+  // With mu_ and cache->mu held: moves every block of `cache` into the shared lists, or into
+  // give_back (for the backend, after the locks) past max_cached_bytes.
+  void SpillLocked(ThreadCache* cache, std::vector<std::pair<void*, size_t>>* give_back);
 
   std::unique_ptr<Allocator> backend_;
   const bool thread_caches_;

@@ -1,11 +1,18 @@
 #include "engine/optim.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "engine/ops_internal.h"
 
 namespace mt::optim {
 
-Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
+namespace {
+std::atomic<uint64_t> g_next_optimizer_id{1};
+}  // namespace
+
+Optimizer::Optimizer(std::vector<Tensor> params)
+    : params_(std::move(params)), id_(g_next_optimizer_id.fetch_add(1)) {
   for (size_t i = 0; i < params_.size(); ++i) {
     MT_CHECK(params_[i].is_leaf() && params_[i].requires_grad() && params_[i].is_contiguous(),
              "optimiser parameter ", i, " must be a contiguous leaf that requires grad");
@@ -76,6 +83,7 @@ absl::Status Optimizer::LoadState(int64_t steps,
   }
   buffers_ = std::move(loaded);
   steps_ = steps;
+  ++state_version_;
   return absl::OkStatus();
 }
 

@@ -3,6 +3,7 @@
 #ifndef MT_ENGINE_OPTIM_H_
 #define MT_ENGINE_OPTIM_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -27,6 +28,11 @@ class Optimizer {
   // engine/train/replicas.h to keep a replica's own copy of the weights in step with the model.
   virtual std::unique_ptr<Optimizer> CloneFor(std::vector<Tensor> params) const = 0;
   const std::vector<Tensor>& params() const { return params_; }
+  // Unique to this optimiser object among all made in the process (an address may be reused).
+  uint64_t id() const { return id_; }
+  // Counts the changes of this optimiser's state other than Step() (LoadState): with id() and
+  // steps(), it tells engine/train/replicas.h whether its copies of the state are current.
+  int64_t state_version() const { return state_version_; }
   int64_t steps() const { return steps_; }
 
   // State buffers by name ("<param index>.<buffer>"), plus the step count, for checkpoints.
@@ -44,6 +50,8 @@ class Optimizer {
   std::vector<std::vector<Tensor>> buffers_;
   int64_t steps_ = 0;
   double lr_ = 0.0;
+  const uint64_t id_;
+  int64_t state_version_ = 0;
 
   // For CloneFor: checks that `to` has this optimiser's parameter shapes and gives it copies of
   // the state.

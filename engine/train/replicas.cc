@@ -171,7 +171,8 @@ void Replicas::WorkerLoop(int index) {
     const auto go = [&] { return step_go_.load(std::memory_order_acquire) == seen; };
     if (!SpinFor(kSpinNanos, go)) {
       std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, go);
+      start_cv_.wait(lock, [&] { return stop_ || go(); });
+      if (!go()) return;  // stopping
     }
     if (step_run_) RunExchange(index + 1);
     if (step_pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -182,7 +183,8 @@ void Replicas::WorkerLoop(int index) {
 }
 
 bool Replicas::InStep(const optim::Optimizer& optimizer) const {
-  if (!private_ || synced_optimizer_ != &optimizer || synced_steps_ != optimizer.steps()) {
+  if (!private_ || synced_optimizer_ != optimizer.id() || synced_steps_ != optimizer.steps() ||
+      synced_version_ != optimizer.state_version()) {
     return false;
   }
   for (size_t d = 0; d < kDTypes.size(); ++d) {
@@ -209,8 +211,9 @@ void Replicas::Privatize(const optim::Optimizer& optimizer) {
       mine[d] = Tensor::Empty(values.shape(), kDTypes[d], Device::CPU());
     }
   }
-  synced_optimizer_ = &optimizer;
+  synced_optimizer_ = optimizer.id();
   synced_steps_ = optimizer.steps();
+  synced_version_ = optimizer.state_version();
   private_ = true;
 }
 
@@ -346,14 +349,12 @@ int Replicas::RunPieces(int threads, optim::Optimizer* optimizer) {
     // Every piece is done: exchange the gradients and step every copy of the weights. The
     // workers wait for step_go_ whatever happens here, so it is set on every path.
     bool run = !error;
-    exchange_errors_.assign(parallel, nullptr);
-    if (run) {
-      try {
-        PrepareExchange();
-      } catch (...) {
-        error = std::current_exception();
-        run = false;
-      }
+    try {
+      exchange_errors_.assign(parallel, nullptr);
+      if (run) PrepareExchange();
+    } catch (...) {
+      if (!error) error = std::current_exception();
+      run = false;
     }
     arrived_.store(parallel);
     {

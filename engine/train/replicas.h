@@ -90,14 +90,23 @@ class Replicas {
   // The copies are made (from the model and `optimizer`) on the first call, and again whenever
   // the model's parameters or the optimiser may have changed without this object: a call of
   // ForwardBackward or Forward (they view the model's weights again), another optimiser, an
-  // optimiser step count other than the one this object left, parameters that moved. Nothing
-  // else may change the model's weights between two calls. Taken only when every piece has a
+  // optimiser step count other than the one this object left, a LoadState, parameters that
+  // moved, Invalidate(). Anything else that rewrites the model's weights in place between two
+  // calls must call Invalidate(). Taken only when every piece has a
   // thread of its own (threads >= count()), the model has at most kPrivateMaxParams parameters
   // (beyond, each core stepping every weight costs more than sharing them: Kim CNN's
   // embeddings) and `optimizer` is over the model's Parameters(), in order; otherwise this is
   // ForwardBackward then optimizer->Step(). After an exception the model's weights may be
   // partly updated (as after a failed Step).
   Result ForwardBackwardStep(const Batch& batch, int threads, optim::Optimizer* optimizer);
+
+  // Drops the replicas' copies of the weights and optimiser state: the next
+  // ForwardBackwardStep copies them afresh. For whoever rewrites the model's weights in place
+  // (a checkpoint restore: Trainer::RestoreFrom), which the replicas cannot see.
+  void Invalidate() { private_ = false; }
+  // Whether the replicas hold copies now (the last step went through ForwardBackwardStep's
+  // copies and nothing has dropped them since).
+  bool holds_copies() const { return private_; }
 
   // The model's output for `input` (CPU, N >= count() examples) without gradients, the pieces
   // run as above in the model's current train/eval mode and their outputs joined along dim 0:
@@ -176,8 +185,9 @@ class Replicas {
   // The replicas' copies (Privatize) and what they were made from.
   bool private_ = false;
   std::vector<std::unique_ptr<optim::Optimizer>> replica_optimizers_;
-  const optim::Optimizer* synced_optimizer_ = nullptr;
+  uint64_t synced_optimizer_ = 0;  // Optimizer::id()
   int64_t synced_steps_ = -1;
+  int64_t synced_version_ = -1;  // Optimizer::state_version()
   std::array<const void*, 2> synced_values_{};  // the model's flat buffers then
 };
 

@@ -215,6 +215,8 @@ TEST(Replicas, ForwardBackwardStepIsForwardBackwardThenStepBitForBit) {
       const double lb = rb.ForwardBackwardStep(batch, 2, ob.get()).loss;
       ExpectSame(Snapshot(b.get(), *ob, lb), Snapshot(a.get(), *oa, la),
                  "step " + std::to_string(step));
+      EXPECT_TRUE(rb.holds_copies()) << "the step did not go through the replicas' copies";
+      EXPECT_FALSE(ra.holds_copies());
     }
     EXPECT_NE(a->FlatParameters().ToVector(), models::Lenet5(5).FlatParameters().ToVector());
   }
@@ -263,6 +265,21 @@ TEST(Replicas, CopiesFollowWhatChangedOutside) {
   ASSERT_TRUE(oa.LoadState(1, {}).ok());
   ASSERT_TRUE(ob.LoadState(1, {}).ok());
   both("after a restore");
+  // The same, at the step count the replicas left: the state's version tells.
+  for (models::Model* m : {static_cast<models::Model*>(&a), static_cast<models::Model*>(&b)}) {
+    FillInto(m->FlatParameters(), -0.02);
+  }
+  ASSERT_TRUE(oa.LoadState(oa.steps(), oa.StateTensors()).ok());
+  ASSERT_TRUE(ob.LoadState(ob.steps(), ob.StateTensors()).ok());
+  both("after a restore at the same step count");
+  // Weights alone rewritten in place: Invalidate() says so.
+  for (models::Model* m : {static_cast<models::Model*>(&a), static_cast<models::Model*>(&b)}) {
+    FillInto(m->FlatParameters(), 0.03);
+  }
+  rb.Invalidate();
+  EXPECT_FALSE(rb.holds_copies());
+  both("after weights set by hand and Invalidate");
+  EXPECT_TRUE(rb.holds_copies());
   // Another optimiser over the same parameters.
   optim::Adam oa2(a.Parameters(), {.lr = 0.01}), ob2(b.Parameters(), {.lr = 0.01});
   const Batch batch = Images(8, 99);

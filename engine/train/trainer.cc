@@ -166,6 +166,8 @@ absl::Status Trainer::RestoreFrom(const io::TensorFile& checkpoint, const std::s
         path, " is a checkpoint of ", summary.task, "/", summary.model, ", not of this run's ",
         config_.task, "/", config_.model));
   }
+  // The weights are rewritten in place: replicas holding copies must copy them again.
+  if (replicas_) replicas_->Invalidate();
   if (absl::Status s = LoadWeights(*file, model_); !s.ok()) return s;
   absl::StatusOr<CheckpointMeta> meta = ReadCheckpointMeta(*file, path);
   if (!meta.ok()) return meta.status();

@@ -112,6 +112,31 @@ TEST(CachingAllocator, ThreadCachesKeepEachThreadsBlocks) {
   a.Free(fresh, 1000);
 }
 
+// A full thread cache hands what it holds to the shared lists, where other threads find it,
+// and keeps the block being freed.
+TEST(CachingAllocator, AFullThreadCacheGoesToTheSharedLists) {
+  auto backend = std::make_unique<FlakyAllocator>();
+  FlakyAllocator* raw = backend.get();
+  CachingAllocator a(std::move(backend), size_t{64} << 20, /*thread_caches=*/true);
+  const size_t block = CachingAllocator::kThreadBlockBytes;
+  const int fit = static_cast<int>(CachingAllocator::kThreadCacheBytes / block);
+  std::vector<void*> blocks;
+  std::thread([&] {
+    for (int i = 0; i <= fit; ++i) blocks.push_back(a.Allocate(block));
+    for (void* p : blocks) a.Free(p, block);  // the last one finds the cache full
+    EXPECT_EQ(a.Allocate(block), blocks.back());  // kept in this thread's cache
+    a.Free(blocks.back(), block);
+  }).join();
+  EXPECT_EQ(raw->allocations, fit + 1);
+  EXPECT_EQ(a.stats().cached_bytes, static_cast<int64_t>((fit + 1) * block));
+  std::vector<void*> again;
+  for (int i = 0; i <= fit; ++i) again.push_back(a.Allocate(block));
+  EXPECT_EQ(raw->allocations, fit + 1) << "the spilled blocks were not found in the shared lists";
+  for (void* p : again) a.Free(p, block);
+  a.EmptyCache();
+  EXPECT_EQ(raw->frees, fit + 1);
+}
+
 // A thread whose cache outlives its allocator (tests make their own) exits without touching it,
 // and an allocator made later at the same address does not take the old cache for its own.
 TEST(CachingAllocator, ThreadCachesOutliveTheirAllocator) {
