@@ -4,7 +4,6 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
-#include <functional>
 #include <set>
 
 #include "engine/cuda_memory.h"
@@ -58,7 +57,7 @@ struct ThreadCacheEntry {
 // with thread caches that the thread used.
 struct ThreadCaches {
   std::vector<ThreadCacheEntry> caches;
-  std::function<void(CachingAllocator*, void*)> retire;
+  void (*retire)(CachingAllocator*, void*) = nullptr;  // CachingAllocator::Retire (private)
   ~ThreadCaches();
 };
 thread_local ThreadCaches t_caches;
@@ -108,11 +107,7 @@ CachingAllocator::ThreadCache* CachingAllocator::ThisThreadCache() {
     std::lock_guard<std::mutex> lock(mu_);
     thread_caches_list_.push_back(cache);
   }
-  if (!t_caches.retire) {
-    t_caches.retire = [](CachingAllocator* a, void* c) {
-      a->Retire(static_cast<ThreadCache*>(c));
-    };
-  }
+  t_caches.retire = [](CachingAllocator* a, void* c) { a->Retire(static_cast<ThreadCache*>(c)); };
   t_caches.caches.push_back({this, id_, cache});
   return cache;
 }

@@ -318,7 +318,7 @@ void Replicas::Cut(const Batch& batch, bool forward_only, bool share) {
 int Replicas::RunPieces(int threads, optim::Optimizer* optimizer) {
   const int k = count();
   const int parallel = std::clamp(threads, 1, k);
-  MT_CHECK(optimizer == nullptr || parallel > 1, "Replicas: the step's exchange needs two threads");
+  MT_CHECK(optimizer == nullptr || parallel > 1, "Replicas: the gradient exchange needs two threads");
   int64_t generation = 0;
   if (parallel > 1) {
     {
@@ -409,8 +409,13 @@ Replicas::Result Replicas::ForwardBackward(const Batch& batch, int threads) {
 Replicas::Result Replicas::ForwardBackwardStep(const Batch& batch, int threads,
                                                 optim::Optimizer* optimizer) {
   MT_CHECK(optimizer != nullptr, "Replicas::ForwardBackwardStep: no optimiser");
-  if (std::clamp(threads, 1, count()) < count() || model_->NumParameters() > kPrivateMaxParams ||
-      !StepsModel(*optimizer, *model_)) {
+  // The model and the optimiser are checked when the copies are made: while InStep holds, the
+  // same optimiser steps the same flat buffers.
+  const bool copies =
+      std::clamp(threads, 1, count()) == count() &&
+      (InStep(*optimizer) ||
+       (model_->NumParameters() <= kPrivateMaxParams && StepsModel(*optimizer, *model_)));
+  if (!copies) {
     const Result result = ForwardBackward(batch, threads);
     optimizer->Step();
     return result;

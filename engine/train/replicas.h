@@ -11,15 +11,13 @@
 //
 // Waiting: a worker that ran a piece, and the caller waiting for the workers' pieces, first
 // spin for up to kSpinNanos, then sleep on a condition variable. Between two steps the caller
-// alone works (adding the gradients, the optimiser, the next batch) for a fraction of that; a
-// sleeping worker's virtual CPU goes idle. Measured on a 2-vCPU VM: two 1-thread processes
-// together trained 10-20 % faster than one process on 2 threads, and perf put the extra time in
-// the compute kernels (ForwardBlock +26 %), which suggests (not proven) that a woken vCPU runs
-// cold for a while. LeNet-5 on 2 threads, mt-bench, 8 interleaved rounds: 1 -> 2 threads 1.65x without the spin, 1.72x with a
-// 0.2 ms spin, 1.82x with 1 ms (medians); a second 8-round A/B on a much noisier VM gave +2 %
-// (pairs 0.82-1.19): the gain depends on the VM's state and bench/run.sh has not confirmed it
-// (its 3-round run gave 1.38x, within-round 1.17-2.07x: noise). The spin is bounded, and a worker that had no piece in the last step (a busy neighbour
-// took a core back, engine/cpu_load.h) does not spin at all: no spinning against a neighbour.
+// alone works (the next batch, the bookkeeping) for a fraction of that; a sleeping worker's
+// virtual CPU goes idle. On a 2-vCPU VM (2026-12-07), LeNet-5 on 2 threads, mt-bench, 8
+// interleaved rounds: 1 -> 2 threads 1.65x without the spin, 1.72x with a 0.2 ms spin, 1.82x
+// with 1 ms (medians); a second 8-round A/B on a much noisier VM gave +2 % (pairs 0.82-1.19),
+// so the gain depends on the VM's state. The spin is bounded, and a worker that had no piece
+// in the last step (a busy neighbour took a core back, engine/cpu_load.h) does not spin at
+// all: no spinning against a neighbour.
 //
 // What holds (replicas_test.cc): the loss is the batch's mean NLL, piece r weighted n_r / n, so
 // the gradient equals the one-piece gradient up to float rounding (the sums over the batch run
@@ -92,12 +90,13 @@ class Replicas {
   // ForwardBackward or Forward (they view the model's weights again), another optimiser, an
   // optimiser step count other than the one this object left, a LoadState, parameters that
   // moved, Invalidate(). Anything else that rewrites the model's weights in place between two
-  // calls must call Invalidate(). Taken only when every piece has a
-  // thread of its own (threads >= count()), the model has at most kPrivateMaxParams parameters
-  // (beyond, each core stepping every weight costs more than sharing them: Kim CNN's
-  // embeddings) and `optimizer` is over the model's Parameters(), in order; otherwise this is
-  // ForwardBackward then optimizer->Step(). After an exception the model's weights may be
-  // partly updated (as after a failed Step).
+  // calls must call Invalidate(). Taken only when every piece has a thread of its own
+  // (threads >= count()), the model has at most kPrivateMaxParams parameters and `optimizer` is
+  // over the model's Parameters(), in order; otherwise this is ForwardBackward then
+  // optimizer->Step(). Beyond that size each core stepping every weight costs more than sharing
+  // them: Kim CNN (2.0M parameters, Adam) trained at 4.2-4.4k sentences/s with copies against
+  // 5.2-5.6k shared (mt-bench, 5 interleaved rounds, 2026-12-08). After an exception the
+  // model's weights may be partly updated (as after a failed Step).
   Result ForwardBackwardStep(const Batch& batch, int threads, optim::Optimizer* optimizer);
 
   // Drops the replicas' copies of the weights and optimiser state: the next
@@ -141,9 +140,9 @@ class Replicas {
   // Fills pieces_ with count() pieces of `batch` (targets may be undefined for forward_only).
   // With `share`, the replicas view the model's weights again (leaving any copies).
   void Cut(const Batch& batch, bool forward_only, bool share = true);
-  // Runs every piece, `threads` at a time, then, with `optimizer`, the step's parts on the
-  // threads that ran pieces (ForwardBackwardStep); rethrows the first error. Returns how many
-  // ran at once.
+  // Runs every piece, `threads` at a time, then, with `optimizer`, the gradient exchange and
+  // the steps of every copy (RunExchange, ForwardBackwardStep); rethrows the first error.
+  // Returns how many ran at once.
   int RunPieces(int threads, optim::Optimizer* optimizer = nullptr);
   static void Run(Piece* piece);
   void WorkerLoop(int index);

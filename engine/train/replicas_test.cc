@@ -185,6 +185,26 @@ void ExpectSame(const After& got, const After& want, const std::string& where) {
   EXPECT_EQ(got.state, want.state);
 }
 
+// One side of a comparison: a model, its replicas and its optimiser.
+struct Side {
+  models::Model* model;
+  Replicas* replicas;
+  optim::Optimizer* optimizer;
+};
+
+// The same batch through `plain` (ForwardBackward, then the optimiser's Step) and through
+// `fused` (ForwardBackwardStep on `threads`): fused must end with plain's bits.
+void StepBoth(const Side& plain, const Side& fused, const Batch& batch, int threads,
+              const std::string& where) {
+  plain.optimizer->ZeroGrad();
+  const double want = plain.replicas->ForwardBackward(batch, 2).loss;
+  plain.optimizer->Step();
+  fused.optimizer->ZeroGrad();
+  const double got = fused.replicas->ForwardBackwardStep(batch, threads, fused.optimizer).loss;
+  ExpectSame(Snapshot(fused.model, *fused.optimizer, got),
+             Snapshot(plain.model, *plain.optimizer, want), where);
+}
+
 // ForwardBackwardStep keeps a copy of the weights per replica and steps each copy: the model
 // ends every step with the bits that ForwardBackward then Step give, step after step (so the
 // copies stayed equal to the model's: piece 1's gradient comes from its copy), for SGD with
@@ -206,19 +226,15 @@ TEST(Replicas, ForwardBackwardStepIsForwardBackwardThenStepBitForBit) {
       ob = std::make_unique<optim::Adam>(b->Parameters(), optim::AdamOptions{.lr = 0.01});
     }
     Replicas ra(a.get(), 2), rb(b.get(), 2);
+    const std::vector<double> initial = a->FlatParameters().ToVector();
     for (int step = 0; step < 4; ++step) {
       const Batch batch = Images(9, 40 + step);  // uneven pieces: 5 and 4
-      oa->ZeroGrad();
-      const double la = ra.ForwardBackward(batch, 2).loss;
-      oa->Step();
-      ob->ZeroGrad();
-      const double lb = rb.ForwardBackwardStep(batch, 2, ob.get()).loss;
-      ExpectSame(Snapshot(b.get(), *ob, lb), Snapshot(a.get(), *oa, la),
-                 "step " + std::to_string(step));
+      StepBoth({a.get(), &ra, oa.get()}, {b.get(), &rb, ob.get()}, batch, 2,
+               "step " + std::to_string(step));
       EXPECT_TRUE(rb.holds_copies()) << "the step did not go through the replicas' copies";
       EXPECT_FALSE(ra.holds_copies());
     }
-    EXPECT_NE(a->FlatParameters().ToVector(), models::Lenet5(5).FlatParameters().ToVector());
+    EXPECT_NE(a->FlatParameters().ToVector(), initial);  // the steps moved the weights
   }
 }
 
@@ -232,13 +248,7 @@ TEST(Replicas, CopiesFollowWhatChangedOutside) {
   Replicas ra(&a, 2), rb(&b, 2);
   int step = 0;
   const auto both = [&](const std::string& what, int threads = 2) {
-    const Batch batch = Images(8, 60 + step++);
-    oa.ZeroGrad();
-    const double la = ra.ForwardBackward(batch, 2).loss;
-    oa.Step();
-    ob.ZeroGrad();
-    const double lb = rb.ForwardBackwardStep(batch, threads, &ob).loss;
-    ExpectSame(Snapshot(&b, ob, lb), Snapshot(&a, oa, la), what);
+    StepBoth({&a, &ra, &oa}, {&b, &rb, &ob}, Images(8, 60 + step++), threads, what);
   };
   both("first");
   both("second");
@@ -282,13 +292,7 @@ TEST(Replicas, CopiesFollowWhatChangedOutside) {
   EXPECT_TRUE(rb.holds_copies());
   // Another optimiser over the same parameters.
   optim::Adam oa2(a.Parameters(), {.lr = 0.01}), ob2(b.Parameters(), {.lr = 0.01});
-  const Batch batch = Images(8, 99);
-  oa2.ZeroGrad();
-  const double la = ra.ForwardBackward(batch, 2).loss;
-  oa2.Step();
-  ob2.ZeroGrad();
-  const double lb = rb.ForwardBackwardStep(batch, 2, &ob2).loss;
-  ExpectSame(Snapshot(&b, ob2, lb), Snapshot(&a, oa2, la), "another optimiser");
+  StepBoth({&a, &ra, &oa2}, {&b, &rb, &ob2}, Images(8, 99), 2, "another optimiser");
 }
 
 // An error in a piece on the worker: no copy is stepped, the caller hears it, and the next
@@ -298,12 +302,7 @@ TEST(Replicas, AnErrorInAPieceOfAFusedStepStepsNothing) {
   optim::Sgd oa(a.Parameters(), {.lr = 0.1, .momentum = 0.9});
   optim::Sgd ob(b.Parameters(), {.lr = 0.1, .momentum = 0.9});
   Replicas ra(&a, 2), rb(&b, 2);
-  const Batch first = Images(8, 70);
-  oa.ZeroGrad();
-  ra.ForwardBackward(first, 2);
-  oa.Step();
-  ob.ZeroGrad();
-  rb.ForwardBackwardStep(first, 2, &ob);
+  StepBoth({&a, &ra, &oa}, {&b, &rb, &ob}, Images(8, 70), 2, "the first step");
   Batch bad = Images(8, 71);
   std::vector<int64_t> target = bad.target.ToInt64Vector();
   target[6] = 10;  // in piece 1, on the worker thread
@@ -318,13 +317,7 @@ TEST(Replicas, AnErrorInAPieceOfAFusedStepStepsNothing) {
   }
   EXPECT_EQ(b.FlatParameters().ToVector(), weights);
   EXPECT_EQ(ob.steps(), 1);
-  const Batch good = Images(8, 72);
-  oa.ZeroGrad();
-  const double la = ra.ForwardBackward(good, 2).loss;
-  oa.Step();
-  ob.ZeroGrad();
-  const double lb = rb.ForwardBackwardStep(good, 2, &ob).loss;
-  ExpectSame(Snapshot(&b, ob, lb), Snapshot(&a, oa, la), "the step after the error");
+  StepBoth({&a, &ra, &oa}, {&b, &rb, &ob}, Images(8, 72), 2, "the step after the error");
 }
 
 TEST(Replicas, AnErrorInAnyPieceReachesTheCaller) {

@@ -208,13 +208,13 @@ void Trainer::TrainStep(const Batch& batch, const StepContext& where, double* lo
                         int64_t* correct) {
   optimizer_->ZeroGrad();
   if (replicas_ && batch.input.size(0) >= replicas_->count()) {
-    // Without hooks between backward and the step, each replica steps its own copy of the
-    // weights on its own core (Replicas::ForwardBackwardStep).
-    const Replicas::Result r =
-        after_backward_.empty()
-            ? replicas_->ForwardBackwardStep(batch, ThreadCount(), optimizer_.get())
-            : replicas_->ForwardBackward(batch, ThreadCount());
-    if (!after_backward_.empty()) {
+    Replicas::Result r;
+    if (after_backward_.empty()) {
+      // Nothing between backward and the step: each replica steps its own copy of the weights
+      // on its own core.
+      r = replicas_->ForwardBackwardStep(batch, ThreadCount(), optimizer_.get());
+    } else {
+      r = replicas_->ForwardBackward(batch, ThreadCount());
       const Tensor loss = Tensor::Scalar(r.loss);
       StepContext context = where;
       context.loss = &loss;
